@@ -1,0 +1,186 @@
+/**
+ * Loading migration.yaml: read the file, parse with positions, expand ${VAR}, validate against the
+ * schema, normalise the Aiven/Azure forms, resolve connections, apply the semantic rules. All
+ * problems are collected and raised together as one CONFIG_INVALID error with diagnostics.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar } from 'yaml';
+import { DbferryError, type Diagnostic } from '../util/errors.js';
+import { registerSecret } from '../util/redact.js';
+import { normalizeAiven, normalizeAzure, normalizeCanonical, originOf, type Normalized } from './forms.js';
+import { formOf, schemaKeys, validateAgainstSchema } from './schema.js';
+import { buildConfig } from './semantic.js';
+import type { ConfigForm, LoadedConfig } from './types.js';
+import { expandEnv, locate, parseYaml, renameKeys, type YamlSource } from './yaml-source.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadOptions {
+  env?: Env;
+  /** Text of the .pgpass file; read from PGPASSFILE or ~/.pgpass when omitted. */
+  pgpassText?: string;
+}
+
+function diag(file: string, line: number, col: number, message: string, severity: 'error' | 'warning' = 'error'): Diagnostic {
+  return { file, line, col, severity, message };
+}
+
+export function readPgpass(env: Env): string | undefined {
+  const file = env.PGPASSFILE ?? resolve(homedir(), '.pgpass');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads and loads a config file; throws DbferryError(CONFIG_INVALID | FILE_NOT_FOUND). */
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) {
+      throw new DbferryError('CONFIG_INVALID', `${file} is a directory`, {
+        diagnostics: [diag(file, 1, 1, 'is a directory; expected a migration YAML file (e.g. migration.yaml)')],
+        hint: 'Pass the path of the YAML file, not of its directory.',
+      });
+    }
+    const buf = readFileSync(file);
+    if (buf.includes(0)) {
+      throw new DbferryError('CONFIG_INVALID', `${file} is not a text file`, {
+        diagnostics: [diag(file, 1, 1, 'is a binary file (it contains NUL bytes); expected a migration YAML file')],
+      });
+    }
+    text = buf.toString('utf8');
+  } catch (e) {
+    if (e instanceof DbferryError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new DbferryError('FILE_NOT_FOUND', `${file}: no such file`, {
+        hint: 'Create it (see examples/ and `dbferry import`) or pass the path of your migration YAML.',
+      });
+    }
+    throw new DbferryError('CONFIG_INVALID', `${file}: cannot be read (${code ?? 'error'})`, {
+      diagnostics: [diag(file, 1, 1, `cannot be read: ${code ?? 'unknown error'}`)],
+    });
+  }
+  return loadConfigText(file, text, opts);
+}
+
+/** Loads a config from text (file is used for messages and relative paths). */
+export function loadConfigText(file: string, text: string, opts: LoadOptions = {}): LoadedConfig {
+  const env: Env = opts.env ?? process.env;
+  const fail = (diagnostics: Diagnostic[]): never => {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    throw new DbferryError('CONFIG_INVALID', `${file}: ${errors.length} error${errors.length === 1 ? '' : 's'} in the migration config`, {
+      diagnostics: sortDiagnostics(diagnostics),
+      hint: 'Fix the lines above; `dbferry validate` checks the file without touching any server.',
+    });
+  };
+  const stripped = text.replace(/^\uFEFF/, '');
+  if (stripped.split(/\r?\n/).every((l) => l.trim() === '' || l.trim().startsWith('#'))) {
+    fail([diag(file, 1, 1, 'the file is empty; expected a migration with at least name, source and target (see examples/)')]);
+  }
+  const parsed = parseYaml(file, stripped);
+  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
+  if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
+  const src = parsed.source;
+  const root = src.doc.contents;
+  if (!isMap(root)) {
+    const at = locate(src, []);
+    fail([...diagnostics, diag(file, at.line, at.col, 'the top level must be a mapping of keys (name:, source:, target:, ...), not a single value or a list')]);
+  }
+
+  const topKeys = isMap(root) ? root.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')) : [];
+  let form: ConfigForm = 'canonical';
+  if (topKeys.includes('migration')) form = 'aiven';
+  else if (topKeys.some((k) => k.toLowerCase() === 'properties')) {
+    form = 'azure';
+    diagnostics.push(...renameKeys(src, [], ['properties']));
+    diagnostics.push(...renameKeys(src, ['properties'], schemaKeys('azure', ['properties'])));
+    diagnostics.push(...renameKeys(src, ['properties', 'secretParameters'], schemaKeys('azure', ['properties', 'secretParameters'])));
+    diagnostics.push(...renameKeys(src, ['properties', 'secretParameters', 'adminCredentials'], schemaKeys('azure', ['properties', 'secretParameters', 'adminCredentials'])));
+    diagnostics.push(...renameKeys(src, ['properties', 'adminCredentials'], schemaKeys('azure', ['properties', 'adminCredentials'])));
+  }
+
+  const expanded = expandEnv(src, env);
+  diagnostics.push(...expanded.diagnostics);
+  for (const s of expanded.secrets) registerSecret(s);
+
+  const js = src.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  if (formOf(js) !== form) form = formOf(js);
+  // Register literal secrets before anything could print them.
+  for (const path of expanded.literalSecrets) {
+    const v = getIn(js, path);
+    if (typeof v === 'string') registerSecret(v);
+  }
+  const schemaErrors = validateAgainstSchema(form, js, src);
+  diagnostics.push(...schemaErrors);
+  // Semantic rules run even when the schema found errors, so that all problems are reported at
+  // once; a rule is not reported on a line the schema already flagged.
+  const flaggedLines = new Set(schemaErrors.map((d) => d.line));
+  const normalized: Normalized = form === 'aiven' ? normalizeAiven(js) : form === 'azure' ? normalizeAzure(js) : normalizeCanonical(js);
+  for (const issue of normalized.issues) {
+    const at = locate(src, issue.path);
+    if (!flaggedLines.has(at.line)) diagnostics.push(diag(file, at.line, at.col, issue.message));
+  }
+  const pgpassText = opts.pgpassText ?? readPgpass(env);
+  let built: ReturnType<typeof buildConfig> | undefined;
+  try {
+    built = buildConfig({ raw: normalized.raw, env, pgpassText });
+  } catch (e) {
+    // Only reachable with values the schema already rejected.
+    if (schemaErrors.length === 0) throw e;
+  }
+  if (!built) return fail(diagnostics);
+  const { config, issues } = built;
+  for (const issue of issues) {
+    const at = locate(src, originOf(normalized.origins, issue.path), issue.what);
+    if (!flaggedLines.has(at.line)) diagnostics.push(diag(file, at.line, at.col, issue.message, issue.severity));
+  }
+  registerSecret(config.source.password);
+  registerSecret(config.target.password);
+  for (const path of expanded.literalSecrets) {
+    const at = locate(src, path);
+    diagnostics.push(diag(file, at.line, at.col, `a password is written in the file; use \${VARIABLE} (or PGPASSWORD / ~/.pgpass) so it is not committed`, 'warning'));
+  }
+
+  // Files the config references, relative to the YAML file.
+  const referencedFiles: string[] = [];
+  const base = dirname(resolve(file));
+  for (const role of ['source', 'target'] as const) {
+    const c = config[role];
+    for (const key of ['sslrootcert', 'sslcert', 'sslkey'] as const) {
+      const p = c[key];
+      if (!p) continue;
+      const abs = isAbsolute(p) ? p : resolve(base, p);
+      c[key] = abs;
+      referencedFiles.push(abs);
+      if (!existsSync(abs)) {
+        const at = locate(src, originOf(normalized.origins, [role, key]));
+        diagnostics.push(diag(file, at.line, at.col, `${role}.${key} file ${p} does not exist`));
+      }
+    }
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
+  return { config, form, file: resolve(file), referencedFiles, warnings: sortDiagnostics(diagnostics.filter((d) => d.severity === 'warning')) };
+}
+
+function getIn(obj: unknown, path: readonly (string | number)[]): unknown {
+  let cur: unknown = obj;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[String(seg)];
+  }
+  return cur;
+}
+
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * From the schema-valid raw canonical object to the MigrationConfig: defaults, connection
+ * resolution, sizes, table references, and the rules a schema cannot express. Every problem is
+ * collected with the canonical path it concerns. Pure.
+ */
+import { describeServer, parseUri, resolveConnection, sameServer, type ConnectionIssue, type RawConnection } from './connection.js';
+import type { RawCanonical } from './forms.js';
+import { parseTableRef } from './identifiers.js';
+import type { Engine, MigrationConfig, MigrationOption, Method, Mode, TableRef, VerifyMode } from './types.js';
+import { parseDuration, parseSize } from '../util/sizes.js';
+
+export interface SemanticIssue {
+  path: (string | number)[];
+  what: 'key' | 'value';
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface SemanticInput {
+  raw: RawCanonical;
+  env: Readonly<Record<string, string | undefined>>;
+  pgpassText: string | undefined;
+}
+
+export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: MigrationConfig; issues: SemanticIssue[] } {
+  const issues: SemanticIssue[] = [];
+  const err = (path: (string | number)[], message: string, what: 'key' | 'value' = 'value'): void => {
+    issues.push({ path, what, severity: 'error', message });
+  };
+  const warn = (path: (string | number)[], message: string, what: 'key' | 'value' = 'value'): void => {
+    issues.push({ path, what, severity: 'warning', message });
+  };
+
+  // Engine: explicit, or from a URI scheme, else postgresql.
+  const schemeEngine = (c: RawConnection | undefined): Engine | undefined => {
+    if (!c?.uri) return undefined;
+    const p = parseUri(c.uri);
+    return p.ok ? p.value.engine : undefined;
+  };
+  const srcScheme = schemeEngine(raw.source);
+  const tgtScheme = schemeEngine(raw.target);
+  let engine: Engine = (raw.engine as Engine | undefined) ?? srcScheme ?? tgtScheme ?? 'postgresql';
+  if (raw.engine !== undefined) {
+    if (srcScheme && srcScheme !== raw.engine) err(['engine'], `engine is ${raw.engine} but source.uri is a ${srcScheme} URI`);
+    if (tgtScheme && tgtScheme !== raw.engine) err(['engine'], `engine is ${raw.engine} but target.uri is a ${tgtScheme} URI`);
+  } else if (srcScheme && tgtScheme && srcScheme !== tgtScheme) {
+    err(['target', 'uri'], `source.uri is ${srcScheme} but target.uri is ${tgtScheme}; dbferry migrates between servers of one engine`);
+  }
+  engine = engine === 'mysql' ? 'mysql' : 'postgresql';
+
+  const conn = (role: 'source' | 'target') => {
+    const r = resolveConnection({ raw: raw[role] ?? {}, engine, env, pgpassText });
+    for (const i of r.issues as ConnectionIssue[]) {
+      issues.push({ path: [role, i.key], what: 'value', severity: i.severity, message: `${role}.${i.message}` });
+    }
+    return r.conn;
+  };
+  const source = conn('source');
+  const target = conn('target');
+  if (sameServer(source, target)) {
+    err(['target'], `source and target are the same server (${describeServer(target)}); dbferry copies between two servers`, 'key');
+  }
+  for (const role of ['source', 'target'] as const) {
+    const c = role === 'source' ? source : target;
+    if ((c.ssl === 'verify-ca' || c.ssl === 'verify-full') && !c.sslrootcert) {
+      warn([role, 'ssl'], `${role}.ssl is ${c.ssl} without sslrootcert: the server certificate is checked against the system CA store`);
+    }
+    if (c.sslrootcert && (c.ssl === 'disable' || c.ssl === 'allow' || c.ssl === 'prefer')) {
+      warn([role, 'sslrootcert'], `${role}.sslrootcert is set but ssl is ${c.ssl}, which does not verify the certificate; use verify-ca or verify-full`);
+    }
+    if (engine === 'mysql' && raw[role]?.dbname !== undefined) {
+      warn([role, 'dbname'], `${role}.dbname is ignored for MySQL (select databases with databases.include)`);
+    }
+  }
+
+  const mode = (raw.mode ?? 'offline') as Mode;
+  const option = (raw.option ?? 'ValidateAndMigrate') as MigrationOption;
+  const method = (raw.method ?? 'auto') as Method;
+  if (method === 'replication' && mode === 'offline') {
+    err(['method'], 'method replication needs mode: online (an offline migration is a one-time copy)');
+  }
+  const cutover = raw.cutover ?? false;
+  if (cutover && mode !== 'online') err(['cutover'], 'cutover: true only applies to mode: online (an offline migration has no cutover)');
+
+  const include = raw.databases?.include ?? [];
+  const exclude = raw.databases?.exclude ?? [];
+  exclude.forEach((db, i) => {
+    if (include.includes(db)) err(['databases', 'exclude', i], `database "${db}" is both included and excluded`);
+  });
+  let maxTotalSize: number | null = null;
+  if (raw.databases?.maxTotalSize !== undefined && raw.databases.maxTotalSize !== null) {
+    const n = parseSize(raw.databases.maxTotalSize);
+    if (n === undefined) err(['databases', 'maxTotalSize'], 'databases.maxTotalSize must be a size such as 500GB');
+    else maxTotalSize = n;
+  }
+
+  const refs = (key: 'include' | 'skip'): TableRef[] => {
+    const out: TableRef[] = [];
+    (raw.tables?.[key] ?? []).forEach((text, i) => {
+      const r = parseTableRef(text, engine);
+      if (r.ok) out.push(r.value);
+      else err(['tables', key, i], `tables.${key} entry "${text}" ${r.error}`);
+    });
+    return out;
+  };
+  const tInclude = refs('include');
+  const tSkip = refs('skip');
+  (raw.tables?.skip ?? []).forEach((t, i) => {
+    if ((raw.tables?.include ?? []).includes(t)) err(['tables', 'skip', i], `table "${t}" is both in tables.include and tables.skip`);
+  });
+
+  if (engine === 'mysql') {
+    if (raw.extensions?.exclude?.length) warn(['extensions'], 'extensions apply to PostgreSQL only; ignored for MySQL', 'key');
+    if (raw.roles !== undefined) warn(['roles'], 'roles apply to PostgreSQL only; ignored for MySQL (users are not migrated)', 'key');
+    if (raw.replication?.replicaIdentityFull) warn(['replication', 'replicaIdentityFull'], 'replicaIdentityFull applies to PostgreSQL only');
+  }
+
+  let maxLag: number;
+  const lagRaw = raw.replication?.maxLag;
+  if (engine === 'postgresql') {
+    const n = lagRaw === undefined ? 1024 * 1024 : typeof lagRaw === 'string' && /(ms|s|m|h)\s*$/.test(lagRaw) && !/b\s*$/i.test(lagRaw) ? undefined : parseSize(lagRaw);
+    if (n === undefined) err(['replication', 'maxLag'], `replication.maxLag for PostgreSQL is bytes of WAL, e.g. 1MB; got ${JSON.stringify(lagRaw)}`);
+    maxLag = n ?? 1024 * 1024;
+  } else {
+    const n = lagRaw === undefined ? 5 : typeof lagRaw === 'string' && /b\s*$/i.test(lagRaw) ? undefined : parseDuration(lagRaw);
+    if (n === undefined) err(['replication', 'maxLag'], `replication.maxLag for MySQL is seconds behind the source, e.g. 5 or 5s; got ${JSON.stringify(lagRaw)}`);
+    maxLag = n ?? 5;
+  }
+
+  const split = raw.copy?.splitTablesLargerThan === undefined ? 2 * 1024 ** 3 : parseSize(raw.copy.splitTablesLargerThan);
+  if (split === undefined) err(['copy', 'splitTablesLargerThan'], 'copy.splitTablesLargerThan must be a size such as 2GB');
+
+  const cutoverDatabases = raw.cutoverDatabases ?? [];
+  cutoverDatabases.forEach((db, i) => {
+    if (include.length && !include.includes(db)) err(['cutoverDatabases', i], `database "${db}" is set to cut over but is not in the databases to migrate`);
+  });
+  if (cutoverDatabases.length && !cutover) warn(['cutoverDatabases'], 'dbsToTriggerCutoverOn is set but triggerCutover is not true; it has no effect until cutover is triggered');
+
+  const config: MigrationConfig = {
+    version: 1,
+    name: raw.name ?? '',
+    engine,
+    mode,
+    option,
+    method,
+    source,
+    target,
+    databases: { include, exclude, overwrite: raw.databases?.overwrite ?? false, maxTotalSize },
+    roles: { migrate: engine === 'postgresql' && (raw.roles?.migrate ?? true), exclude: raw.roles?.exclude ?? [] },
+    tables: { include: tInclude, skip: tSkip },
+    extensions: { exclude: raw.extensions?.exclude ?? [] },
+    replication: { maxLag, replicaIdentityFull: raw.replication?.replicaIdentityFull ?? false },
+    cutover,
+    cutoverDatabases,
+    cancel: raw.cancel ?? { requested: false, databases: [] },
+    copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3 },
+    verify: (raw.verify ?? 'counts') as VerifyMode,
+  };
+  return { config, issues };
+}

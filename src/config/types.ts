@@ -1,0 +1,69 @@
+/** The canonical, normalised migration config every later stage works with. */
+export type Engine = 'postgresql' | 'mysql';
+export type Mode = 'offline' | 'online';
+export type MigrationOption = 'Validate' | 'Migrate' | 'ValidateAndMigrate';
+export type Method = 'auto' | 'replication' | 'dump';
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+export type VerifyMode = 'counts' | 'checksums' | 'none';
+export type ConfigForm = 'canonical' | 'aiven' | 'azure';
+export type PasswordSource = 'yaml' | 'uri' | 'env' | 'pgpass' | 'none';
+
+export const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+export interface ConnectionConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Never printed; registered with the redactor when loaded. */
+  password: string | undefined;
+  passwordSource: PasswordSource;
+  /** Maintenance / bootstrap database (PostgreSQL); undefined for MySQL. */
+  dbname: string | undefined;
+  ssl: SslMode;
+  sslrootcert: string | undefined;
+  sslcert: string | undefined;
+  sslkey: string | undefined;
+}
+
+/** A table reference from tables.include / tables.skip, identifiers already folded. */
+export interface TableRef {
+  db: string | undefined;
+  schema: string | undefined;
+  table: string;
+  /** As written in the YAML, for messages. */
+  text: string;
+}
+
+export interface MigrationConfig {
+  version: 1;
+  name: string;
+  engine: Engine;
+  mode: Mode;
+  option: MigrationOption;
+  method: Method;
+  source: ConnectionConfig;
+  target: ConnectionConfig;
+  databases: { include: string[]; exclude: string[]; overwrite: boolean; maxTotalSize: number | null };
+  roles: { migrate: boolean; exclude: string[] };
+  tables: { include: TableRef[]; skip: TableRef[] };
+  extensions: { exclude: string[] };
+  /** maxLag: bytes for PostgreSQL, seconds for MySQL. */
+  replication: { maxLag: number; replicaIdentityFull: boolean };
+  cutover: boolean;
+  /** Azure dbsToTriggerCutoverOn; empty = all. */
+  cutoverDatabases: string[];
+  /** Azure `cancel` / dbsToCancelMigrationOn. */
+  cancel: { requested: boolean; databases: string[] };
+  copy: { jobs: number; splitTablesLargerThan: number };
+  verify: VerifyMode;
+}
+
+export interface LoadedConfig {
+  config: MigrationConfig;
+  form: ConfigForm;
+  /** Absolute path of the YAML file. */
+  file: string;
+  /** Files the config references (sslrootcert...), watched by plan --watch. */
+  referencedFiles: string[];
+  warnings: import('../util/errors.js').Diagnostic[];
+}
