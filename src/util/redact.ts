@@ -31,7 +31,9 @@ function escapeRegExp(s: string): string {
 }
 
 const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi;
-const KEYWORD_PASSWORD = /\b(password|passwd|pwd|PGPASSWORD|MYSQL_PWD)(\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,;&)}]+)/gi;
+// libpq keyword strings (password=...), URI query parameters and environment assignments.
+// `${VAR}` references are not secrets and are left alone.
+const KEYWORD_PASSWORD = /\b(password|passwd|PGPASSWORD|MYSQL_PWD)(\s*=\s*)(?!\$\{)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,;&)}]+)/gi;
 
 export function redact(text: string): string {
   let out = text;

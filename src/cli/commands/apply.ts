@@ -1,0 +1,96 @@
+/** `dbferry apply [file | plan.json] [--yes] [--json] [--wait]`. */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { engineFor } from '../../engines/index.js';
+import { buildPlan } from '../../plan/build.js';
+import { renderPlanText } from '../../plan/render.js';
+import type { Plan } from '../../plan/types.js';
+import { applyMigration } from '../../run/apply.js';
+import { DbferryError } from '../../util/errors.js';
+import { redact } from '../../util/redact.js';
+import { chooseRenderer, type Cli } from '../io.js';
+import { loadForCommand } from '../shared.js';
+
+export interface ApplyOptions {
+  yes?: boolean;
+  wait?: boolean;
+}
+
+function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile: string } {
+  const abs = resolve(cli.io.cwd, path);
+  let plan: Plan;
+  try {
+    plan = JSON.parse(readFileSync(abs, 'utf8')) as Plan;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DbferryError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'USAGE', `${path}: ${code === 'ENOENT' ? 'no such file' : 'not a JSON plan file'}`, {
+      hint: 'Save a plan with `dbferry plan --out plan.json`.',
+    });
+  }
+  if (plan?.format !== 'dbferry-plan' || plan.formatVersion !== 1) {
+    throw new DbferryError('USAGE', `${path} is not a dbferry plan (expected "format": "dbferry-plan", formatVersion 1)`, { hint: 'Save a plan with `dbferry plan --out plan.json`.' });
+  }
+  return { plan, configFile: resolve(dirname(abs), plan.configFile) };
+}
+
+/** Makes a stream that writes redacted text to the CLI's stderr, usable by Listr2. */
+function progressStream(cli: Cli): NodeJS.WriteStream {
+  const target = cli.io.stderr;
+  const s = Object.create(process.stderr) as NodeJS.WriteStream;
+  Object.defineProperty(s, 'write', {
+    value: (chunk: unknown, ...rest: unknown[]) => {
+      target.write(redact(String(chunk)));
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    },
+  });
+  Object.defineProperty(s, 'isTTY', { value: target.isTTY === true });
+  return s;
+}
+
+export async function applyCommand(cli: Cli, arg: string | undefined, opts: ApplyOptions): Promise<number> {
+  let saved: Plan | undefined;
+  let file = arg;
+  if (arg && arg.endsWith('.json')) {
+    const r = readSavedPlan(cli, arg);
+    saved = r.plan;
+    file = r.configFile;
+  }
+  const loaded = loadForCommand(cli, file);
+  const engine = engineFor(loaded.config.engine);
+  if (saved && saved.fingerprint.config !== buildPlan({ loaded, discovery: null, checks: null }).fingerprint.config) {
+    throw new DbferryError('STALE_PLAN', `the saved plan ${arg} no longer matches ${saved.configFile}: the configuration changed since it was planned`, {
+      hint: 'Review the change with `dbferry plan`, then save a new plan.',
+    });
+  }
+  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers (read-only)...`));
+  const discovery = await engine.discover(loaded.config, cli.io.signal);
+  const plan = buildPlan({ loaded, discovery, checks: null });
+  if (saved?.fingerprint.sourceSchema && saved.fingerprint.sourceSchema !== plan.fingerprint.sourceSchema) {
+    throw new DbferryError('STALE_PLAN', `the saved plan ${arg} is stale: the source schema changed since it was planned`, {
+      hint: 'Review the change with `dbferry plan`, then save a new plan.',
+    });
+  }
+  if (!cli.opts.quiet) cli.io.stderr.write(redact(renderPlanText(plan, cli.stderrStyle)));
+  if (!opts.yes && !saved) {
+    if (!cli.io.confirm) {
+      throw new DbferryError('USAGE', 'apply needs confirmation: run it in a terminal, or pass --yes', {
+        hint: 'In scripts and CI use `dbferry apply --yes` (or apply a reviewed plan file).',
+      });
+    }
+    if (!(await cli.io.confirm('Do you want to perform these actions? Only "yes" will be accepted: '))) {
+      cli.info('Apply cancelled; nothing was changed.');
+      return 1;
+    }
+  }
+  const result = await applyMigration({
+    loaded,
+    plan,
+    engine,
+    runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: progressStream(cli), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
+  });
+  if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
+  else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
+  return result.migration.state === 'Failed' ? 1 : 0;
+}

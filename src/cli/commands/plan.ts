@@ -1,0 +1,82 @@
+/** `dbferry plan [file] [--offline] [--out plan.json] [--json] [--watch]`: the dry run. */
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { watch } from 'chokidar';
+import { engineFor } from '../../engines/index.js';
+import { buildPlan } from '../../plan/build.js';
+import { renderPlanJson, renderPlanText } from '../../plan/render.js';
+import type { Plan } from '../../plan/types.js';
+import type { LoadedConfig } from '../../config/types.js';
+import { redact, redactValue } from '../../util/redact.js';
+import type { Cli } from '../io.js';
+import { configPath, loadForCommand, reportError } from '../shared.js';
+
+export interface PlanOptions {
+  offline?: boolean;
+  out?: string;
+  watch?: boolean;
+}
+
+export async function computePlan(cli: Cli, file: string | undefined, offline: boolean): Promise<{ plan: Plan; loaded: LoadedConfig }> {
+  const loaded = loadForCommand(cli, file);
+  if (offline) return { plan: buildPlan({ loaded, discovery: null, checks: null }), loaded };
+  const engine = engineFor(loaded.config.engine);
+  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers (read-only)...`));
+  const discovery = await engine.discover(loaded.config, cli.io.signal);
+  return { plan: buildPlan({ loaded, discovery, checks: null }), loaded };
+}
+
+function emit(cli: Cli, plan: Plan, opts: PlanOptions): number {
+  if (opts.out) {
+    const target = resolve(cli.io.cwd, opts.out);
+    writeFileSync(target, redact(renderPlanJson(redactValue(plan))), { mode: 0o644 });
+    cli.info(`Saved the plan to ${opts.out}; run \`dbferry apply ${opts.out}\` to execute exactly this plan.`);
+  }
+  if (cli.opts.json) cli.out(renderPlanJson(plan));
+  else cli.out(renderPlanText(plan, cli.style));
+  const failed = plan.summary.blocked > 0 || (plan.checks ?? []).some((c) => c.result === 'Failed');
+  return failed ? 1 : 0;
+}
+
+export async function planCommand(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<number> {
+  if (!opts.watch) return emit(cli, (await computePlan(cli, file, opts.offline ?? false)).plan, opts);
+  return watchPlan(cli, file, opts);
+}
+
+async function watchPlan(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<number> {
+  const path = resolve(cli.io.cwd, configPath(cli, file));
+  let watched = new Set<string>([path]);
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  const watcher = watch(dirname(path), { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+  const once = async (): Promise<void> => {
+    if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');
+    try {
+      const { plan, loaded } = await computePlan(cli, file, opts.offline ?? false);
+      emit(cli, plan, opts);
+      const fresh = loaded.referencedFiles.filter((f) => !watched.has(f));
+      watched = new Set([path, ...loaded.referencedFiles]);
+      if (fresh.length) watcher.add(fresh);
+    } catch (e) {
+      reportError(cli, e);
+    }
+    cli.info(cli.stderrStyle.dim(`Watching ${file ?? 'migration.yaml'} for changes (Ctrl-C to stop)...`));
+  };
+  watcher.on('all', (_event, changed) => {
+    if (!watched.has(resolve(changed))) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(once);
+    }, 150);
+  });
+  await new Promise<void>((r) => watcher.once('ready', () => r()));
+  running = running.then(once);
+  await running;
+  await new Promise<void>((resolveWait) => {
+    if (cli.io.signal?.aborted) return resolveWait();
+    cli.io.signal?.addEventListener('abort', () => resolveWait(), { once: true });
+  });
+  if (timer) clearTimeout(timer);
+  await watcher.close();
+  return 130;
+}

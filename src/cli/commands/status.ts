@@ -1,0 +1,75 @@
+/** `dbferry status [file] [--name N] [--json] [--watch]` and `dbferry list [file] [--filter]`. */
+import { engineFor } from '../../engines/index.js';
+import { ACTIVE_STATES } from '../../run/state/types.js';
+import { renderListText, renderStatusText, statusDocument, type StatusDocument } from '../../run/status-view.js';
+import { DbferryError } from '../../util/errors.js';
+import type { Cli } from '../io.js';
+import { loadForCommand } from '../shared.js';
+
+export interface StatusOptions {
+  name?: string;
+  watch?: boolean;
+  interval?: number;
+}
+
+async function readStatus(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<StatusDocument> {
+  const loaded = loadForCommand(cli, file);
+  const name = opts.name ?? loaded.config.name;
+  const store = await engineFor(loaded.config.engine).openStateStore(loaded.config);
+  try {
+    const m = await store.getMigration(name);
+    if (!m) {
+      throw new DbferryError('NOT_FOUND', `no migration named "${name}" is recorded on the ${store.location}`, {
+        hint: '`dbferry list` shows the migrations recorded there; `dbferry apply` starts this one.',
+      });
+    }
+    return statusDocument(m, await store.getDatabases(name), await store.getValidations(name));
+  } finally {
+    await store.close();
+  }
+}
+
+export async function statusCommand(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<number> {
+  const show = (doc: StatusDocument) => (cli.opts.json ? cli.json(doc) : cli.out(renderStatusText(doc, cli.style)));
+  const exitFor = (doc: StatusDocument) => (doc.state === 'Failed' || doc.state === 'ValidationFailed' ? 1 : 0);
+  if (!opts.watch) {
+    const doc = await readStatus(cli, file, opts);
+    show(doc);
+    return exitFor(doc);
+  }
+  const signal = cli.io.signal;
+  for (;;) {
+    const doc = await readStatus(cli, file, opts);
+    if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');
+    show(doc);
+    if (!ACTIVE_STATES.includes(doc.state as never)) return exitFor(doc);
+    const stopped = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), (opts.interval ?? 2) * 1000);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+        { once: true },
+      );
+    });
+    if (stopped) return 130;
+  }
+}
+
+export async function listCommand(cli: Cli, file: string | undefined, filter: string): Promise<number> {
+  if (filter !== 'active' && filter !== 'all') {
+    throw new DbferryError('USAGE', `--filter must be active or all, got "${filter}"`);
+  }
+  const loaded = loadForCommand(cli, file);
+  const store = await engineFor(loaded.config.engine).openStateStore(loaded.config);
+  try {
+    const ms = await store.listMigrations(filter);
+    if (cli.opts.json) cli.json({ location: store.location, filter, migrations: ms.map((m) => ({ ...m, plan: undefined })) });
+    else cli.out(renderListText(ms, cli.style));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,27 @@
+/** `dbferry validate [file]`: schema + semantic validation; touches no server. */
+import { describeServer } from '../../config/connection.js';
+import type { Cli } from '../io.js';
+import { loadForCommand } from '../shared.js';
+
+export async function validateCommand(cli: Cli, file: string | undefined): Promise<number> {
+  const loaded = loadForCommand(cli, file);
+  const c = loaded.config;
+  if (cli.opts.json) {
+    cli.json({
+      valid: true,
+      file: loaded.file,
+      form: loaded.form,
+      name: c.name,
+      engine: c.engine,
+      warnings: loaded.warnings,
+    });
+  } else {
+    const form = loaded.form === 'canonical' ? '' : ` (${loaded.form === 'aiven' ? 'Aiven' : 'Azure'} form)`;
+    cli.out(
+      `${cli.style.green('✓')} ${file ?? 'migration.yaml'} is valid${form}: migration "${c.name}", ${c.engine} ${c.mode}, ${describeServer(c.source)} -> ${describeServer(c.target)}` +
+        (loaded.warnings.length ? `, ${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'}` : '') +
+        '\n',
+    );
+  }
+  return 0;
+}

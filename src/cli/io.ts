@@ -1,0 +1,92 @@
+/**
+ * The CLI's window on the world: streams, environment, styling, and redaction of everything it
+ * writes. Commands receive a Cli and never touch process.* directly.
+ */
+import { redact } from '../util/redact.js';
+import { COLOR, PLAIN, type Style } from '../util/style.js';
+
+export interface Stream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIo {
+  stdout: Stream;
+  stderr: Stream;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Interactive input for confirmations; absent when not a terminal. */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+export type RendererName = 'default' | 'simple' | 'verbose';
+
+export interface GlobalOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+  renderer: RendererName | undefined;
+}
+
+export class Cli {
+  readonly style: Style;
+  readonly stderrStyle: Style;
+
+  constructor(
+    readonly io: CliIo,
+    readonly opts: GlobalOptions,
+  ) {
+    const noColor = !opts.color || (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') || io.env.TERM === 'dumb';
+    this.style = !noColor && io.stdout.isTTY && !opts.json ? COLOR : PLAIN;
+    this.stderrStyle = !noColor && io.stderr.isTTY ? COLOR : PLAIN;
+  }
+
+  get colorEnabled(): boolean {
+    return this.stderrStyle === COLOR;
+  }
+
+  /** Result output (stdout). */
+  out(text: string): void {
+    this.io.stdout.write(redact(text));
+  }
+
+  /** Machine output: one JSON document on stdout. */
+  json(value: unknown): void {
+    this.io.stdout.write(redact(JSON.stringify(value, null, 2)) + '\n');
+  }
+
+  /** Human messages and progress (stderr), silenced by --quiet. */
+  info(text: string): void {
+    if (!this.opts.quiet) this.io.stderr.write(redact(text.endsWith('\n') ? text : text + '\n'));
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(redact(`${this.stderrStyle.yellow('Warning:')} ${text}\n`));
+  }
+
+  error(text: string): void {
+    this.io.stderr.write(redact(`${this.stderrStyle.red('Error:')} ${text}\n`));
+  }
+
+  verbose(text: string): void {
+    if (this.opts.verbose) this.io.stderr.write(redact(text.endsWith('\n') ? text : text + '\n'));
+  }
+
+  /** Where human-readable results go: stdout normally, stderr when --json owns stdout. */
+  human(text: string): void {
+    if (this.opts.json) this.info(text);
+    else this.out(text);
+  }
+}
+
+/** Listr2 renderer: explicit flag, else default on a TTY outside CI, simple/verbose otherwise. */
+export function chooseRenderer(opts: GlobalOptions, stderrIsTTY: boolean, env: Record<string, string | undefined>): 'default' | 'simple' | 'verbose' | 'silent' {
+  if (opts.quiet) return 'silent';
+  if (opts.renderer) return opts.renderer;
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  if (stderrIsTTY && !ci) return 'default';
+  return opts.verbose ? 'verbose' : 'simple';
+}

@@ -1,0 +1,200 @@
+/**
+ * The dbferry command line: argument parsing (commander), global flags, exit codes. The only
+ * place that knows about process.*; everything else receives a Cli.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { DbferryError } from '../util/errors.js';
+import { redact } from '../util/redact.js';
+import { applyCommand } from './commands/apply.js';
+import { importCommand } from './commands/import.js';
+import { notYetCommand } from './commands/not-yet.js';
+import { planCommand } from './commands/plan.js';
+import { listCommand, statusCommand } from './commands/status.js';
+import { validateCommand } from './commands/validate.js';
+import { Cli, type CliIo, type GlobalOptions, type RendererName } from './io.js';
+import { reportError } from './shared.js';
+
+export const VERSION = '0.1.0';
+
+type Action = (cli: Cli) => Promise<number>;
+
+export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command {
+  const program = new Command();
+  program
+    .name('dbferry')
+    .description('Migrate PostgreSQL and MySQL databases between servers from a declarative migration.yaml.')
+    .version(VERSION, '-V, --version')
+    .option('--json', 'machine-readable output on stdout (logs and progress on stderr)', false)
+    .option('-q, --quiet', 'only errors and results', false)
+    .option('-v, --verbose', 'more detail', false)
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .addOption(new Option('--renderer <name>', 'progress renderer').choices(['default', 'simple', 'verbose']))
+    .showHelpAfterError('(run dbferry --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(redact(s)),
+    });
+
+  program
+    .command('validate')
+    .description('check migration.yaml against the schema and the rules; touches no server')
+    .argument('[file]', 'migration YAML', undefined)
+    .action((file?: string) => setAction((cli) => validateCommand(cli, file)));
+
+  program
+    .command('plan')
+    .description('dry run: what apply would do (connects read-only unless --offline)')
+    .argument('[file]', 'migration YAML')
+    .option('--offline', 'plan from the config alone, without connecting')
+    .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
+    .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
+    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean }) => setAction((cli) => planCommand(cli, file, o)));
+
+  program
+    .command('check')
+    .description('pre-migration check (migration option Validate)')
+    .argument('[file]', 'migration YAML')
+    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `the ${e} pre-migration check`)));
+
+  program
+    .command('apply')
+    .description('run the migration (from migration.yaml or a saved plan.json)')
+    .argument('[file]', 'migration YAML or saved plan JSON')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--wait', 'online mode: stay and follow replication until cutover')
+    .option('--no-wait', 'online mode: return once every database is syncing (default)')
+    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean }) => setAction((cli) => applyCommand(cli, file, o)));
+
+  program
+    .command('status')
+    .description('state, substate and per-database progress of a migration')
+    .argument('[file]', 'migration YAML')
+    .option('--name <name>', 'migration name (default: the name in the YAML)')
+    .option('--watch', 'refresh until the migration ends or Ctrl-C')
+    .action((file: string | undefined, o: { name?: string; watch?: boolean }) => setAction((cli) => statusCommand(cli, file, o)));
+
+  program
+    .command('list')
+    .description('migrations recorded on the target')
+    .argument('[file]', 'migration YAML')
+    .addOption(new Option('--filter <which>', 'active or all').choices(['active', 'all']).default('all'))
+    .action((file: string | undefined, o: { filter: string }) => setAction((cli) => listCommand(cli, file, o.filter)));
+
+  program
+    .command('cutover')
+    .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
+    .argument('[file]', 'migration YAML')
+    .option('--db <name...>', 'only these databases')
+    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `cutover of a ${e} online migration`)));
+
+  program
+    .command('cancel')
+    .description('stop a migration and remove its replication objects on both sides')
+    .argument('[file]', 'migration YAML')
+    .option('--db <name...>', 'only these databases')
+    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `cancel of a ${e} migration`)));
+
+  program
+    .command('import')
+    .description('convert Azure migration properties or Aiven migration settings into a canonical migration.yaml')
+    .argument('<kind>', 'azure or aiven')
+    .argument('<input>', 'Azure properties JSON, or Aiven settings (YAML/JSON or the avn command)')
+    .option('--out <file>', 'write the YAML to a file instead of stdout')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--name <name>', 'migration name')
+    .option('--target-host <host>', 'target host')
+    .option('--target-port <port>', 'target port', (v) => Number(v))
+    .option('--target-user <user>', 'target user')
+    .action((kind: string, input: string, o: Record<string, unknown>) =>
+      setAction((cli) =>
+        importCommand(cli, kind, input, {
+          ...(o.out !== undefined ? { out: String(o.out) } : {}),
+          ...(o.force ? { force: true } : {}),
+          ...(o.name !== undefined ? { name: String(o.name) } : {}),
+          ...(o.targetHost !== undefined ? { targetHost: String(o.targetHost) } : {}),
+          ...(o.targetPort !== undefined ? { targetPort: Number(o.targetPort) } : {}),
+          ...(o.targetUser !== undefined ? { targetUser: String(o.targetUser) } : {}),
+        }),
+      ),
+    );
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Never calls process.exit. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let action: Action | undefined;
+  const program = buildProgram(io, (a) => {
+    action = a;
+  });
+  const fallback = new Cli(io, { json: argv.includes('--json'), quiet: false, verbose: false, color: !argv.includes('--no-color'), renderer: undefined });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(fallback, e);
+  }
+  if (!action) {
+    program.outputHelp();
+    return 2;
+  }
+  const g = program.opts<{ json: boolean; quiet: boolean; verbose: boolean; color: boolean; renderer?: RendererName }>();
+  const opts: GlobalOptions = { json: g.json, quiet: g.quiet, verbose: g.verbose, color: g.color, renderer: g.renderer };
+  const cli = new Cli(io, opts);
+  try {
+    return await action(cli);
+  } catch (e) {
+    if (e instanceof DbferryError && e.code === 'INTERRUPTED') {
+      cli.error(e.message);
+      if (e.hint) cli.info(e.hint);
+      return 130;
+    }
+    return reportError(cli, e);
+  }
+}
+
+/** Entry point for bin/dbferry.js: wires the real process. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`\nReceived ${sig} again: exiting now; run \`dbferry apply\` again to resume.\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\nReceived ${sig}: stopping (press Ctrl-C again to exit at once)...\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  const io: CliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+    ...(interactive
+      ? {
+          confirm: async (q: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return (await rl.question(q)).trim() === 'yes';
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
+  };
+  if (argv.includes('--no-color')) process.env.NO_COLOR = '1';
+  const code = await run(argv, io);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return controller.signal.aborted && code !== 0 ? 130 : code;
+}

@@ -1,0 +1,41 @@
+/** Helpers shared by the commands: config loading, error reporting. */
+import { isAbsolute, resolve } from 'node:path';
+import { formatDiagnostic, loadConfigFile } from '../config/load.js';
+import type { LoadedConfig } from '../config/types.js';
+import { DbferryError, messageOf } from '../util/errors.js';
+import { redact } from '../util/redact.js';
+import type { Cli } from './io.js';
+
+export const DEFAULT_FILE = 'migration.yaml';
+
+/** The config path as the user typed it when it resolves from the process cwd, else absolute. */
+export function configPath(cli: Cli, file: string | undefined): string {
+  const f = file ?? DEFAULT_FILE;
+  if (isAbsolute(f) || cli.io.cwd === process.cwd()) return f;
+  return resolve(cli.io.cwd, f);
+}
+
+export function loadForCommand(cli: Cli, file: string | undefined): LoadedConfig {
+  const loaded = loadConfigFile(configPath(cli, file), { env: cli.io.env });
+  if (!cli.opts.quiet) for (const w of loaded.warnings) cli.io.stderr.write(redact(formatDiagnostic(w)) + '\n');
+  return loaded;
+}
+
+/** Prints an error the way every command does, and returns its exit code. */
+export function reportError(cli: Cli, e: unknown): number {
+  if (e instanceof DbferryError) {
+    for (const d of e.diagnostics) cli.io.stderr.write(redact(formatDiagnostic(d)) + '\n');
+    cli.error(e.message);
+    if (e.hint) cli.info(`${cli.stderrStyle.dim('Hint:')} ${e.hint}`);
+    if (cli.opts.json) {
+      cli.json({ error: { code: e.code, message: e.message, hint: e.hint ?? null, diagnostics: e.diagnostics } });
+    }
+    return e.exitCode;
+  }
+  const msg = messageOf(e);
+  cli.error(`unexpected error: ${msg.split('\n')[0]}`);
+  cli.info('This is a bug in dbferry; run with DBFERRY_DEBUG=1 for details and report it.');
+  if (cli.io.env.DBFERRY_DEBUG && e instanceof Error && e.stack) cli.io.stderr.write(redact(e.stack) + '\n');
+  if (cli.opts.json) cli.json({ error: { code: 'INTERNAL', message: msg, hint: null, diagnostics: [] } });
+  return 1;
+}

@@ -1,0 +1,85 @@
+/**
+ * The engine interface: what the commands need from a database engine. PostgreSQL and MySQL are
+ * its two implementations. Operations an engine cannot do yet throw NOT_IMPLEMENTED with a plain
+ * sentence, never a fake result.
+ */
+import type { MigrationConfig } from '../config/types.js';
+import type { StateStore } from '../run/state/types.js';
+import { DbferryError } from '../util/errors.js';
+
+export interface ServerFacts {
+  role: 'source' | 'target';
+  /** user@host:port */
+  display: string;
+  product: 'PostgreSQL' | 'MySQL' | 'MariaDB';
+  version: string;
+  major: number;
+  /** e.g. 150004 for PostgreSQL 15.4, 101106 for MariaDB 10.11.6. */
+  versionNum: number;
+}
+
+export interface SourceDatabaseFacts {
+  name: string;
+  sizeBytes: number;
+  tables: number;
+  schemas: number;
+  rowEstimate: number;
+  encoding: string | null;
+  collation: string | null;
+}
+
+export interface TargetDatabaseFacts {
+  name: string;
+  exists: boolean;
+  sizeBytes: number | null;
+  /** User objects (tables, views, functions, sequences, types) found; 0 = empty. */
+  userObjects: number | null;
+}
+
+export interface Discovery {
+  source: ServerFacts;
+  target: ServerFacts;
+  /** The databases that will be migrated, in name order. */
+  databases: { source: SourceDatabaseFacts; target: TargetDatabaseFacts }[];
+  /** Included in the config but absent on the source. */
+  missing: string[];
+  /** Left out by databases.exclude. */
+  excluded: string[];
+  /** PostgreSQL roles that would be created (null for MySQL). */
+  roles: string[] | null;
+  /** Hash of the source schema of the selected databases. */
+  sourceSchemaFingerprint: string;
+}
+
+export interface Engine {
+  readonly name: 'postgresql' | 'mysql';
+  /** Read-only look at both servers. */
+  discover(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery>;
+  /** The state store on the target (connection opened; nothing created until a write). */
+  openStateStore(cfg: MigrationConfig): Promise<StateStore>;
+}
+
+export function notImplemented(what: string): DbferryError {
+  return new DbferryError('NOT_IMPLEMENTED', `${what} is not implemented in this version of dbferry`, {
+    hint: 'Nothing was copied. Use `dbferry plan` and `dbferry check` to review the migration; see the README "Known limits".',
+  });
+}
+
+/** Databases never migrated (SPEC §8): templates and cloud vendors' system databases. */
+export const PG_SYSTEM_DATABASES = ['template0', 'template1', 'azure_maintenance', 'azure_sys', '_aiven', 'rdsadmin', 'cloudsqladmin'];
+export const MYSQL_SYSTEM_DATABASES = ['mysql', 'sys', 'information_schema', 'performance_schema', 'dbferry'];
+
+/** Pure: which source databases a config selects. */
+export function selectDatabases(
+  available: readonly string[],
+  include: readonly string[],
+  exclude: readonly string[],
+  system: readonly string[],
+): { selected: string[]; missing: string[]; excluded: string[] } {
+  const avail = new Set(available);
+  const base = include.length ? [...include] : available.filter((d) => !system.includes(d));
+  const missing = include.filter((d) => !avail.has(d));
+  const excluded = base.filter((d) => exclude.includes(d));
+  const selected = base.filter((d) => avail.has(d) && !exclude.includes(d)).sort();
+  return { selected, missing, excluded };
+}

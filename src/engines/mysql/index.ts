@@ -1,0 +1,26 @@
+/** The MySQL / MariaDB engine. */
+import type { MigrationConfig } from '../../config/types.js';
+import { describeServer } from '../../config/connection.js';
+import type { Engine } from '../engine.js';
+import { SqlStateStore } from '../../run/state/store.js';
+import { connectMysql } from './connect.js';
+import { discoverMysql } from './discover.js';
+
+export const mysqlEngine: Engine = {
+  name: 'mysql',
+  discover: discoverMysql,
+  async openStateStore(cfg: MigrationConfig) {
+    const c = await connectMysql('target', cfg.target);
+    return new SqlStateStore(
+      {
+        dialect: 'mysql',
+        query: async (sql, params) => {
+          const [r] = await c.query(sql, params ?? []);
+          return r as Record<string, unknown>[];
+        },
+        close: () => c.end(),
+      },
+      `target ${describeServer(cfg.target)}, database dbferry`,
+    );
+  },
+};

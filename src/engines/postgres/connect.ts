@@ -1,0 +1,101 @@
+/** PostgreSQL connections built from a resolved ConnectionConfig, with libpq SSL semantics. */
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionConfig } from '../../config/types.js';
+import { translateConnectError, type ServerRole } from '../server-error.js';
+
+export type PgClient = pg.Client;
+
+export interface PgConnectOptions {
+  database?: string;
+  readOnly?: boolean;
+  replication?: boolean;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+  applicationName?: string;
+}
+
+function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
+  const read = (p: string | undefined): string | undefined => (p ? readFileSync(p, 'utf8') : undefined);
+  const base: ConnectionOptions = {};
+  const ca = read(conn.sslrootcert);
+  const cert = read(conn.sslcert);
+  const key = read(conn.sslkey);
+  if (cert) base.cert = cert;
+  if (key) base.key = key;
+  switch (conn.ssl) {
+    case 'disable':
+      return false;
+    case 'allow':
+    case 'prefer':
+      return { ...base, rejectUnauthorized: false };
+    case 'require':
+      // libpq: require with a root certificate behaves as verify-ca.
+      return ca ? { ...base, ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { ...base, rejectUnauthorized: false };
+    case 'verify-ca':
+      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true };
+  }
+}
+
+export function pgClientConfig(conn: ConnectionConfig, opts: PgConnectOptions, ssl: false | ConnectionOptions): pg.ClientConfig {
+  const settings: Record<string, string> = { ...(opts.settings ?? {}) };
+  if (opts.readOnly) settings.default_transaction_read_only = 'on';
+  const options = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
+  const cfg: pg.ClientConfig = {
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    database: opts.database ?? conn.dbname ?? 'postgres',
+    ssl,
+    connectionTimeoutMillis: 15000,
+    application_name: opts.applicationName ?? 'dbferry',
+    ...(options ? { options } : {}),
+  };
+  if (conn.password !== undefined) cfg.password = conn.password;
+  if (opts.replication) (cfg as pg.ClientConfig & { replication: string }).replication = 'database';
+  return cfg;
+}
+
+/** Connects, trying SSL first and falling back to plain for `allow`/`prefer` as libpq does. */
+export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: PgConnectOptions = {}): Promise<PgClient> {
+  const attempt = async (ssl: false | ConnectionOptions): Promise<PgClient> => {
+    const client = new pg.Client(pgClientConfig(conn, opts, ssl));
+    // A dropped connection must not crash the process; the next query reports it.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+  };
+  try {
+    const ssl = sslOptions(conn);
+    try {
+      return await attempt(ssl);
+    } catch (e) {
+      if ((conn.ssl === 'prefer' || conn.ssl === 'allow') && /does not support SSL/i.test(String((e as Error).message))) {
+        return await attempt(false);
+      }
+      throw e;
+    }
+  } catch (e) {
+    throw translateConnectError(e, role, conn, opts.database);
+  }
+}
+
+/** Runs fn with a client and always closes it. */
+export async function withPg<T>(role: ServerRole, conn: ConnectionConfig, opts: PgConnectOptions, fn: (c: PgClient) => Promise<T>): Promise<T> {
+  const c = await connectPg(role, conn, opts);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}

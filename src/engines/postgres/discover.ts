@@ -1,0 +1,119 @@
+/** Read-only discovery of both PostgreSQL servers: versions, databases, sizes, target contents. */
+import { createHash } from 'node:crypto';
+import type { MigrationConfig } from '../../config/types.js';
+import { describeServer } from '../../config/connection.js';
+import { PG_SYSTEM_DATABASES, selectDatabases, type Discovery, type ServerFacts, type SourceDatabaseFacts, type TargetDatabaseFacts } from '../engine.js';
+import { withPg, type PgClient } from './connect.js';
+
+const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
+
+async function serverFacts(c: PgClient, role: 'source' | 'target', cfg: MigrationConfig): Promise<ServerFacts> {
+  const r = await c.query<{ v: string; n: string }>(`SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n`);
+  const row = r.rows[0];
+  const num = Number(row?.n ?? 0);
+  return { role, display: describeServer(cfg[role]), product: 'PostgreSQL', version: row?.v ?? '?', major: Math.floor(num / 10000), versionNum: num };
+}
+
+interface DbRow {
+  datname: string;
+  size: string | null;
+  encoding: string;
+  collation: string;
+}
+
+async function listDatabases(c: PgClient): Promise<DbRow[]> {
+  const r = await c.query<DbRow>(
+    `SELECT datname,
+            CASE WHEN has_database_privilege(oid, 'CONNECT') THEN pg_database_size(oid) END AS size,
+            pg_encoding_to_char(encoding) AS encoding, datcollate AS collation
+       FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname`,
+  );
+  return r.rows;
+}
+
+/** One query per database: counts, estimates and a fingerprint of the user schema. */
+export async function databaseContents(c: PgClient): Promise<{ tables: number; schemas: number; rows: number; objects: number; fingerprint: string }> {
+  const r = await c.query<{ tables: string; schemas: string; rows: string | null; objects: string; fp: string | null }>(
+    `SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables,
+            (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMAS} AND n.nspname <> 'public') + 1 AS schemas,
+            sum(greatest(c.reltuples, 0)) FILTER (WHERE c.relkind = 'r') AS rows,
+            count(*) + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMAS}
+                         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')) AS objects,
+            md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind || ':' ||
+                coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN '!' ELSE '' END, ',' ORDER BY a.attnum)
+                            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''),
+                ';' ORDER BY n.nspname, c.relname)) AS fp
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+  );
+  const row = r.rows[0];
+  return {
+    tables: Number(row?.tables ?? 0),
+    schemas: Number(row?.schemas ?? 1),
+    rows: Math.round(Number(row?.rows ?? 0)),
+    objects: Number(row?.objects ?? 0),
+    fingerprint: row?.fp ?? 'empty',
+  };
+}
+
+export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery> {
+  const ro = { readOnly: true };
+  const src = await withPg('source', cfg.source, ro, async (c) => ({
+    facts: await serverFacts(c, 'source', cfg),
+    dbs: await listDatabases(c),
+    roles: cfg.roles.migrate
+      ? (
+          await c.query<{ rolname: string }>(
+            `SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper AND rolname <> current_user ORDER BY rolname`,
+          )
+        ).rows
+          .map((r) => r.rolname)
+          .filter((r) => !cfg.roles.exclude.includes(r))
+      : null,
+  }));
+  const sel = selectDatabases(
+    src.dbs.map((d) => d.datname),
+    cfg.databases.include,
+    cfg.databases.exclude,
+    PG_SYSTEM_DATABASES,
+  );
+  const fingerprint = createHash('sha256');
+  const sourceDbs: SourceDatabaseFacts[] = [];
+  for (const name of sel.selected) {
+    signal?.throwIfAborted();
+    const row = src.dbs.find((d) => d.datname === name);
+    const contents = await withPg('source', cfg.source, { ...ro, database: name }, databaseContents);
+    fingerprint.update(`${name}\0${contents.fingerprint}\0`);
+    sourceDbs.push({
+      name,
+      sizeBytes: Number(row?.size ?? 0),
+      tables: contents.tables,
+      schemas: contents.schemas,
+      rowEstimate: contents.rows,
+      encoding: row?.encoding ?? null,
+      collation: row?.collation ?? null,
+    });
+  }
+  const tgt = await withPg('target', cfg.target, ro, async (c) => ({ facts: await serverFacts(c, 'target', cfg), dbs: await listDatabases(c) }));
+  const targetDbs: TargetDatabaseFacts[] = [];
+  for (const name of sel.selected) {
+    signal?.throwIfAborted();
+    const row = tgt.dbs.find((d) => d.datname === name);
+    if (!row) {
+      targetDbs.push({ name, exists: false, sizeBytes: null, userObjects: null });
+      continue;
+    }
+    const contents = await withPg('target', cfg.target, { ...ro, database: name }, databaseContents);
+    targetDbs.push({ name, exists: true, sizeBytes: Number(row.size ?? 0), userObjects: contents.objects });
+  }
+  return {
+    source: src.facts,
+    target: tgt.facts,
+    databases: sourceDbs.map((s, i) => ({ source: s, target: targetDbs[i] as TargetDatabaseFacts })),
+    missing: sel.missing,
+    excluded: sel.excluded,
+    roles: src.roles,
+    sourceSchemaFingerprint: `sha256:${fingerprint.digest('hex')}`,
+  };
+}

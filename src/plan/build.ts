@@ -1,0 +1,199 @@
+/** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
+import { describeServer } from '../config/connection.js';
+import type { LoadedConfig, MigrationConfig } from '../config/types.js';
+import type { Discovery } from '../engines/engine.js';
+import { formatBytes } from '../util/sizes.js';
+import { configFingerprint } from './fingerprint.js';
+import type { Plan, PlanCheck, PlanDatabase, PlanStep, PlannedMethod, StepKind } from './types.js';
+import { basename } from 'node:path';
+
+export interface MethodDecision {
+  method: 'dump' | 'replication';
+  reason: string;
+}
+
+export interface PlanInput {
+  loaded: LoadedConfig;
+  discovery: Discovery | null;
+  checks: PlanCheck[] | null;
+  /** Per database, when the check decided `auto`. */
+  decisions?: Record<string, MethodDecision>;
+}
+
+export function configuredMethod(cfg: MigrationConfig): { method: PlannedMethod; reason: string } {
+  if (cfg.mode === 'offline') return { method: 'dump', reason: 'mode offline: a one-time consistent copy' };
+  if (cfg.method === 'dump') return { method: 'dump', reason: 'method: dump (configured); changes after the copy are not replicated' };
+  if (cfg.method === 'replication') return { method: 'replication', reason: 'method: replication (configured)' };
+  return { method: 'auto', reason: 'auto (decided at check): replication where its prerequisites pass, else dump' };
+}
+
+function tableRefsFor(cfg: MigrationConfig, db: string, key: 'skip' | 'include'): string[] {
+  return cfg.tables[key].filter((t) => t.db === undefined || t.db === db).map((t) => t.text);
+}
+
+function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, action: PlanDatabase['action']): PlanStep[] {
+  const pg = cfg.engine === 'postgresql';
+  const out: PlanStep[] = [];
+  const add = (kind: StepKind, description: string): void => {
+    out.push({ id: `${db}:${kind}`, kind, database: db, description });
+  };
+  const repl = method === 'replication' || method === 'auto';
+  const only = method === 'auto' ? ' (if replication)' : '';
+  const skip = tableRefsFor(cfg, db, 'skip');
+  const include = tableRefsFor(cfg, db, 'include');
+  if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
+  else if (action === 'reuse-empty') add('create-database', `use the existing empty database "${db}" on the target`);
+  else add('create-database', `create database "${db}" on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`);
+  if (pg) {
+    add('schema-pre-data', 'create schemas, types, functions and tables (pg_dump --section=pre-data)');
+    if (repl) {
+      add('publication', `create publication dbferry_${cfg.name}_${db} for the migrated tables on the source${only}`);
+      add('slot-snapshot', `create logical replication slot dbferry_${cfg.name}_${db} with an exported snapshot${only}`);
+    }
+  } else {
+    add('schema-pre-data', 'create tables from SHOW CREATE TABLE (foreign key checks off)');
+  }
+  const filters = [include.length ? `only ${include.join(', ')}` : '', skip.length ? `skipping data of ${skip.join(', ')}` : ''].filter(Boolean).join('; ');
+  add(
+    'copy-data',
+    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${filters ? `; ${filters}` : ''}`,
+  );
+  if (pg) {
+    add('schema-post-data', 'build indexes, constraints and triggers as each table finishes; foreign keys last');
+    add('sequences', "set sequences to the source's values");
+    add('large-objects', 'copy large objects');
+    add('analyze', 'ANALYZE the copied tables');
+    if (repl) {
+      add('subscription', `create subscription on the target from the slot (copy_data = false)${only}`);
+      add('sync', `replicate changes until cutover${only}`);
+      add('cutover', `cutover: wait for lag <= maxLag, sync sequences, drop subscription, slot and publication${only}`);
+    }
+  } else {
+    add('schema-objects', 'create views, routines, triggers and events');
+    if (repl) {
+      add('replica', `replicate from the snapshot's GTID position (CHANGE MASTER TO ... MASTER_USE_GTID)${only}`);
+      add('sync', `replicate changes until cutover${only}`);
+      add('cutover', `cutover: wait for lag <= maxLag, stop and remove replication${only}`);
+    }
+  }
+  if (cfg.verify !== 'none') add('verify', cfg.verify === 'checksums' ? 'verify row counts and checksums per table' : 'verify row counts per table');
+  return out;
+}
+
+function actionFor(cfg: MigrationConfig, exists: boolean | null, objects: number | null): PlanDatabase['action'] {
+  if (exists === null) return 'unknown';
+  if (!exists) return 'create';
+  if ((objects ?? 0) === 0) return 'reuse-empty';
+  return cfg.databases.overwrite ? 'overwrite' : 'refuse-non-empty';
+}
+
+export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): Plan {
+  const cfg = loaded.config;
+  const base = configuredMethod(cfg);
+  const warnings: string[] = loaded.warnings.map((w) => `${basename(w.file)}:${w.line}:${w.col}: ${w.message}`);
+  const names = discovery ? discovery.databases.map((d) => d.source.name) : [...cfg.databases.include].filter((d) => !cfg.databases.exclude.includes(d)).sort();
+  const databases: PlanDatabase[] = names.map((name) => {
+    const facts = discovery?.databases.find((d) => d.source.name === name);
+    const decided = decisions?.[name];
+    const method: PlannedMethod = decided ? decided.method : base.method;
+    const reason = decided ? decided.reason : base.reason;
+    const action = actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
+    return {
+      name,
+      method,
+      methodReason: reason,
+      action,
+      sizeBytes: facts?.source.sizeBytes ?? null,
+      tables: facts?.source.tables ?? null,
+      schemas: facts?.source.schemas ?? null,
+      rowEstimate: facts?.source.rowEstimate ?? null,
+      encoding: facts?.source.encoding ?? null,
+      collation: facts?.source.collation ?? null,
+      targetExists: facts ? facts.target.exists : null,
+      targetUserObjects: facts ? facts.target.userObjects : null,
+      tablesSkipped: tableRefsFor(cfg, name, 'skip'),
+      tablesIncluded: tableRefsFor(cfg, name, 'include'),
+    };
+  });
+  for (const d of databases) {
+    if (d.action === 'refuse-non-empty') {
+      warnings.push(`database "${d.name}" already exists on the target with ${d.targetUserObjects} objects; apply will refuse it unless databases.overwrite is true`);
+    }
+  }
+  const missing = discovery ? discovery.missing : [];
+  for (const m of missing) warnings.push(`database "${m}" is listed in databases.include but does not exist on the source`);
+
+  const steps: PlanStep[] = [];
+  const inst = (kind: StepKind, description: string): void => {
+    steps.push({ id: kind, kind, database: null, description });
+  };
+  if (cfg.option !== 'Migrate') inst('validate', 'run the pre-migration check (migration option ' + cfg.option + ')');
+  if (cfg.option !== 'Validate') {
+    inst('register', `record migration "${cfg.name}" in the target's state store (${cfg.engine === 'postgresql' ? 'schema' : 'database'} dbferry)`);
+    if (cfg.engine === 'postgresql' && cfg.roles.migrate) {
+      const list = discovery?.roles;
+      inst(
+        'roles',
+        list
+          ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
+          : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
+      );
+    }
+    for (const d of databases) {
+      if (d.action === 'refuse-non-empty') continue;
+      steps.push(...stepsFor(cfg, d.name, d.method, d.action));
+    }
+    if (!discovery && databases.length === 0) steps.push(...stepsFor(cfg, '*', base.method, 'unknown').map((s) => ({ ...s, id: s.id.replace(/^\*:/, 'each:'), database: null })));
+  }
+
+  const totalBytes = discovery ? databases.reduce((a, d) => a + (d.sizeBytes ?? 0), 0) : null;
+  const count = (m: PlannedMethod) => databases.filter((d) => d.method === m && d.action !== 'refuse-non-empty').length;
+  const blocked = databases.filter((d) => d.action === 'refuse-non-empty').length + missing.length;
+  const n = databases.length;
+  const parts: string[] = [];
+  if (!discovery && n === 0) parts.push('every non-system database on the source (listed when planning against the servers)');
+  else parts.push(`${n} database${n === 1 ? '' : 's'}${totalBytes !== null ? ` (${formatBytes(totalBytes)})` : ''} to migrate`);
+  const methods = [count('dump') ? `${count('dump')} by dump` : '', count('replication') ? `${count('replication')} by replication` : '', count('auto') ? `${count('auto')} method decided at check` : '']
+    .filter(Boolean)
+    .join(', ');
+  if (methods) parts.push(methods);
+  if (blocked) parts.push(`${blocked} blocked`);
+  if (cfg.mode === 'online') parts.push(cfg.cutover ? 'cutover automatic once lag <= maxLag' : 'cutover on `dbferry cutover`');
+  if (cfg.option === 'Validate') parts.push('option Validate: check only, nothing is migrated');
+
+  return {
+    format: 'dbferry-plan',
+    formatVersion: 1,
+    kind: discovery ? 'discovered' : 'offline',
+    configFile: basename(loaded.file),
+    migration: {
+      name: cfg.name,
+      engine: cfg.engine,
+      mode: cfg.mode,
+      option: cfg.option,
+      method: cfg.method,
+      cutover: cfg.cutover,
+      verify: cfg.verify,
+      copyJobs: cfg.copy.jobs,
+    },
+    source: { server: describeServer(cfg.source), ssl: cfg.source.ssl, version: discovery ? `${discovery.source.product} ${discovery.source.version}` : null },
+    target: { server: describeServer(cfg.target), ssl: cfg.target.ssl, version: discovery ? `${discovery.target.product} ${discovery.target.version}` : null },
+    databaseSelection: { include: cfg.databases.include, exclude: cfg.databases.exclude, allNonSystem: cfg.databases.include.length === 0 },
+    databases,
+    missingDatabases: missing,
+    roles: { migrate: cfg.roles.migrate, exclude: cfg.roles.exclude, toCreate: discovery?.roles ?? null },
+    steps,
+    checks,
+    warnings,
+    summary: {
+      databases: n,
+      totalBytes,
+      dump: count('dump'),
+      replication: count('replication'),
+      undecided: count('auto'),
+      blocked,
+      text: `Plan: ${parts.join('; ')}.`,
+    },
+    fingerprint: { config: configFingerprint(cfg), sourceSchema: discovery?.sourceSchemaFingerprint ?? null },
+  };
+}

@@ -1,0 +1,94 @@
+/** The plan: what a migration will do, per database, in order. Stable JSON (formatVersion 1). */
+import type { CheckResultValue } from '../run/state/types.js';
+
+export type StepKind =
+  | 'validate'
+  | 'register'
+  | 'roles'
+  | 'create-database'
+  | 'schema-pre-data'
+  | 'publication'
+  | 'slot-snapshot'
+  | 'copy-data'
+  | 'schema-post-data'
+  | 'schema-objects'
+  | 'sequences'
+  | 'large-objects'
+  | 'analyze'
+  | 'subscription'
+  | 'replica'
+  | 'sync'
+  | 'cutover'
+  | 'verify';
+
+export interface PlanStep {
+  id: string;
+  kind: StepKind;
+  database: string | null;
+  description: string;
+}
+
+export type PlannedMethod = 'dump' | 'replication' | 'auto';
+
+export interface PlanDatabase {
+  name: string;
+  /** As decided: dump | replication, or auto while undecided (offline plan). */
+  method: PlannedMethod;
+  methodReason: string;
+  action: 'create' | 'overwrite' | 'reuse-empty' | 'refuse-non-empty' | 'unknown';
+  sizeBytes: number | null;
+  tables: number | null;
+  schemas: number | null;
+  rowEstimate: number | null;
+  encoding: string | null;
+  collation: string | null;
+  targetExists: boolean | null;
+  targetUserObjects: number | null;
+  tablesSkipped: string[];
+  tablesIncluded: string[];
+}
+
+export interface PlanCheck {
+  id: string;
+  level: 'instance' | 'database';
+  database: string | null;
+  result: CheckResultValue;
+  message: string;
+  hint: string;
+}
+
+export interface Plan {
+  format: 'dbferry-plan';
+  formatVersion: 1;
+  kind: 'offline' | 'discovered';
+  configFile: string;
+  migration: {
+    name: string;
+    engine: string;
+    mode: string;
+    option: string;
+    method: string;
+    cutover: boolean;
+    verify: string;
+    copyJobs: number;
+  };
+  source: { server: string; ssl: string; version: string | null };
+  target: { server: string; ssl: string; version: string | null };
+  databaseSelection: { include: string[]; exclude: string[]; allNonSystem: boolean };
+  databases: PlanDatabase[];
+  missingDatabases: string[];
+  roles: { migrate: boolean; exclude: string[]; toCreate: string[] | null };
+  steps: PlanStep[];
+  checks: PlanCheck[] | null;
+  warnings: string[];
+  summary: {
+    databases: number;
+    totalBytes: number | null;
+    dump: number;
+    replication: number;
+    undecided: number;
+    blocked: number;
+    text: string;
+  };
+  fingerprint: { config: string; sourceSchema: string | null };
+}

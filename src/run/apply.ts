@@ -1,0 +1,183 @@
+/**
+ * Running a migration: register it in the target's state store (atomically, under a lock),
+ * refuse conflicts, then run the engine's steps as a Listr2 task tree, recording the outcome.
+ */
+import type { ListrTask } from 'listr2';
+import type { LoadedConfig } from '../config/types.js';
+import { notImplemented, type Engine } from '../engines/engine.js';
+import type { Plan } from '../plan/types.js';
+import { DbferryError, messageOf } from '../util/errors.js';
+import { redact, redactValue } from '../util/redact.js';
+import { runTasks, type RunnerOptions } from './runner.js';
+import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
+
+export interface ApplyInput {
+  loaded: LoadedConfig;
+  plan: Plan;
+  engine: Engine;
+  runner: RunnerOptions;
+}
+
+export interface ApplyResult {
+  migration: MigrationRecord;
+  resumed: boolean;
+}
+
+interface Ctx {
+  store?: StateStore;
+  resumed: boolean;
+}
+
+const now = (): string => new Date().toISOString();
+
+export function newDatabaseRecord(migration: string, dbname: string, method: 'dump' | 'replication', fallbackReason: string | null): DatabaseRecord {
+  return {
+    migration,
+    dbname,
+    method,
+    fallbackReason,
+    status: 'waiting',
+    tablesTotal: 0,
+    tablesQueued: 0,
+    tablesLoading: 0,
+    tablesCompleted: 0,
+    tablesErrored: 0,
+    bytesTotal: 0,
+    bytesCopied: 0,
+    cdcInserts: 0,
+    cdcUpdates: 0,
+    cdcDeletes: 0,
+    lag: null,
+    error: null,
+    updatedAt: now(),
+  };
+}
+
+/** Registers (or resumes) the migration; the store must be locked by the caller. */
+export async function registerMigration(store: StateStore, loaded: LoadedConfig, plan: Plan): Promise<{ record: MigrationRecord; resumed: boolean }> {
+  const cfg = loaded.config;
+  await store.ensure();
+  const existing = await store.getMigration(cfg.name);
+  if (existing) {
+    if (existing.state === 'Succeeded' || existing.state === 'Canceled') {
+      throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" already exists on the ${store.location} (state ${existing.state}); migration names are unique per target`, {
+        hint: 'Give this migration a new `name:`.',
+      });
+    }
+    if (existing.configFingerprint !== plan.fingerprint.config) {
+      throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" was started on the target with a different configuration (state ${existing.state})`, {
+        hint: 'Resume it with the configuration it was started with, `dbferry cancel` it, or use a new name.',
+      });
+    }
+  }
+  const planned = new Set(plan.databases.map((d) => d.name));
+  for (const other of await store.listMigrations('active')) {
+    if (other.name === cfg.name) continue;
+    const clash = (await store.getDatabases(other.name)).map((d) => d.dbname).filter((d) => planned.has(d));
+    if (clash.length) {
+      throw new DbferryError('STATE_CONFLICT', `database${clash.length > 1 ? 's' : ''} ${clash.map((d) => `"${d}"`).join(', ')} ${clash.length > 1 ? 'are' : 'is'} already being migrated by active migration "${other.name}" (${other.state})`, {
+        hint: `Only one active migration per target database: finish or \`dbferry cancel\` "${other.name}" first.`,
+      });
+    }
+  }
+  const stamp = now();
+  if (existing) {
+    await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'PerformingPreRequisiteSteps', error: null, endedAt: null });
+    return { record: (await store.getMigration(cfg.name)) as MigrationRecord, resumed: true };
+  }
+  const record: MigrationRecord = {
+    name: cfg.name,
+    engine: cfg.engine,
+    mode: cfg.mode,
+    option: cfg.option,
+    method: cfg.method,
+    state: 'InProgress',
+    substate: 'PerformingPreRequisiteSteps',
+    error: null,
+    configFingerprint: plan.fingerprint.config,
+    sourceFingerprint: plan.fingerprint.sourceSchema,
+    plan: redactValue(plan),
+    createdAt: stamp,
+    updatedAt: stamp,
+    startedAt: stamp,
+    endedAt: null,
+  };
+  if (!(await store.createMigration(record))) {
+    throw new DbferryError('LOCKED', `migration "${cfg.name}" was registered by another dbferry process at the same moment`, { hint: 'Run `dbferry status` to follow it.' });
+  }
+  for (const d of plan.databases) {
+    if (d.action === 'refuse-non-empty') continue;
+    await store.upsertDatabase(newDatabaseRecord(cfg.name, d.name, d.method === 'replication' ? 'replication' : 'dump', null));
+  }
+  return { record, resumed: false };
+}
+
+export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
+  const { loaded, plan, engine } = input;
+  const cfg = loaded.config;
+  const store = await engine.openStateStore(cfg);
+  let locked = false;
+  const ctx: Ctx = { resumed: false };
+  try {
+    const tasks: ListrTask<Ctx>[] = [
+      {
+        title: `Register migration "${cfg.name}" on the target`,
+        task: async (c, task) => {
+          await store.ensure();
+          locked = await store.tryLock(cfg.name);
+          if (!locked) {
+            throw new DbferryError('LOCKED', `another dbferry process is applying migration "${cfg.name}" on the ${store.location}`, {
+              hint: 'Wait for it to finish (`dbferry status --watch`), or stop it first.',
+            });
+          }
+          const r = await registerMigration(store, loaded, plan);
+          c.resumed = r.resumed;
+          task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
+        },
+      },
+      ...plan.databases
+        .filter((d) => d.action !== 'refuse-non-empty')
+        .map(
+          (d): ListrTask<Ctx> => ({
+            title: `Migrate database "${d.name}" (${d.method})`,
+            task: async () => {
+              throw notImplemented(`the ${cfg.engine === 'postgresql' ? 'PostgreSQL' : 'MySQL'} ${d.method === 'auto' ? 'migration' : `${d.method} method`} (copying database "${d.name}")`);
+            },
+          }),
+        ),
+    ];
+    const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
+    if (blocked.length) {
+      throw new DbferryError('MIGRATION_FAILED', `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`, {
+        hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
+      });
+    }
+    if (plan.missingDatabases.length) {
+      throw new DbferryError('MIGRATION_FAILED', `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`, {
+        hint: 'Nothing was changed. Fix databases.include.',
+      });
+    }
+    try {
+      await runTasks(tasks, ctx, input.runner);
+    } catch (e) {
+      if (await store.getMigration(cfg.name).catch(() => undefined)) {
+        const interruptedRun = e instanceof DbferryError && e.code === 'INTERRUPTED';
+        await store
+          .updateMigration(cfg.name, {
+            state: interruptedRun ? 'InProgress' : 'Failed',
+            substate: interruptedRun ? 'MigratingData' : 'Failed',
+            error: redact(interruptedRun ? 'interrupted; run `dbferry apply` again to resume' : messageOf(e)),
+            endedAt: interruptedRun ? null : now(),
+          })
+          .catch(() => undefined);
+      }
+      throw e;
+    }
+    const record = (await store.getMigration(cfg.name)) as MigrationRecord;
+    return { migration: record, resumed: ctx.resumed };
+  } finally {
+    if (locked) await store.unlock(cfg.name).catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+}
+

@@ -1,0 +1,60 @@
+/**
+ * Listr2 wiring: the renderer chosen by the CLI, all progress on the given (redacted) stream,
+ * and cancellation through an AbortSignal instead of Listr's own signal handlers.
+ */
+import { Listr, ProcessOutput, type ListrTask } from 'listr2';
+import { DbferryError } from '../util/errors.js';
+
+export interface RunnerOptions {
+  renderer: 'default' | 'simple' | 'verbose' | 'silent';
+  /** Where progress goes (a stream that redacts). */
+  output: NodeJS.WriteStream;
+  signal?: AbortSignal;
+  concurrent?: boolean | number;
+}
+
+export function interrupted(): DbferryError {
+  return new DbferryError('INTERRUPTED', 'interrupted; the migration is left resumable', {
+    hint: 'Run `dbferry apply` again to resume, or `dbferry cancel` to clean up.',
+  });
+}
+
+/** Rejects as soon as the signal aborts, so a task stuck in I/O stops waiting. */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(interrupted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(interrupted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, opts: RunnerOptions): Promise<Ctx> {
+  const processOutput = new ProcessOutput(opts.output, opts.output, { dump: ['stdout', 'stderr'], leaveEmptyLine: false });
+  const wrapped = tasks.map((t) => ({
+    ...t,
+    task: t.task ? (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => abortable(Promise.resolve(t.task!(c, task)), opts.signal) : undefined,
+  })) as ListrTask<Ctx>[];
+  const list = new Listr<Ctx, 'default' | 'simple' | 'verbose' | 'silent', 'simple' | 'verbose'>(wrapped, {
+    ctx,
+    concurrent: opts.concurrent ?? false,
+    exitOnError: true,
+    registerSignalListeners: false,
+    renderer: opts.renderer,
+    fallbackRenderer: opts.renderer === 'verbose' ? 'verbose' : 'simple',
+    rendererOptions: { processOutput } as never,
+    fallbackRendererOptions: { processOutput } as never,
+    forceColor: false,
+  } as never);
+  return list.run();
+}

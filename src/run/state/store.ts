@@ -1,0 +1,127 @@
+/**
+ * The state store on the target server, one implementation for both engines over a minimal
+ * query executor (PostgreSQL: schema `dbferry` in the maintenance database; MySQL: database
+ * `dbferry`). Reading never creates anything; the first write does.
+ */
+import { ACTIVE_STATES, type DatabaseRecord, type MigrationRecord, type StateStore, type TableRecord, type ValidationRecord } from './types.js';
+import { createStatements, deleteStatement, fromRow, selectStatement, spec, tableName, toRow, upsertStatement, type Dialect } from './schema.js';
+
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export class SqlStateStore implements StateStore {
+  private ensured = false;
+
+  constructor(
+    private readonly db: SqlExecutor,
+    readonly location: string,
+  ) {}
+
+  private get d(): Dialect {
+    return this.db.dialect;
+  }
+
+  async exists(): Promise<boolean> {
+    const rows =
+      this.d === 'postgresql'
+        ? await this.db.query(`SELECT to_regclass('dbferry.migrations') IS NOT NULL AS present`)
+        : await this.db.query(`SELECT COUNT(*) AS present FROM information_schema.tables WHERE table_schema = 'dbferry' AND table_name = 'migrations'`);
+    const v = rows[0]?.present;
+    return v === true || Number(v) > 0;
+  }
+
+  async ensure(): Promise<void> {
+    if (this.ensured) return;
+    for (const sql of createStatements(this.d)) await this.db.query(sql);
+    this.ensured = true;
+  }
+
+  async listMigrations(filter: 'active' | 'all'): Promise<MigrationRecord[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.db.query(selectStatement(this.d, 'migrations', [], ['created_at', 'name']));
+    const all = rows.map((r) => fromRow<MigrationRecord>('migrations', r));
+    return filter === 'all' ? all : all.filter((m) => ACTIVE_STATES.includes(m.state));
+  }
+
+  async getMigration(name: string): Promise<MigrationRecord | undefined> {
+    if (!(await this.exists())) return undefined;
+    const rows = await this.db.query(selectStatement(this.d, 'migrations', ['name']), [name]);
+    return rows[0] ? fromRow<MigrationRecord>('migrations', rows[0]) : undefined;
+  }
+
+  async getDatabases(name: string): Promise<DatabaseRecord[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.db.query(selectStatement(this.d, 'databases', ['migration'], ['dbname']), [name]);
+    return rows.map((r) => fromRow<DatabaseRecord>('databases', r));
+  }
+
+  async getTables(name: string, dbname?: string): Promise<TableRecord[]> {
+    if (!(await this.exists())) return [];
+    const where = dbname === undefined ? ['migration'] : ['migration', 'dbname'];
+    const params = dbname === undefined ? [name] : [name, dbname];
+    const rows = await this.db.query(selectStatement(this.d, 'tables', where, ['dbname', 'schema_name', 'table_name']), params);
+    return rows.map((r) => fromRow<TableRecord>('tables', r));
+  }
+
+  async getValidations(name: string): Promise<ValidationRecord[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.db.query(selectStatement(this.d, 'validations', ['migration'], ['level', 'dbname', 'check_id']), [name]);
+    return rows.map((r) => fromRow<ValidationRecord>('validations', r));
+  }
+
+  async createMigration(rec: MigrationRecord): Promise<boolean> {
+    await this.ensure();
+    const rows = await this.db.query(
+      upsertStatement(this.d, 'migrations', false) + (this.d === 'postgresql' ? ' RETURNING 1 AS inserted' : ''),
+      toRow('migrations', rec),
+    );
+    if (this.d === 'postgresql') return rows.length === 1;
+    const res = rows as unknown as { affectedRows?: number };
+    return (res.affectedRows ?? 0) === 1;
+  }
+
+  async updateMigration(name: string, patch: Partial<Omit<MigrationRecord, 'name' | 'createdAt'>>): Promise<void> {
+    const current = await this.getMigration(name);
+    if (!current) throw new Error(`migration ${name} is not recorded`);
+    const next = { ...current, ...patch, updatedAt: patch.updatedAt ?? new Date().toISOString() };
+    await this.db.query(upsertStatement(this.d, 'migrations'), toRow('migrations', next));
+  }
+
+  async upsertDatabase(rec: DatabaseRecord): Promise<void> {
+    await this.ensure();
+    await this.db.query(upsertStatement(this.d, 'databases'), toRow('databases', rec));
+  }
+
+  async upsertTable(rec: TableRecord): Promise<void> {
+    await this.ensure();
+    await this.db.query(upsertStatement(this.d, 'tables'), toRow('tables', rec));
+  }
+
+  async replaceValidations(name: string, recs: ValidationRecord[]): Promise<void> {
+    await this.ensure();
+    await this.db.query(deleteStatement(this.d, 'validations', ['migration']), [name]);
+    for (const r of recs) await this.db.query(upsertStatement(this.d, 'validations'), toRow('validations', r));
+  }
+
+  async tryLock(name: string): Promise<boolean> {
+    const rows =
+      this.d === 'postgresql'
+        ? await this.db.query(`SELECT pg_try_advisory_lock(hashtext('dbferry'), hashtext($1)) AS locked`, [name])
+        : await this.db.query(`SELECT GET_LOCK(?, 0) AS locked`, [`dbferry:${name}`]);
+    const v = rows[0]?.locked;
+    return v === true || Number(v) === 1;
+  }
+
+  async unlock(name: string): Promise<void> {
+    if (this.d === 'postgresql') await this.db.query(`SELECT pg_advisory_unlock(hashtext('dbferry'), hashtext($1))`, [name]);
+    else await this.db.query(`SELECT RELEASE_LOCK(?)`, [`dbferry:${name}`]);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+

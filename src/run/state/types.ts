@@ -1,0 +1,102 @@
+/** The migration state recorded on the target server (SPEC §4). */
+export const MIGRATION_STATES = ['InProgress', 'WaitingForUserAction', 'Canceled', 'Failed', 'Succeeded', 'ValidationFailed', 'CleaningUp'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+export const MIGRATION_SUBSTATES = [
+  'PerformingPreRequisiteSteps',
+  'ValidationInProgress',
+  'MigratingData',
+  'WaitingForCutoverTrigger',
+  'CompletingMigration',
+  'Completed',
+  'Failed',
+] as const;
+export type MigrationSubstate = (typeof MIGRATION_SUBSTATES)[number];
+export const ACTIVE_STATES: readonly MigrationState[] = ['InProgress', 'WaitingForUserAction', 'CleaningUp'];
+
+export type DatabaseStatus = 'waiting' | 'running' | 'syncing' | 'done' | 'failed' | 'canceled';
+export type DatabaseMethod = 'dump' | 'replication';
+export type CheckResultValue = 'Succeeded' | 'Warning' | 'Failed';
+
+export interface MigrationRecord {
+  name: string;
+  engine: string;
+  mode: string;
+  option: string;
+  method: string;
+  state: MigrationState;
+  substate: MigrationSubstate;
+  error: string | null;
+  configFingerprint: string;
+  sourceFingerprint: string | null;
+  plan: unknown;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface DatabaseRecord {
+  migration: string;
+  dbname: string;
+  method: DatabaseMethod;
+  fallbackReason: string | null;
+  status: DatabaseStatus;
+  tablesTotal: number;
+  tablesQueued: number;
+  tablesLoading: number;
+  tablesCompleted: number;
+  tablesErrored: number;
+  bytesTotal: number;
+  bytesCopied: number;
+  cdcInserts: number;
+  cdcUpdates: number;
+  cdcDeletes: number;
+  lag: number | null;
+  error: string | null;
+  updatedAt: string;
+}
+
+export interface TableRecord {
+  migration: string;
+  dbname: string;
+  schema: string;
+  table: string;
+  done: boolean;
+  rows: number;
+  bytes: number;
+  updatedAt: string;
+}
+
+export interface ValidationRecord {
+  migration: string;
+  checkId: string;
+  level: 'instance' | 'database';
+  dbname: string;
+  result: CheckResultValue;
+  message: string;
+  hint: string;
+}
+
+export interface StateStore {
+  /** Where the state lives, for messages (e.g. `target postgres@host:5432, schema dbferry`). */
+  readonly location: string;
+  /** Whether the store exists (reading never creates it). */
+  exists(): Promise<boolean>;
+  /** Creates the store if missing (first write). */
+  ensure(): Promise<void>;
+  listMigrations(filter: 'active' | 'all'): Promise<MigrationRecord[]>;
+  getMigration(name: string): Promise<MigrationRecord | undefined>;
+  getDatabases(name: string): Promise<DatabaseRecord[]>;
+  getTables(name: string, dbname?: string): Promise<TableRecord[]>;
+  getValidations(name: string): Promise<ValidationRecord[]>;
+  /** Inserts a new migration; false when the name already exists. */
+  createMigration(rec: MigrationRecord): Promise<boolean>;
+  updateMigration(name: string, patch: Partial<Omit<MigrationRecord, 'name' | 'createdAt'>>): Promise<void>;
+  upsertDatabase(rec: DatabaseRecord): Promise<void>;
+  upsertTable(rec: TableRecord): Promise<void>;
+  replaceValidations(name: string, recs: ValidationRecord[]): Promise<void>;
+  /** Session lock on the migration name: false when another process holds it. */
+  tryLock(name: string): Promise<boolean>;
+  unlock(name: string): Promise<void>;
+  close(): Promise<void>;
+}
