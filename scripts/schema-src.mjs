@@ -14,6 +14,7 @@ const sizeOrBytes = (description, def) => ({
 
 const connection = {
   type: 'object',
+  default: {},
   description:
     'How to reach a server: either `uri`, or `host`/`port`/`username`/`password`/`dbname`/`ssl`. Missing parts come from the environment as libpq (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ~/.pgpass) or the mysql client (MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD) would take them.',
   additionalProperties: false,
@@ -212,6 +213,7 @@ const aiven = {
     name: { ...common.name, description: common.name.description + ' Derived from the source host and database when omitted.' },
     migration: {
       type: 'object',
+      default: {},
       description: 'Aiven migration settings (source server).',
       additionalProperties: false,
       required: ['host'],
@@ -241,13 +243,14 @@ const aiven = {
 
 const azureProps = {
   type: 'object',
+  default: {},
   description: 'Azure migration properties (the --properties JSON body). Keys are matched case-insensitively, as Azure does.',
   additionalProperties: false,
   required: ['sourceDbServerResourceId'],
   properties: {
     sourceDbServerResourceId: {
       type: 'string',
-      pattern: '^[^:@\\s]+:[0-9]{1,5}@[^@\\s]+$',
+      pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:@\\s\\[\\]]+):[0-9]{1,5}@[^@\\s]+$',
       description: 'Source server as <host>:<port>@<user>.',
       default: '',
       'x-expected': '<host>:<port>@<user>, e.g. 10.0.0.4:5432@postgres',

@@ -158,7 +158,7 @@ function toDiagnostic(err: ErrorObject, src: YamlSource): Diagnostic | undefined
       return mk(at(segs), `${label(segs)} ${err.message ?? 'is out of range'}, got ${show(err.data, key)}`);
     case 'uniqueItems': {
       const p = err.params as { i: number; j: number };
-      return mk(at([...segs, String(p.i)]), `${label(segs)} lists the same value twice (items ${p.j + 1} and ${p.i + 1})`);
+      return mk(at([...segs, String(p.i)]), `${label(segs)} lists the same value twice (items ${Math.min(p.i, p.j) + 1} and ${Math.max(p.i, p.j) + 1})`);
     }
     case 'if':
       return undefined;

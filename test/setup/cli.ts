@@ -1,0 +1,125 @@
+/** Test helpers: run the CLI in-process or as the real binary, write configs, query servers. */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { run } from '../../src/cli/main.js';
+import type { MariaServer, PgServer } from './servers.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = join(ROOT, 'bin', 'dbferry.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+const BASE_ENV = (): Record<string, string | undefined> => ({ PATH: process.env.PATH, HOME: process.env.HOME, USER: 'tester', CI: 'true' });
+
+/** Runs the CLI in this process with captured streams. */
+export async function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, {
+    stdout: { write: (s: string) => ((stdout += s), true), isTTY: false },
+    stderr: { write: (s: string) => ((stderr += s), true), isTTY: false },
+    env: { ...BASE_ENV(), ...opts.env },
+    cwd: opts.cwd ?? process.cwd(),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs the built binary (bin/dbferry.js) as a child process. */
+export function spawnCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((res) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      res({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Starts the binary and returns the child, for signal tests. */
+export function startCli(args: string[], opts: RunOptions = {}) {
+  return spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function tempDir(prefix = 'dbferry-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+export function pgYaml(opts: { name: string; source: PgServer; target: PgServer; extra?: string; include?: string[] }): string {
+  return [
+    'version: 1',
+    `name: ${opts.name}`,
+    'source:',
+    `  host: ${opts.source.host}`,
+    `  port: ${opts.source.port}`,
+    `  username: ${opts.source.user}`,
+    '  ssl: disable',
+    'target:',
+    `  host: ${opts.target.host}`,
+    `  port: ${opts.target.port}`,
+    `  username: ${opts.target.user}`,
+    '  ssl: disable',
+    ...(opts.include ? ['databases:', `  include: [${opts.include.map((d) => JSON.stringify(d)).join(', ')}]`] : []),
+    opts.extra ?? '',
+  ].join('\n');
+}
+
+export function mysqlYaml(opts: { name: string; source: MariaServer; target: MariaServer; extra?: string; include?: string[] }): string {
+  return [
+    'version: 1',
+    `name: ${opts.name}`,
+    'engine: mysql',
+    'source:',
+    `  host: ${opts.source.host}`,
+    `  port: ${opts.source.port}`,
+    `  username: ${opts.source.user}`,
+    '  ssl: disable',
+    'target:',
+    `  host: ${opts.target.host}`,
+    `  port: ${opts.target.port}`,
+    `  username: ${opts.target.user}`,
+    '  ssl: disable',
+    ...(opts.include ? ['databases:', `  include: [${opts.include.map((d) => JSON.stringify(d)).join(', ')}]`] : []),
+    opts.extra ?? '',
+  ].join('\n');
+}
+
+export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(s: PgServer, sql: string, db = 'postgres', params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function myQuery<T = Record<string, unknown>>(s: MariaServer, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, multipleStatements: true });
+  try {
+    const [r] = await c.query(sql, params);
+    return r as T[];
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,40 @@
+/** vitest globalSetup for the integration project: start the real servers, hand them to tests. */
+import type { TestProject } from 'vitest/node';
+import { startMariadb, startPostgres, stopMariadb, stopPostgres, testMajors, type MariaServer, type PgServer } from './servers.js';
+
+export interface TestServers {
+  pg: Record<string, PgServer>;
+  mariadb: MariaServer[];
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    servers: TestServers;
+  }
+}
+
+let started: { pg: PgServer[]; maria: MariaServer[] } = { pg: [], maria: [] };
+
+export async function setup(project: TestProject): Promise<void> {
+  const majors = testMajors();
+  try {
+    // A role that must authenticate with a password, for the wrong-password tests.
+    const hba = ['host all dbferry_pw 127.0.0.1/32 scram-sha-256'];
+    const pg = await Promise.all(majors.map((major) => startPostgres({ major, hba })));
+    started.pg = pg;
+    const maria = await Promise.all([startMariadb({ serverId: 11 }), startMariadb({ serverId: 12 })]);
+    started.maria = maria;
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+  project.provide('servers', {
+    pg: Object.fromEntries(started.pg.map((s) => [String(s.major), s])),
+    mariadb: started.maria,
+  });
+}
+
+export async function teardown(): Promise<void> {
+  await Promise.all([...started.pg.map((s) => stopPostgres(s)), ...started.maria.map((s) => stopMariadb(s))]);
+  started = { pg: [], maria: [] };
+}
