@@ -117,7 +117,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   });
   for (const d of databases) {
     if (d.action === 'refuse-non-empty') {
-      warnings.push(`database "${d.name}" already exists on the target with ${d.targetUserObjects} objects; apply will refuse it unless databases.overwrite is true`);
+      warnings.push(`database "${d.name}" already exists on the target with ${d.targetUserObjects} object${d.targetUserObjects === 1 ? '' : 's'}; apply will refuse it unless databases.overwrite is true`);
     }
   }
   const missing = discovery ? discovery.missing : [];
@@ -134,7 +134,9 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
       const list = discovery?.roles;
       inst(
         'roles',
-        list
+        list && list.length === 0
+          ? 'no roles to create (the source has no non-superuser roles besides the connecting user)'
+          : list
           ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
           : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
       );

@@ -2,7 +2,7 @@
  * Listr2 wiring: the renderer chosen by the CLI, all progress on the given (redacted) stream,
  * and cancellation through an AbortSignal instead of Listr's own signal handlers.
  */
-import { Listr, ProcessOutput, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import { DbferryError } from '../util/errors.js';
 
 export interface RunnerOptions {
@@ -52,8 +52,9 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     registerSignalListeners: false,
     renderer: opts.renderer,
     fallbackRenderer: opts.renderer === 'verbose' ? 'verbose' : 'simple',
-    rendererOptions: { processOutput } as never,
-    fallbackRendererOptions: { processOutput } as never,
+    // Every renderer logs through a logger bound to our stream (progress never touches stdout).
+    rendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }) } as never,
+    fallbackRendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }) } as never,
     forceColor: false,
   } as never);
   return list.run();

@@ -5,7 +5,7 @@
  * everything torn down by stop().
  */
 import { execFile, spawn } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -148,12 +148,20 @@ export interface StartMariaOptions {
   noBinlog?: boolean;
 }
 
+let installQueue: Promise<void> = Promise.resolve();
+
 export async function startMariadb(opts: StartMariaOptions): Promise<MariaServer> {
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-mariadb-'));
   const data = join(dir, 'data');
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  // Installs run one at a time: concurrent bootstraps collide on temporary tables.
+  installQueue = installQueue.catch(() => undefined).then(() =>
+    run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', `--tmpdir=${tmp}`], {
+      maxBuffer: 16 * 1024 * 1024,
+    }).then(() => undefined),
+  );
+  await installQueue;
   const port = await freePort();
   const args = [
     '--no-defaults',
@@ -165,6 +173,7 @@ export async function startMariadb(opts: StartMariaOptions): Promise<MariaServer
     `--pid-file=${join(dir, 'pid')}`,
     `--server-id=${opts.serverId}`,
     `--log-error=${join(dir, 'err.log')}`,
+    `--tmpdir=${tmp}`,
     '--innodb-buffer-pool-size=128M',
     '--innodb-flush-log-at-trx-commit=0',
     '--skip-name-resolve',

@@ -36,10 +36,10 @@ export async function databaseContents(c: PgClient): Promise<{ tables: number; s
   const r = await c.query<{ tables: string; schemas: string; rows: string | null; objects: string; fp: string | null }>(
     `SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables,
             (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMAS} AND n.nspname <> 'public') + 1 AS schemas,
-            sum(greatest(c.reltuples, 0)) FILTER (WHERE c.relkind = 'r') AS rows,
+            sum(greatest(c.reltuples, pg_stat_get_live_tuples(c.oid), 0)) FILTER (WHERE c.relkind = 'r') AS rows,
             count(*) + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMAS}
                          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')) AS objects,
-            md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind || ':' ||
+            md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
                 coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN '!' ELSE '' END, ',' ORDER BY a.attnum)
                             FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''),
                 ';' ORDER BY n.nspname, c.relname)) AS fp
