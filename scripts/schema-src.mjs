@@ -1,5 +1,5 @@
 // Generates schemas/migration.schema.json. Kept as code so the three forms share definitions;
-// run `node scripts/schema-src.mjs` after editing, a unit test checks the committed file is current.
+// run `npm run gen:schema` after editing; a unit test checks the committed file is current.
 import { writeFileSync } from 'node:fs';
 
 const SIZE = '^\\s*[0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]|[bB])?\\s*$';
@@ -326,7 +326,7 @@ const azure = {
   },
 };
 
-const schema = {
+export const schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://dbferry.dev/schemas/migration.schema.json',
   title: 'dbferry migration.yaml',
@@ -342,5 +342,8 @@ const schema = {
   $defs: { canonical, aiven, azure },
 };
 
-const out = new URL('../schemas/migration.schema.json', import.meta.url);
-writeFileSync(out, JSON.stringify(schema, null, 2) + '\n');
+export const schemaText = JSON.stringify(schema, null, 2) + '\n';
+
+if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+  writeFileSync(new URL('../schemas/migration.schema.json', import.meta.url), schemaText);
+}

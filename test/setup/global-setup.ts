@@ -20,10 +20,10 @@ export async function setup(project: TestProject): Promise<void> {
   try {
     // A role that must authenticate with a password, for the wrong-password tests.
     const hba = ['host all dbferry_pw 127.0.0.1/32 scram-sha-256'];
-    const pg = await Promise.all(majors.map((major) => startPostgres({ major, hba })));
-    started.pg = pg;
-    const maria = await Promise.all([startMariadb({ serverId: 11 }), startMariadb({ serverId: 12 })]);
-    started.maria = maria;
+    // Each server is recorded as soon as it is up, so a failure still tears down the others.
+    await Promise.all(majors.map(async (major) => started.pg.push(await startPostgres({ major, hba }))));
+    await Promise.all([11, 12].map(async (serverId) => started.maria.push(await startMariadb({ serverId }))));
+    started.maria.sort((a, b) => a.serverId - b.serverId);
   } catch (e) {
     await teardown();
     throw e;

@@ -1,0 +1,95 @@
+/**
+ * `npm run demo`: starts two embedded PostgreSQL servers (15 as source, 17 as target), loads a
+ * generated sample database into the source, and runs dbferry against them. Everything is
+ * stopped and removed at the end. Pass --keep to leave the servers running.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { BIN } from '../test/setup/cli.js';
+import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
+
+const keep = process.argv.includes('--keep');
+const scale = Number(process.env.DEMO_ROWS ?? 200_000);
+
+async function sql(s: PgServer, text: string, db = 'postgres'): Promise<void> {
+  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+function dbferry(args: string[], cwd: string): number {
+  process.stdout.write(`\n$ dbferry ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, stdio: 'inherit', env: { ...process.env, CI: process.env.CI ?? '' } });
+  return r.status ?? 1;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write('Starting PostgreSQL 15 (source) and PostgreSQL 17 (target)...\n');
+  const [source, target] = await Promise.all([startPostgres({ major: 15 }), startPostgres({ major: 17 })]);
+  try {
+    process.stdout.write(`Loading a sample "shop" database (${scale} orders) into the source...\n`);
+    await sql(source, 'CREATE DATABASE shop');
+    await sql(source, 'CREATE ROLE shop_app LOGIN; CREATE ROLE shop_readonly');
+    await sql(
+      source,
+      `CREATE SCHEMA sales;
+       CREATE TABLE public.customers (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, name text, created_at timestamptz DEFAULT now());
+       CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer_id bigint REFERENCES public.customers(id), total numeric(12,2), items jsonb, placed_at timestamptz);
+       CREATE TABLE public."Audit Log" (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), entry text);
+       INSERT INTO public.customers (email, name) SELECT 'user' || g || '@example.com', 'User ' || g FROM generate_series(1, ${Math.max(1, Math.floor(scale / 10))}) g;
+       INSERT INTO sales.orders (customer_id, total, items, placed_at)
+         SELECT 1 + (g % ${Math.max(1, Math.floor(scale / 10))}), (g % 1000) / 7.0, jsonb_build_object('sku', g % 97, 'qty', g % 5 + 1), now() - (g || ' minutes')::interval
+           FROM generate_series(1, ${scale}) g;
+       INSERT INTO public."Audit Log" (entry) SELECT 'event ' || g FROM generate_series(1, 1000) g;
+       ANALYZE;`,
+      'shop',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'dbferry-demo-'));
+    writeFileSync(
+      join(dir, 'migration.yaml'),
+      [
+        '# yaml-language-server: $schema=../schemas/migration.schema.json',
+        'version: 1',
+        'name: shop-to-pg17',
+        'source:',
+        `  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable`,
+        'target:',
+        `  host: 127.0.0.1`,
+        `  port: ${target.port}`,
+        '  username: postgres',
+        '  ssl: disable',
+        'databases:',
+        '  include: [shop]',
+        'tables:',
+        '  skip: [shop.public."Audit Log"]',
+        'copy:',
+        '  jobs: 2',
+        '',
+      ].join('\n'),
+    );
+    process.stdout.write(`Wrote ${join(dir, 'migration.yaml')}\n`);
+    dbferry(['validate'], dir);
+    dbferry(['plan'], dir);
+    if (keep) {
+      process.stdout.write(`\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`);
+      return;
+    }
+  } finally {
+    if (!keep) {
+      process.stdout.write('\nStopping the servers...\n');
+      await Promise.all([stopPostgres(source), stopPostgres(target)]);
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

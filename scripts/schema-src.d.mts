@@ -1,0 +1,2 @@
+export const schema: Record<string, unknown>;
+export const schemaText: string;
