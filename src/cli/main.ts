@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DbferryError } from '../util/errors.js';
 import { redact } from '../util/redact.js';
 import { applyCommand } from './commands/apply.js';
+import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { notYetCommand } from './commands/not-yet.js';
 import { planCommand } from './commands/plan.js';
@@ -50,13 +51,15 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('--offline', 'plan from the config alone, without connecting')
     .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
     .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
-    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean }) => setAction((cli) => planCommand(cli, file, o)));
+    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
+    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string }) => setAction((cli) => planCommand(cli, file, o)));
 
   program
     .command('check')
-    .description('pre-migration check (migration option Validate)')
+    .description('pre-migration check (migration option Validate); read-only, results recorded on the target')
     .argument('[file]', 'migration YAML')
-    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `the ${e} pre-migration check`)));
+    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
+    .action((file: string | undefined, o: { pgbin?: string }) => setAction((cli) => checkCommand(cli, file, o)));
 
   program
     .command('apply')
@@ -65,7 +68,8 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--wait', 'online mode: stay and follow replication until cutover')
     .option('--no-wait', 'online mode: return once every database is syncing (default)')
-    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean }) => setAction((cli) => applyCommand(cli, file, o)));
+    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
+    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) => setAction((cli) => applyCommand(cli, file, o)));
 
   program
     .command('status')

@@ -6,6 +6,7 @@
 import type { MigrationConfig } from '../config/types.js';
 import type { StateStore } from '../run/state/types.js';
 import { DbferryError } from '../util/errors.js';
+import type { CheckOutcome } from './checks.js';
 
 export interface ServerFacts {
   role: 'source' | 'target';
@@ -51,10 +52,25 @@ export interface Discovery {
   sourceSchemaFingerprint: string;
 }
 
+export interface CheckOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Directory of pg_dump and friends (PostgreSQL). */
+  pgbin?: string;
+  signal?: AbortSignal;
+}
+
+export interface CheckRun {
+  outcome: CheckOutcome;
+  /** Null when a server could not be reached (the connectivity checks say why). */
+  discovery: Discovery | null;
+}
+
 export interface Engine {
   readonly name: 'postgresql' | 'mysql';
-  /** Read-only look at both servers. */
+  /** Read-only look at both servers; throws when one cannot be reached. */
   discover(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery>;
+  /** The pre-migration check (read-only): results, and the method per database. */
+  check(cfg: MigrationConfig, opts: CheckOptions): Promise<CheckRun>;
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
 }

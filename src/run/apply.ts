@@ -9,11 +9,15 @@ import type { Plan } from '../plan/types.js';
 import { DbferryError, messageOf } from '../util/errors.js';
 import { redact, redactValue } from '../util/redact.js';
 import { runTasks, type RunnerOptions } from './runner.js';
+import { summarize, type CheckOutcome } from '../engines/checks.js';
+import { recordValidation } from './validation.js';
 import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
   loaded: LoadedConfig;
   plan: Plan;
+  /** The pre-migration check run for this plan (null for option Migrate). */
+  outcome: CheckOutcome | null;
   engine: Engine;
   runner: RunnerOptions;
 }
@@ -135,8 +139,25 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
         },
       },
+      {
+        title: 'Record the pre-migration check',
+        enabled: () => input.outcome !== null,
+        task: async (_c, task) => {
+          const outcome = input.outcome as CheckOutcome;
+          await recordValidation(store, cfg, plan.fingerprint.config, outcome);
+          const s = summarize(outcome.checks);
+          task.title = `Pre-migration check: ${s.succeeded} succeeded, ${s.warnings} warnings, ${s.failed} failed`;
+          if (s.failed > 0) {
+            await store.updateMigration(cfg.name, { state: 'ValidationFailed', substate: 'Failed', error: `${s.failed} pre-migration check(s) failed`, endedAt: now() });
+            throw new DbferryError('CHECK_FAILED', `${s.failed} pre-migration check(s) failed; nothing was copied`, { hint: 'Run `dbferry check` to see them with their fixes.' });
+          }
+          if (cfg.option === 'Validate') {
+            await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+          }
+        },
+      },
       ...plan.databases
-        .filter((d) => d.action !== 'refuse-non-empty')
+        .filter((d) => d.action !== 'refuse-non-empty' && cfg.option !== 'Validate')
         .map(
           (d): ListrTask<Ctx> => ({
             title: `Migrate database "${d.name}" (${d.method})`,
@@ -147,12 +168,12 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         ),
     ];
     const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
-    if (blocked.length) {
+    if (blocked.length && cfg.option !== 'Validate') {
       throw new DbferryError('MIGRATION_FAILED', `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`, {
         hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
       });
     }
-    if (plan.missingDatabases.length) {
+    if (plan.missingDatabases.length && cfg.option !== 'Validate') {
       throw new DbferryError('MIGRATION_FAILED', `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`, {
         hint: 'Nothing was changed. Fix databases.include.',
       });
@@ -160,7 +181,8 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     try {
       await runTasks(tasks, ctx, input.runner);
     } catch (e) {
-      if (await store.getMigration(cfg.name).catch(() => undefined)) {
+      const checkFailed = e instanceof DbferryError && e.code === 'CHECK_FAILED';
+      if (!checkFailed && (await store.getMigration(cfg.name).catch(() => undefined))) {
         const interruptedRun = e instanceof DbferryError && e.code === 'INTERRUPTED';
         await store
           .updateMigration(cfg.name, {

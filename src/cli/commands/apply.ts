@@ -10,10 +10,12 @@ import { DbferryError } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import { chooseRenderer, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
+import { discoveredPlanWithChecks } from '../discovered-plan.js';
 
 export interface ApplyOptions {
   yes?: boolean;
   wait?: boolean;
+  pgbin?: string;
 }
 
 function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile: string } {
@@ -64,9 +66,8 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
       hint: 'Review the change with `dbferry plan`, then save a new plan.',
     });
   }
-  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers (read-only)...`));
-  const discovery = await engine.discover(loaded.config, cli.io.signal);
-  const plan = buildPlan({ loaded, discovery, checks: null });
+  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers and running the pre-migration check (read-only)...`));
+  const { plan, outcome } = await discoveredPlanWithChecks(cli, loaded, opts.pgbin);
   if (saved?.fingerprint.sourceSchema && saved.fingerprint.sourceSchema !== plan.fingerprint.sourceSchema) {
     throw new DbferryError('STALE_PLAN', `the saved plan ${arg} is stale: the source schema changed since it was planned`, {
       hint: 'Review the change with `dbferry plan`, then save a new plan.',
@@ -87,10 +88,11 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
   const result = await applyMigration({
     loaded,
     plan,
+    outcome,
     engine,
     runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: progressStream(cli), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
   });
   if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
-  return result.migration.state === 'Failed' ? 1 : 0;
+  return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;
 }

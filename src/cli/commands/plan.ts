@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { watch } from 'chokidar';
-import { engineFor } from '../../engines/index.js';
 import { buildPlan } from '../../plan/build.js';
+import { discoveredPlan } from '../discovered-plan.js';
 import { renderPlanJson, renderPlanText } from '../../plan/render.js';
 import type { Plan } from '../../plan/types.js';
 import type { LoadedConfig } from '../../config/types.js';
@@ -15,15 +15,14 @@ export interface PlanOptions {
   offline?: boolean;
   out?: string;
   watch?: boolean;
+  pgbin?: string;
 }
 
-export async function computePlan(cli: Cli, file: string | undefined, offline: boolean): Promise<{ plan: Plan; loaded: LoadedConfig }> {
+export async function computePlan(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<{ plan: Plan; loaded: LoadedConfig }> {
   const loaded = loadForCommand(cli, file);
-  if (offline) return { plan: buildPlan({ loaded, discovery: null, checks: null }), loaded };
-  const engine = engineFor(loaded.config.engine);
-  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers (read-only)...`));
-  const discovery = await engine.discover(loaded.config, cli.io.signal);
-  return { plan: buildPlan({ loaded, discovery, checks: null }), loaded };
+  if (opts.offline) return { plan: buildPlan({ loaded, discovery: null, checks: null }), loaded };
+  cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers and running the pre-migration check (read-only)...`));
+  return { plan: await discoveredPlan(cli, loaded, opts.pgbin), loaded };
 }
 
 function emit(cli: Cli, plan: Plan, opts: PlanOptions): number {
@@ -39,7 +38,7 @@ function emit(cli: Cli, plan: Plan, opts: PlanOptions): number {
 }
 
 export async function planCommand(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<number> {
-  if (!opts.watch) return emit(cli, (await computePlan(cli, file, opts.offline ?? false)).plan, opts);
+  if (!opts.watch) return emit(cli, (await computePlan(cli, file, opts)).plan, opts);
   return watchPlan(cli, file, opts);
 }
 
@@ -52,7 +51,7 @@ async function watchPlan(cli: Cli, file: string | undefined, opts: PlanOptions):
   const once = async (): Promise<void> => {
     if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');
     try {
-      const { plan, loaded } = await computePlan(cli, file, opts.offline ?? false);
+      const { plan, loaded } = await computePlan(cli, file, opts);
       emit(cli, plan, opts);
       const fresh = loaded.referencedFiles.filter((f) => !watched.has(f));
       watched = new Set([path, ...loaded.referencedFiles]);

@@ -1,7 +1,7 @@
 /** The MySQL / MariaDB engine. */
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import type { Engine } from '../engine.js';
+import { notImplemented, type Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectMysql } from './connect.js';
 import { discoverMysql } from './discover.js';
@@ -9,6 +9,9 @@ import { discoverMysql } from './discover.js';
 export const mysqlEngine: Engine = {
   name: 'mysql',
   discover: discoverMysql,
+  async check() {
+    throw notImplemented('the MySQL pre-migration check');
+  },
   async openStateStore(cfg: MigrationConfig) {
     const c = await connectMysql('target', cfg.target);
     return new SqlStateStore(

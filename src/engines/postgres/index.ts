@@ -5,10 +5,18 @@ import type { Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectPg } from './connect.js';
 import { discoverPostgres } from './discover.js';
+import { decideMethods } from '../checks.js';
+import { evaluatePostgres } from './evaluate.js';
+import { gatherPgFacts } from './facts.js';
 
 export const postgresEngine: Engine = {
   name: 'postgresql',
   discover: discoverPostgres,
+  async check(cfg, opts) {
+    const facts = await gatherPgFacts(cfg, opts.env, opts.pgbin, opts.signal);
+    const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
+    return { outcome: decideMethods(evaluatePostgres(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
+  },
   async openStateStore(cfg: MigrationConfig) {
     const client = await connectPg('target', cfg.target, { applicationName: 'dbferry-state' });
     return new SqlStateStore(

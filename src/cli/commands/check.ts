@@ -1,0 +1,38 @@
+/** `dbferry check [file] [--pgbin DIR]`: the pre-migration check (migration option Validate). */
+import { engineFor } from '../../engines/index.js';
+import { summarize } from '../../engines/checks.js';
+import { configFingerprint } from '../../plan/fingerprint.js';
+import { checkDocument, renderCheckText } from '../../run/check-view.js';
+import { recordValidation } from '../../run/validation.js';
+import { messageOf } from '../../util/errors.js';
+import type { Cli } from '../io.js';
+import { loadForCommand } from '../shared.js';
+
+export interface CheckCliOptions {
+  pgbin?: string;
+}
+
+export async function checkCommand(cli: Cli, file: string | undefined, opts: CheckCliOptions): Promise<number> {
+  const loaded = loadForCommand(cli, file);
+  const cfg = loaded.config;
+  const engine = engineFor(cfg.engine);
+  cli.info(cli.stderrStyle.dim(`Checking ${cfg.engine} servers (read-only)...`));
+  const run = await engine.check(cfg, { env: cli.io.env, ...(opts.pgbin ? { pgbin: opts.pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
+  const targetReachable = !run.outcome.checks.some((c) => c.id.endsWith('.target.connectivity') && c.result === 'Failed');
+  if (targetReachable) {
+    try {
+      const store = await engine.openStateStore(cfg);
+      try {
+        await recordValidation(store, cfg, configFingerprint(cfg), run.outcome);
+        cli.verbose(`Recorded the results on the ${store.location}.`);
+      } finally {
+        await store.close();
+      }
+    } catch (e) {
+      cli.warn(`the results could not be recorded on the target: ${messageOf(e)}`);
+    }
+  }
+  if (cli.opts.json) cli.json(checkDocument(cfg.name, cfg.engine, run.outcome));
+  else cli.out(renderCheckText(cfg.name, run.outcome, cli.style));
+  return summarize(run.outcome.checks).failed > 0 ? 1 : 0;
+}

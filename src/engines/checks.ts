@@ -1,0 +1,74 @@
+/** Pre-migration check results shared by both engines. Pure. */
+import type { CheckResultValue } from '../run/state/types.js';
+
+export interface CheckResult {
+  /** Stable id, e.g. `pg.wal_level`. */
+  id: string;
+  level: 'instance' | 'database';
+  database: string | null;
+  result: CheckResultValue;
+  /** One line: what was measured and what is required. */
+  message: string;
+  /** How to fix it (empty when Succeeded). */
+  hint: string;
+  /** Only a prerequisite of the replication method: under `method: auto` its failure falls back to dump. */
+  replication: boolean;
+}
+
+export interface MethodDecision {
+  method: 'dump' | 'replication';
+  reason: string;
+}
+
+export interface CheckOutcome {
+  checks: CheckResult[];
+  /** Per database: the method that will be used and why. */
+  decisions: Record<string, MethodDecision>;
+}
+
+export const ok = (id: string, message: string, opts: Partial<CheckResult> = {}): CheckResult => ({
+  id,
+  level: 'instance',
+  database: null,
+  result: 'Succeeded',
+  message,
+  hint: '',
+  replication: false,
+  ...opts,
+});
+export const warn = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({ ...ok(id, message, opts), result: 'Warning', hint });
+export const fail = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({ ...ok(id, message, opts), result: 'Failed', hint });
+
+/**
+ * Applies the configured method to raw results: under `auto`, a failed replication prerequisite
+ * becomes a Warning and sends its database(s) to dump, with the reason; under `replication` it
+ * stays Failed; for an offline or dump migration replication checks are dropped.
+ */
+export function decideMethods(raw: CheckResult[], databases: string[], mode: 'offline' | 'online', method: 'auto' | 'replication' | 'dump'): CheckOutcome {
+  const decisions: Record<string, MethodDecision> = {};
+  if (mode === 'offline' || method === 'dump') {
+    const reason = mode === 'offline' ? 'mode offline: a one-time consistent copy' : 'method: dump (configured)';
+    for (const d of databases) decisions[d] = { method: 'dump', reason };
+    return { checks: raw.filter((c) => !c.replication), decisions };
+  }
+  if (method === 'replication') {
+    for (const d of databases) decisions[d] = { method: 'replication', reason: 'method: replication (configured)' };
+    return { checks: raw, decisions };
+  }
+  const checks = raw.map((c) => (c.replication && c.result === 'Failed' ? { ...c, result: 'Warning' as const, message: `${c.message} (replication not possible${c.database ? '' : ''}: falls back to dump)` } : c));
+  for (const d of databases) {
+    const blocker = raw.find((c) => c.replication && c.result === 'Failed' && (c.database === null || c.database === d));
+    decisions[d] = blocker
+      ? { method: 'dump', reason: `method auto fell back to dump: ${blocker.message}` }
+      : { method: 'replication', reason: 'method auto: every replication prerequisite passed' };
+  }
+  return { checks, decisions };
+}
+
+export function summarize(checks: CheckResult[]): { succeeded: number; warnings: number; failed: number } {
+  return {
+    succeeded: checks.filter((c) => c.result === 'Succeeded').length,
+    warnings: checks.filter((c) => c.result === 'Warning').length,
+    failed: checks.filter((c) => c.result === 'Failed').length,
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * Everything the PostgreSQL pre-migration check needs to know, gathered read-only with a bounded
+ * number of queries: a few per server, one per database. A server that cannot be reached is
+ * recorded as such (the check reports it), never thrown.
+ */
+import type { MigrationConfig } from '../../config/types.js';
+import { DbferryError } from '../../util/errors.js';
+import type { Discovery } from '../engine.js';
+import { connectPg, withPg, type PgClient } from './connect.js';
+import { discoverPostgres } from './discover.js';
+import { findTool, type FoundTool } from './tools.js';
+
+export interface ConnectFailure {
+  message: string;
+  hint: string;
+  code: string;
+}
+
+export interface ServerSide {
+  connected: true;
+  ssl: boolean;
+  versionNum: number;
+  version: string;
+  identity: string;
+  user: { name: string; superuser: boolean; replication: boolean; createdb: boolean; createrole: boolean; bypassrls: boolean; createSubscription: boolean };
+  settings: Record<string, string>;
+  slotsUsed: number;
+  walSendersUsed: number;
+  enabledSubscriptions: number;
+  dbferrySlots: string[];
+  dbferrySubscriptions: { name: string; database: string }[];
+  longTransactions: { pid: number; database: string | null; seconds: number; state: string | null }[];
+  preparedTransactions: number;
+  collations: string[];
+  extensions: { name: string; versions: string[]; trusted: boolean; superuser: boolean }[];
+  /** Source roles (not superuser, not pg_*) with the attributes that need privileges. */
+  roles: { name: string; replication: boolean; bypassrls: boolean }[];
+}
+
+export type Side = ServerSide | { connected: false; failure: ConnectFailure };
+
+export interface SourceDbFacts {
+  name: string;
+  extensions: { name: string; version: string }[];
+  noKey: string[];
+  unlogged: string[];
+  largeObjects: number;
+  dbferryPublications: string[];
+  generatedColumns: number;
+}
+
+export interface PgFacts {
+  source: Side;
+  target: Side;
+  discovery: Discovery | null;
+  discoveryFailure: ConnectFailure | null;
+  databases: SourceDbFacts[];
+  pgDump: { best: FoundTool | undefined; found: FoundTool[] };
+}
+
+const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers', 'server_encoding'];
+
+function failureOf(e: unknown): ConnectFailure {
+  if (e instanceof DbferryError) return { message: e.message, hint: e.hint ?? '', code: e.code };
+  return { message: String((e as Error)?.message ?? e), hint: '', code: 'UNKNOWN' };
+}
+
+async function one<T>(c: PgClient, sql: string): Promise<T> {
+  return (await c.query(sql)).rows[0] as T;
+}
+
+async function side(c: PgClient): Promise<ServerSide> {
+  const base = await one<{ v: string; n: string; ssl: boolean | null; start: string; port: string }>(
+    c,
+    `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n,
+            (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl,
+            pg_postmaster_start_time()::text AS start, current_setting('port') AS port`,
+  );
+  const num = Number(base.n);
+  let identity = `${base.start}/${base.port}`;
+  try {
+    const r = await one<{ id: string }>(c, 'SELECT system_identifier::text AS id FROM pg_control_system()');
+    identity = r.id;
+  } catch {
+    /* not allowed for this user: fall back to start time and port */
+  }
+  const user = await one<{ name: string; superuser: boolean; replication: boolean; createdb: boolean; createrole: boolean; bypassrls: boolean; cs: boolean }>(
+    c,
+    `SELECT rolname AS name, rolsuper AS superuser, rolreplication AS replication, rolcreatedb AS createdb,
+            rolcreaterole AS createrole, rolbypassrls AS bypassrls,
+            ${num >= 160000 ? "pg_has_role(current_user, 'pg_create_subscription', 'MEMBER')" : 'false'} AS cs
+       FROM pg_roles WHERE rolname = current_user`,
+  );
+  const settings = Object.fromEntries(
+    (await c.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name = ANY($1)`, [SETTINGS])).rows.map((r) => [r.name, r.setting]),
+  );
+  const counts = await one<{ slots: string; senders: string; subs: string; prepared: string }>(
+    c,
+    `SELECT (SELECT count(*) FROM pg_replication_slots) AS slots, (SELECT count(*) FROM pg_stat_replication) AS senders,
+            ${num >= 100000 ? '(SELECT count(*) FROM pg_subscription WHERE subenabled)' : '0'} AS subs,
+            (SELECT count(*) FROM pg_prepared_xacts) AS prepared`,
+  );
+  const slots = (await c.query<{ slot_name: string }>(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' ORDER BY 1`)).rows.map((r) => r.slot_name);
+  const subs =
+    num >= 100000
+      ? (await c.query<{ name: string; database: string }>(`SELECT s.subname AS name, d.datname AS database FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE 'dbferry\\_%' ORDER BY 1`)).rows
+      : [];
+  const longTx = (
+    await c.query<{ pid: number; database: string | null; seconds: number; state: string | null }>(
+      `SELECT pid, datname AS database, extract(epoch FROM now() - xact_start)::int AS seconds, state FROM pg_stat_activity
+        WHERE xact_start IS NOT NULL AND now() - xact_start > interval '5 minutes' AND pid <> pg_backend_pid() ORDER BY xact_start`,
+    )
+  ).rows;
+  const collations = (await c.query<{ c: string }>(`SELECT DISTINCT collcollate AS c FROM pg_collation WHERE collcollate IS NOT NULL UNION SELECT 'C' UNION SELECT 'POSIX'`)).rows.map((r) => r.c);
+  const extensions = (
+    await c.query<{ name: string; versions: string[]; trusted: boolean; superuser: boolean }>(
+      `SELECT name, array_agg(version ORDER BY version) AS versions, bool_or(${num >= 130000 ? 'trusted' : 'false'}) AS trusted, bool_and(superuser) AS superuser
+         FROM pg_available_extension_versions GROUP BY name ORDER BY name`,
+    )
+  ).rows;
+  const roles = (
+    await c.query<{ name: string; replication: boolean; bypassrls: boolean }>(
+      `SELECT rolname AS name, rolreplication AS replication, rolbypassrls AS bypassrls FROM pg_roles
+        WHERE rolname !~ '^pg_' AND NOT rolsuper AND rolname <> current_user ORDER BY rolname`,
+    )
+  ).rows;
+  return {
+    connected: true,
+    ssl: base.ssl === true,
+    versionNum: num,
+    version: base.v,
+    identity,
+    user: { name: user.name, superuser: user.superuser, replication: user.replication, createdb: user.createdb, createrole: user.createrole, bypassrls: user.bypassrls, createSubscription: user.cs },
+    settings,
+    slotsUsed: Number(counts.slots),
+    walSendersUsed: Number(counts.senders),
+    enabledSubscriptions: Number(counts.subs),
+    dbferrySlots: slots,
+    dbferrySubscriptions: subs,
+    longTransactions: longTx,
+    preparedTransactions: Number(counts.prepared),
+    collations,
+    extensions,
+    roles,
+  };
+}
+
+const USER_REL = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
+/** One query per database. */
+export async function sourceDbFacts(c: PgClient, name: string, versionNum: number): Promise<SourceDbFacts> {
+  const r = await one<{ extensions: { name: string; version: string }[]; no_key: string[]; unlogged: string[]; lo: string; pubs: string[]; generated: string }>(
+    c,
+    `SELECT
+       (SELECT coalesce(json_agg(json_build_object('name', extname, 'version', extversion) ORDER BY extname), '[]') FROM pg_extension WHERE extname <> 'plpgsql') AS extensions,
+       (SELECT coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '[]')
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND ${USER_REL}
+           AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))) AS no_key,
+       (SELECT coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '[]')
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u' AND ${USER_REL}) AS unlogged,
+       (SELECT count(*) FROM pg_largeobject_metadata) AS lo,
+       (SELECT coalesce(json_agg(pubname ORDER BY pubname), '[]') FROM pg_publication WHERE pubname LIKE 'dbferry\\_%') AS pubs,
+       (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND ${versionNum >= 120000 ? "a.attgenerated <> ''" : 'false'} AND ${USER_REL}) AS generated`,
+  );
+  return {
+    name,
+    extensions: r.extensions,
+    noKey: r.no_key,
+    unlogged: r.unlogged,
+    largeObjects: Number(r.lo),
+    dbferryPublications: r.pubs,
+    generatedColumns: Number(r.generated),
+  };
+}
+
+async function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<Side> {
+  let c: PgClient;
+  try {
+    c = await connectPg(role, cfg[role], { readOnly: true });
+  } catch (e) {
+    return { connected: false, failure: failureOf(e) };
+  }
+  try {
+    return await side(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function gatherPgFacts(cfg: MigrationConfig, env: Readonly<Record<string, string | undefined>>, pgbin?: string, signal?: AbortSignal): Promise<PgFacts> {
+  const [source, target] = await Promise.all([tolerant('source', cfg), tolerant('target', cfg)]);
+  const minMajor = source.connected ? Math.floor(source.versionNum / 10000) : 0;
+  const pgDump = await findTool('pg_dump', minMajor, env, pgbin);
+  let discovery: Discovery | null = null;
+  let discoveryFailure: ConnectFailure | null = null;
+  const databases: SourceDbFacts[] = [];
+  if (source.connected && target.connected) {
+    try {
+      discovery = await discoverPostgres(cfg, signal);
+      for (const d of discovery.databases) {
+        signal?.throwIfAborted();
+        databases.push(await withPg('source', cfg.source, { readOnly: true, database: d.source.name }, (c) => sourceDbFacts(c, d.source.name, discovery!.source.versionNum)));
+      }
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      discoveryFailure = failureOf(e);
+    }
+  }
+  return { source, target, discovery, discoveryFailure, databases, pgDump };
+}
