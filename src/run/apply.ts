@@ -167,13 +167,15 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           }),
         ),
     ];
+    // Without a check (option Migrate) these guards stand in for it; with one, its results say it.
+    const guard = input.outcome === null;
     const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
-    if (blocked.length && cfg.option !== 'Validate') {
+    if (guard && blocked.length) {
       throw new DbferryError('MIGRATION_FAILED', `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`, {
         hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
       });
     }
-    if (plan.missingDatabases.length && cfg.option !== 'Validate') {
+    if (guard && plan.missingDatabases.length) {
       throw new DbferryError('MIGRATION_FAILED', `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`, {
         hint: 'Nothing was changed. Fix databases.include.',
       });

@@ -18,8 +18,8 @@ export function preferredMethodSentence(outcome: CheckOutcome): string {
 
 function row(c: CheckResult, s: Style): string[] {
   const mark = c.result === 'Succeeded' ? s.green('Succeeded') : c.result === 'Warning' ? s.yellow('Warning  ') : s.red('Failed   ');
-  const lines = [`  ${mark}  ${c.id.padEnd(34)} ${c.message}`];
-  if (c.result !== 'Succeeded' && c.hint) lines.push(`  ${' '.repeat(9)}  ${' '.repeat(34)} ${s.dim('fix:')} ${c.hint}`);
+  const lines = [`  ${mark}  ${c.id.padEnd(36)} ${c.message}`];
+  if (c.result !== 'Succeeded' && c.hint) lines.push(`  ${' '.repeat(9)}  ${' '.repeat(36)} ${s.dim('fix:')} ${c.hint}`);
   return lines;
 }
 

@@ -131,7 +131,16 @@ describe('apply, status and list through the state store', () => {
     const file = writeFile(dir, 'migration.yaml', pgYaml({ name: 'fa-nonempty', source: src, target: tgt, include: ['fa_two'] }));
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('target database "fa_two" already has content');
+    expect(r.stderr).toContain('FAIL pg.db.target_empty           target database "fa_two" exists with 1 objects');
+    expect(r.stderr).toContain('1 pre-migration check(s) failed; nothing was copied');
+    expect(await pgQuery(tgt, `SELECT state FROM dbferry.migrations WHERE name = 'fa-nonempty'`)).toEqual([{ state: 'ValidationFailed' }]);
+    expect(await pgQuery(tgt, `SELECT relname FROM pg_class WHERE relname IN ('leftover', 't', 'u') ORDER BY 1`, 'fa_two')).toEqual([{ relname: 'leftover' }]);
+    // Option Migrate skips the check: the same guard stops it before anything is written.
+    await resetState();
+    const m = writeFile(dir, 'migrate.yaml', pgYaml({ name: 'fa-nonempty', source: src, target: tgt, include: ['fa_two'], extra: 'option: Migrate' }));
+    const r2 = await runCli(['apply', m, '--yes']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain('target database "fa_two" already has content');
     expect(await pgQuery(tgt, `SELECT to_regnamespace('dbferry') AS s`)).toEqual([{ s: null }]);
   });
 
