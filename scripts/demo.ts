@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`Wrote ${join(dir, 'migration.yaml')}\n`);
     dbferry(['validate'], dir);
+    dbferry(['check'], dir);
     dbferry(['plan'], dir);
     if (keep) {
       process.stdout.write(`\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`);

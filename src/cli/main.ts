@@ -9,7 +9,7 @@ import { redact } from '../util/redact.js';
 import { applyCommand } from './commands/apply.js';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
-import { notYetCommand } from './commands/not-yet.js';
+import { engineCommand } from './commands/engine-op.js';
 import { planCommand } from './commands/plan.js';
 import { listCommand, statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
@@ -91,14 +91,14 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
     .argument('[file]', 'migration YAML')
     .option('--db <name...>', 'only these databases')
-    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `cutover of a ${e} online migration`)));
+    .action((file: string | undefined, o: { db?: string[] }) => setAction((cli) => engineCommand(cli, file, 'cutover', o.db ?? [])));
 
   program
     .command('cancel')
     .description('stop a migration and remove its replication objects on both sides')
     .argument('[file]', 'migration YAML')
     .option('--db <name...>', 'only these databases')
-    .action((file?: string) => setAction((cli) => notYetCommand(cli, file, (e) => `cancel of a ${e} migration`)));
+    .action((file: string | undefined, o: { db?: string[] }) => setAction((cli) => engineCommand(cli, file, 'cancel', o.db ?? [])));
 
   program
     .command('import')

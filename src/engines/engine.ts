@@ -73,6 +73,23 @@ export interface Engine {
   check(cfg: MigrationConfig, opts: CheckOptions): Promise<CheckRun>;
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
+  /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
+  migrateDatabase(run: DatabaseRun): Promise<void>;
+  /** Online mode: wait for lag, sync, stop replication and clean up. */
+  cutover(cfg: MigrationConfig, store: StateStore, databases: string[], signal?: AbortSignal): Promise<void>;
+  /** Stop a migration and remove its replication objects on both sides. */
+  cancel(cfg: MigrationConfig, store: StateStore, databases: string[], signal?: AbortSignal): Promise<void>;
+}
+
+/** What an engine gets to migrate one database. */
+export interface DatabaseRun {
+  cfg: MigrationConfig;
+  database: string;
+  method: 'dump' | 'replication';
+  store: StateStore;
+  signal?: AbortSignal;
+  /** Progress line for the task (Listr output). */
+  report(line: string): void;
 }
 
 export function notImplemented(what: string): DbferryError {

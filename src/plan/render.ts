@@ -69,8 +69,9 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
   for (const x of plan.missingDatabases) out.push(`  ${s.red('!')} database "${x}" is included but missing on the source`);
   if (plan.databaseSelection.exclude.length || plan.missingDatabases.length) out.push('');
   if (plan.checks) {
-    out.push(s.bold('Pre-migration check:'));
-    for (const c of plan.checks) out.push(`  ${renderCheckLine(c, s)}${c.database ? s.dim(`  [${c.database}]`) : ''}`);
+    const n = (r: string) => plan.checks!.filter((c) => c.result === r).length;
+    out.push(`${s.bold('Pre-migration check:')} ${n('Succeeded')} succeeded, ${n('Warning')} warnings, ${n('Failed')} failed${n('Warning') + n('Failed') ? '' : ' (details: dbferry check)'}`);
+    for (const c of plan.checks.filter((x) => x.result !== 'Succeeded')) out.push(`  ${renderCheckLine(c, s)}${c.database ? s.dim(`  [${c.database}]`) : ''}`);
     out.push('');
   }
   for (const w of plan.warnings) out.push(`${s.yellow('Warning:')} ${w}`);

@@ -4,7 +4,7 @@
  */
 import type { ListrTask } from 'listr2';
 import type { LoadedConfig } from '../config/types.js';
-import { notImplemented, type Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
 import type { Plan } from '../plan/types.js';
 import { DbferryError, messageOf } from '../util/errors.js';
 import { redact, redactValue } from '../util/redact.js';
@@ -161,8 +161,17 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         .map(
           (d): ListrTask<Ctx> => ({
             title: `Migrate database "${d.name}" (${d.method})`,
-            task: async () => {
-              throw notImplemented(`the ${cfg.engine === 'postgresql' ? 'PostgreSQL' : 'MySQL'} ${d.method === 'auto' ? 'migration' : `${d.method} method`} (copying database "${d.name}")`);
+            task: async (_c, task) => {
+              await engine.migrateDatabase({
+                cfg,
+                database: d.name,
+                method: d.method === 'replication' ? 'replication' : 'dump',
+                store,
+                ...(input.runner.signal ? { signal: input.runner.signal } : {}),
+                report: (line) => {
+                  task.output = line;
+                },
+              });
             },
           }),
         ),

@@ -12,6 +12,15 @@ export const mysqlEngine: Engine = {
   async check() {
     throw notImplemented('the MySQL pre-migration check');
   },
+  async migrateDatabase(run) {
+    throw notImplemented(`the MySQL ${run.method} method (copying database "${run.database}")`);
+  },
+  async cutover() {
+    throw notImplemented('cutover of a MySQL online migration');
+  },
+  async cancel() {
+    throw notImplemented('cancel of a MySQL migration');
+  },
   async openStateStore(cfg: MigrationConfig) {
     const c = await connectMysql('target', cfg.target);
     return new SqlStateStore(

@@ -1,7 +1,7 @@
 /** The PostgreSQL engine. */
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import type { Engine } from '../engine.js';
+import { notImplemented, type Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectPg } from './connect.js';
 import { discoverPostgres } from './discover.js';
@@ -16,6 +16,15 @@ export const postgresEngine: Engine = {
     const facts = await gatherPgFacts(cfg, opts.env, opts.pgbin, opts.signal);
     const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
     return { outcome: decideMethods(evaluatePostgres(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
+  },
+  async migrateDatabase(run) {
+    throw notImplemented(`the PostgreSQL ${run.method} method (copying database "${run.database}")`);
+  },
+  async cutover() {
+    throw notImplemented('cutover of a PostgreSQL online migration');
+  },
+  async cancel() {
+    throw notImplemented('cancel of a PostgreSQL migration');
   },
   async openStateStore(cfg: MigrationConfig) {
     const client = await connectPg('target', cfg.target, { applicationName: 'dbferry-state' });
