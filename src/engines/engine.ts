@@ -73,6 +73,8 @@ export interface Engine {
   check(cfg: MigrationConfig, opts: CheckOptions): Promise<CheckRun>;
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
+  /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */
+  prepareTarget(cfg: MigrationConfig, report: (line: string) => void): Promise<string[]>;
   /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
   migrateDatabase(run: DatabaseRun): Promise<void>;
   /** Online mode: wait for lag, sync, stop replication and clean up. */
@@ -86,6 +88,11 @@ export interface DatabaseRun {
   cfg: MigrationConfig;
   database: string;
   method: 'dump' | 'replication';
+  /** Parallel workers this database may use. */
+  jobs: number;
+  /** Directory of pg_dump (PostgreSQL). */
+  pgbin?: string;
+  env: Readonly<Record<string, string | undefined>>;
   store: StateStore;
   signal?: AbortSignal;
   /** Progress line for the task (Listr output). */

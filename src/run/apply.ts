@@ -20,6 +20,8 @@ export interface ApplyInput {
   outcome: CheckOutcome | null;
   engine: Engine;
   runner: RunnerOptions;
+  env: Readonly<Record<string, string | undefined>>;
+  pgbin?: string;
 }
 
 export interface ApplyResult {
@@ -53,6 +55,7 @@ export function newDatabaseRecord(migration: string, dbname: string, method: 'du
     cdcDeletes: 0,
     lag: null,
     error: null,
+    phase: null,
     updatedAt: now(),
   };
 }
@@ -122,6 +125,10 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
   const store = await engine.openStateStore(cfg);
   let locked = false;
   const ctx: Ctx = { resumed: false };
+  const databases = plan.databases.filter((d) => d.action !== 'refuse-non-empty');
+  // Databases run in parallel within the job budget; each gets its share of workers.
+  const parallelDatabases = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
+  const jobsPerDatabase = Math.max(1, Math.floor(cfg.copy.jobs / parallelDatabases));
   try {
     const tasks: ListrTask<Ctx>[] = [
       {
@@ -156,25 +163,57 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           }
         },
       },
-      ...plan.databases
-        .filter((d) => d.action !== 'refuse-non-empty' && cfg.option !== 'Validate')
-        .map(
-          (d): ListrTask<Ctx> => ({
-            title: `Migrate database "${d.name}" (${d.method})`,
-            task: async (_c, task) => {
-              await engine.migrateDatabase({
-                cfg,
-                database: d.name,
-                method: d.method === 'replication' ? 'replication' : 'dump',
-                store,
-                ...(input.runner.signal ? { signal: input.runner.signal } : {}),
-                report: (line) => {
-                  task.output = line;
+      {
+        title: 'Prepare the target',
+        enabled: () => cfg.option !== 'Validate',
+        task: async (_c, task) => {
+          await store.updateMigration(cfg.name, { substate: 'PerformingPreRequisiteSteps' });
+          const lines = await engine.prepareTarget(cfg, (line) => {
+            task.output = line;
+          });
+          task.title = lines.length ? `Prepared the target: ${lines.join('; ')}` : 'Prepared the target';
+        },
+      },
+      {
+        title: `Migrate ${databases.length} database${databases.length === 1 ? '' : 's'}`,
+        enabled: () => cfg.option !== 'Validate' && databases.length > 0,
+        task: async (_c, task) => {
+          await store.updateMigration(cfg.name, { substate: 'MigratingData' });
+          return task.newListr(
+            databases.map(
+              (d): ListrTask<Ctx> => ({
+                title: `Database "${d.name}" (${d.method})`,
+                task: async (_c2, sub) => {
+                  await engine.migrateDatabase({
+                    cfg,
+                    database: d.name,
+                    method: d.method === 'replication' ? 'replication' : 'dump',
+                    jobs: jobsPerDatabase,
+                    store,
+                    env: input.env,
+                    ...(input.pgbin ? { pgbin: input.pgbin } : {}),
+                    ...(input.runner.signal ? { signal: input.runner.signal } : {}),
+                    report: (line) => {
+                      sub.output = line;
+                    },
+                  });
+                  sub.title = `Database "${d.name}" (${d.method}): done`;
                 },
-              });
-            },
-          }),
-        ),
+                rendererOptions: { persistentOutput: true },
+              }),
+            ),
+            { concurrent: parallelDatabases, exitOnError: true },
+          );
+        },
+      },
+      {
+        title: 'Complete the migration',
+        enabled: () => cfg.option !== 'Validate',
+        task: async (_c, task) => {
+          await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+          task.title = `Migration "${cfg.name}" succeeded`;
+        },
+      },
     ];
     // Without a check (option Migrate) these guards stand in for it; with one, its results say it.
     const guard = input.outcome === null;

@@ -90,6 +90,8 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     plan,
     outcome,
     engine,
+    env: cli.io.env,
+    ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
     runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: progressStream(cli), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
   });
   if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });

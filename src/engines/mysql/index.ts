@@ -12,6 +12,9 @@ export const mysqlEngine: Engine = {
   async check() {
     throw notImplemented('the MySQL pre-migration check');
   },
+  async prepareTarget() {
+    return [];
+  },
   async migrateDatabase(run) {
     throw notImplemented(`the MySQL ${run.method} method (copying database "${run.database}")`);
   },

@@ -8,6 +8,10 @@ import { discoverPostgres } from './discover.js';
 import { decideMethods } from '../checks.js';
 import { evaluatePostgres } from './evaluate.js';
 import { gatherPgFacts } from './facts.js';
+import { migratePostgresDatabase } from './migrate.js';
+import { migrateRoles } from './roles.js';
+import { findTool } from './tools.js';
+import { DbferryError } from '../../util/errors.js';
 
 export const postgresEngine: Engine = {
   name: 'postgresql',
@@ -17,8 +21,29 @@ export const postgresEngine: Engine = {
     const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
     return { outcome: decideMethods(evaluatePostgres(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
   },
+  async prepareTarget(cfg, report) {
+    if (!cfg.roles.migrate) return ['roles.migrate is false: no roles created'];
+    report('creating roles');
+    const r = await migrateRoles(cfg);
+    return [
+      `${r.created.length} role(s) created${r.created.length ? `: ${r.created.join(', ')}` : ''}; passwords are not copied (set them with ALTER ROLE ... PASSWORD)`,
+      ...(r.existing.length ? [`${r.existing.length} role(s) already on the target, left as they are: ${r.existing.join(', ')}`] : []),
+      ...(r.superusersSkipped.length ? [`superuser role(s) not created: ${r.superusersSkipped.join(', ')}`] : []),
+      ...r.warnings,
+    ];
+  },
   async migrateDatabase(run) {
-    throw notImplemented(`the PostgreSQL ${run.method} method (copying database "${run.database}")`);
+    if (run.method === 'replication') throw notImplemented(`the PostgreSQL replication method (database "${run.database}")`);
+    const source = await connectPg('source', run.cfg.source, { readOnly: true });
+    let major = 0;
+    try {
+      major = Math.floor(Number((await source.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0) / 10000);
+    } finally {
+      await source.end().catch(() => undefined);
+    }
+    const tool = await findTool('pg_dump', major, run.env, run.pgbin);
+    if (!tool.best) throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, { hint: `Install postgresql-client-${major} or pass --pgbin.` });
+    await migratePostgresDatabase(run, { pgDump: tool.best.path, jobs: run.jobs });
   },
   async cutover() {
     throw notImplemented('cutover of a PostgreSQL online migration');

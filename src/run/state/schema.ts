@@ -63,6 +63,7 @@ export const STATE_TABLES: TableSpec[] = [
       c('cdcDeletes', 'cdc_deletes', 'int'),
       c('lag', 'lag', 'float', true),
       c('error', 'error', 'longtext', true),
+      c('phase', 'phase', 'name', true),
       c('updatedAt', 'updated_at', 'name'),
     ],
   },

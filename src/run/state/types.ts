@@ -53,6 +53,8 @@ export interface DatabaseRecord {
   cdcDeletes: number;
   lag: number | null;
   error: string | null;
+  /** Last completed phase, for resume: created | schema | data | post-data | finalized | verified. */
+  phase: string | null;
   updatedAt: string;
 }
 

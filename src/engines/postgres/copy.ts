@@ -1,0 +1,102 @@
+/**
+ * Table data: listing the tables of a database (on the snapshot) and streaming one table, or one
+ * block range of it, from the source to the target with COPY and backpressure.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { PgClient } from './connect.js';
+import { qi, qname, ql } from './sql.js';
+
+export interface SourceTable {
+  schema: string;
+  name: string;
+  bytes: number;
+  pages: number;
+  rows: number;
+  columns: string[];
+  /** pg_extension_config_dump filter: copy only rows matching it (extension config tables). */
+  extensionCondition: string | null;
+}
+
+/** One query: the tables whose data is copied (plain tables and leaf partitions, extension config tables). */
+export async function listSourceTables(c: PgClient, versionNum: number): Promise<SourceTable[]> {
+  const generated = versionNum >= 120000 ? "AND a.attgenerated = ''" : '';
+  const r = await c.query<{ schema: string; name: string; bytes: string; pages: number; rows: string; columns: string[]; cond: string | null }>(
+    `WITH cfg AS (
+       SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond FROM pg_extension
+     )
+     SELECT n.nspname AS schema, c.relname AS name, pg_relation_size(c.oid) AS bytes, c.relpages AS pages,
+            greatest(c.reltuples, 0) AS rows, cfg.cond,
+            coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ${generated}), '[]') AS columns
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN cfg ON cfg.oid = c.oid
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%'
+        AND n.nspname NOT LIKE 'pg\\_temp%'
+        AND (cfg.oid IS NOT NULL OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
+      ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname`,
+  );
+  return r.rows.map((row) => ({
+    schema: row.schema,
+    name: row.name,
+    bytes: Number(row.bytes),
+    pages: Number(row.pages),
+    rows: Math.round(Number(row.rows)),
+    columns: row.columns,
+    extensionCondition: row.cond === null ? null : row.cond,
+  }));
+}
+
+export interface CopyPart {
+  /** Block range [from, to) for split tables; null for the whole table. */
+  blocks: { from: number; to: number | null } | null;
+}
+
+/** Counts the bytes that flow through (for progress). */
+class Counter extends Transform {
+  bytes = 0;
+  constructor(private readonly onBytes: (n: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.onBytes(chunk.length);
+    cb(null, chunk);
+  }
+}
+
+export function sourceCopySql(t: SourceTable, part: CopyPart, format: 'binary' | 'text'): string {
+  const cols = t.columns.map(qi).join(', ');
+  const where: string[] = [];
+  if (part.blocks) {
+    where.push(`ctid >= ${ql(`(${part.blocks.from},0)`)}::tid`);
+    if (part.blocks.to !== null) where.push(`ctid < ${ql(`(${part.blocks.to},0)`)}::tid`);
+  }
+  if (t.extensionCondition) where.push(`(${t.extensionCondition.replace(/^\s*WHERE\s+/i, '')})`);
+  const opts = format === 'binary' ? ' (FORMAT binary)' : '';
+  if (where.length === 0) return `COPY ${qname(t.schema, t.name)} (${cols}) TO STDOUT${opts}`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qname(t.schema, t.name)} WHERE ${where.join(' AND ')}) TO STDOUT${opts}`;
+}
+
+export function targetCopySql(t: SourceTable, format: 'binary' | 'text', freeze: boolean): string {
+  const o = [format === 'binary' ? 'FORMAT binary' : '', freeze ? 'FREEZE' : ''].filter(Boolean);
+  return `COPY ${qname(t.schema, t.name)} (${t.columns.map(qi).join(', ')}) FROM STDIN${o.length ? ` (${o.join(', ')})` : ''}`;
+}
+
+/**
+ * Streams one part. The caller owns the transactions: the source client is inside the snapshot
+ * transaction; the target statement runs in the caller's transaction.
+ */
+export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, part: CopyPart, format: 'binary' | 'text', freeze: boolean, onBytes: (n: number) => void): Promise<number> {
+  const counter = new Counter(onBytes);
+  const out = src.query(copyTo(sourceCopySql(t, part, format)));
+  const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
+  await pipeline(out, counter, into);
+  return counter.bytes;
+}
+
+/** Errors that mean "binary COPY cannot carry this table": retry it as text. */
+export function isBinaryFormatError(e: unknown): boolean {
+  const m = String((e as Error)?.message ?? '');
+  return /no binary (input|output) function|insufficient data left in message|incorrect binary data format|wrong element type|binary data has array element type/i.test(m);
+}

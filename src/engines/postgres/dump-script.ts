@@ -1,0 +1,173 @@
+/**
+ * pg_dump plain-format output, understood: split into the database-level header and the body,
+ * psql meta-commands removed, TOC entries parsed, statements that name roles the target does not
+ * have (owners, grants, policies) or extensions left out taken away, and post-data entries tied to
+ * their table so indexes can be built as soon as it is loaded. Pure.
+ */
+
+export interface DumpEntry {
+  name: string;
+  type: string;
+  schema: string;
+  owner: string;
+  sql: string;
+}
+
+export interface SplitDump {
+  /** Statements before `\connect` (with --create): database-level settings, owner, grants. */
+  header: DumpEntry[];
+  /** Entries after `\connect` (or all, without --create). */
+  body: DumpEntry[];
+}
+
+const ENTRY = /^--\n-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: (.*)\n--\n/gm;
+
+/** Removes psql meta-commands (\restrict, \unrestrict, \connect) and returns the plain SQL parts. */
+export function splitDump(text: string): SplitDump {
+  const connectAt = text.search(/^\\connect .*$/m);
+  const headerText = connectAt >= 0 ? text.slice(0, connectAt) : '';
+  const bodyText = connectAt >= 0 ? text.slice(connectAt) : text;
+  return { header: parseEntries(headerText), body: parseEntries(bodyText) };
+}
+
+export function parseEntries(text: string): DumpEntry[] {
+  const clean = text.replace(/^\\(restrict|unrestrict|connect)\b.*$/gm, '');
+  const out: DumpEntry[] = [];
+  const matches = [...clean.matchAll(ENTRY)];
+  for (let i = 0; i < matches.length; i++) {
+    const m = matches[i] as RegExpMatchArray;
+    const start = (m.index ?? 0) + m[0].length;
+    const end = i + 1 < matches.length ? (matches[i + 1] as RegExpMatchArray).index ?? clean.length : clean.length;
+    const sql = clean
+      .slice(start, end)
+      .replace(/^--.*$/gm, '')
+      .trim();
+    if (sql) out.push({ name: m[1] as string, type: m[2] as string, schema: m[3] as string, owner: m[4] as string, sql });
+  }
+  return out;
+}
+
+/** Splits an entry's SQL into statements (pg_dump ends each with `;` at the end of a line). */
+export function statements(sql: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let dollar: string | null = null;
+  let quote = false;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i] as string;
+    cur += c;
+    if (dollar) {
+      if (c === '$' && sql.startsWith(dollar, i)) {
+        cur += dollar.slice(1);
+        i += dollar.length - 1;
+        dollar = null;
+      }
+      continue;
+    }
+    if (quote) {
+      if (c === "'") quote = false;
+      continue;
+    }
+    if (c === "'") quote = true;
+    else if (c === '$') {
+      const m = /^\$[A-Za-z_]*\$/.exec(sql.slice(i));
+      if (m) {
+        dollar = m[0];
+        cur += m[0].slice(1);
+        i += m[0].length - 1;
+      }
+    } else if (c === ';' && (sql[i + 1] === '\n' || i + 1 === sql.length)) {
+      out.push(cur.trim());
+      cur = '';
+    }
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+const IDENT = `(?:"(?:[^"]|"")+"|[^\\s."(),;]+)`;
+const QNAME = `${IDENT}(?:\\.${IDENT})?`;
+
+export function unquoteIdent(s: string): string {
+  return s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
+}
+
+/** Splits `schema.name` as pg_dump writes it into its two parts. */
+export function splitQName(q: string): { schema: string | undefined; name: string } {
+  const m = new RegExp(`^(${IDENT})(?:\\.(${IDENT}))?$`).exec(q.trim());
+  if (!m) return { schema: undefined, name: q };
+  return m[2] !== undefined ? { schema: unquoteIdent(m[1] as string), name: unquoteIdent(m[2]) } : { schema: undefined, name: unquoteIdent(m[1] as string) };
+}
+
+function roleList(text: string): string[] {
+  return (text.match(new RegExp(IDENT, 'g')) ?? []).map(unquoteIdent).filter((r) => r.toUpperCase() !== 'PUBLIC' && r.toUpperCase() !== 'CURRENT_USER' && r.toUpperCase() !== 'SESSION_USER');
+}
+
+/** Roles a statement names as owner or grantee. */
+export function rolesIn(stmt: string): string[] {
+  const s = stmt.replace(/\s+/g, ' ').trim();
+  const out: string[] = [];
+  let m = new RegExp(`\\bOWNER TO (${IDENT});?$`).exec(s);
+  if (m) out.push(unquoteIdent(m[1] as string));
+  m = /^ALTER DEFAULT PRIVILEGES FOR ROLE (.+?) (?:IN SCHEMA .+? )?(?:GRANT|REVOKE) /.exec(s);
+  if (m) out.push(...roleList(m[1] as string));
+  m = /\b(?:GRANT|REVOKE)\b.* (?:TO|FROM) (.+?)(?: WITH (?:GRANT|ADMIN) OPTION)?(?: GRANTED BY .+)?;?$/.exec(s);
+  if (m && /^(?:GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b/.test(s)) out.push(...roleList(m[1] as string));
+  m = /^CREATE POLICY .* TO (.+?)(?: USING| WITH CHECK|;|$)/.exec(s);
+  if (m) out.push(...roleList(m[1] as string));
+  return [...new Set(out)];
+}
+
+export interface FilterResult {
+  sql: string;
+  skipped: string[];
+}
+
+/**
+ * Drops statements that name roles not on the target (the object stays owned by the connecting
+ * user) and CREATE/COMMENT statements of excluded extensions.
+ */
+export function filterStatements(entries: DumpEntry[], targetRoles: ReadonlySet<string>, excludedExtensions: readonly string[] = []): FilterResult {
+  const kept: string[] = [];
+  const skipped: string[] = [];
+  for (const e of entries) {
+    if (e.type === 'EXTENSION' && excludedExtensions.includes(e.name)) {
+      skipped.push(`extension ${e.name} (extensions.exclude)`);
+      continue;
+    }
+    if (e.type === 'COMMENT' && /^EXTENSION /.test(e.name) && excludedExtensions.includes(e.name.slice(10))) continue;
+    for (const st of statements(e.sql)) {
+      const missing = rolesIn(st).filter((r) => !targetRoles.has(r));
+      if (missing.length) {
+        skipped.push(`${st.split('\n')[0]} (role ${missing.join(', ')} not on the target)`);
+        continue;
+      }
+      kept.push(st.endsWith(';') ? st : `${st};`);
+    }
+  }
+  return { sql: kept.join('\n'), skipped };
+}
+
+export type PostDataPhase = 'table' | 'after' | 'fk';
+
+export interface PostDataItem {
+  entry: DumpEntry;
+  phase: PostDataPhase;
+  /** schema.table it belongs to (phase table). */
+  table: { schema: string; name: string } | null;
+}
+
+/** Tables' own indexes and constraints are built as each table is loaded; FKs last; the rest after. */
+export function classifyPostData(entries: DumpEntry[]): PostDataItem[] {
+  return entries.map((entry) => {
+    if (entry.type === 'FK CONSTRAINT') return { entry, phase: 'fk', table: null };
+    let m: RegExpExecArray | null = null;
+    if (entry.type === 'CONSTRAINT') m = new RegExp(`^ALTER TABLE (?:ONLY )?(${QNAME})\\s`).exec(entry.sql);
+    else if (entry.type === 'INDEX') m = new RegExp(`^CREATE (?:UNIQUE )?INDEX (?:${IDENT} )?ON (?:ONLY )?(${QNAME}) `).exec(entry.sql);
+    if (m) {
+      const q = splitQName(m[1] as string);
+      return { entry, phase: 'table', table: { schema: q.schema ?? entry.schema, name: q.name } };
+    }
+    return { entry, phase: 'after', table: null };
+  });
+}

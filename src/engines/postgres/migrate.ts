@@ -1,0 +1,458 @@
+/**
+ * The dump method for one PostgreSQL database: create it, pre-data schema from pg_dump on the
+ * copy's snapshot, table data streamed by parallel workers that all import one exported snapshot
+ * (largest tables first, big ones split in block ranges), each table's indexes and constraints
+ * built as soon as it is loaded, the rest of post-data, foreign keys last, sequences, large
+ * objects, ANALYZE, verify. Every phase and table is recorded, so a re-run resumes.
+ */
+import type { MigrationConfig } from '../../config/types.js';
+import { tableRefMatches } from '../../config/identifiers.js';
+import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
+import { DbferryError, messageOf } from '../../util/errors.js';
+import { WorkPool } from '../../util/pool.js';
+import { redact } from '../../util/redact.js';
+import { formatBytes, formatDuration } from '../../util/sizes.js';
+import type { DatabaseRun } from '../engine.js';
+import { connectPg, type PgClient } from './connect.js';
+import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type SourceTable } from './copy.js';
+import { classifyPostData, filterStatements, parseEntries, splitDump, statements, type PostDataItem } from './dump-script.js';
+import { runPgDump } from './pg-dump.js';
+import { qi, qname, ql } from './sql.js';
+import { verifyTables, type VerifyMismatch } from './verify.js';
+
+export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'verified'] as const;
+export type Phase = (typeof PHASES)[number];
+
+const PROLOG = [
+  'SET statement_timeout = 0',
+  'SET lock_timeout = 0',
+  "SET client_encoding = 'UTF8'",
+  'SET standard_conforming_strings = on',
+  "SELECT pg_catalog.set_config('search_path', '', false)",
+  'SET check_function_bodies = false',
+  'SET xmloption = content',
+  'SET client_min_messages = warning',
+  'SET row_security = off',
+].join(';\n');
+
+/** Deterministic text output on both sides (checksums compare text). */
+export const STABLE_OUTPUT = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
+const BULK = { synchronous_commit: 'off', maintenance_work_mem: '256MB', statement_timeout: '0', lock_timeout: '0', idle_in_transaction_session_timeout: '0', ...STABLE_OUTPUT };
+const TOLERATED_ON_RESUME = new Set(['42P07', '42710', '42P16', '42701']);
+
+export interface PgMigrateContext {
+  pgDump: string;
+  jobs: number;
+}
+
+interface Worker {
+  src: PgClient;
+  tgt: PgClient;
+}
+
+const now = (): string => new Date().toISOString();
+const key = (schema: string, name: string): string => `${schema}\u0000${name}`;
+
+function wanted(cfg: MigrationConfig, db: string, t: { schema: string; name: string }): boolean {
+  const skip = cfg.tables.skip.some((r) => tableRefMatches(r, db, t.schema, t.name));
+  if (skip) return false;
+  const inc = cfg.tables.include.filter((r) => r.db === undefined || r.db === db);
+  return inc.length === 0 || inc.some((r) => tableRefMatches(r, db, t.schema, t.name));
+}
+
+/** A source connection inside a transaction on the exported snapshot. */
+async function openWorkerSource(cfg: MigrationConfig, db: string, snapshot: string): Promise<PgClient> {
+  const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: { ...STABLE_OUTPUT, idle_in_transaction_session_timeout: '0', statement_timeout: '0' }, applicationName: 'dbferry-copy' });
+  try {
+    await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await src.query(`SET TRANSACTION SNAPSHOT ${ql(snapshot)}`);
+    return src;
+  } catch (e) {
+    await src.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function openWorker(cfg: MigrationConfig, db: string, snapshot: string): Promise<Worker> {
+  const src = await openWorkerSource(cfg, db, snapshot);
+  const tgt = await connectPg('target', cfg.target, { database: db, settings: BULK, applicationName: 'dbferry-load' }).catch(async (e: unknown) => {
+    await src.end().catch(() => undefined);
+    throw e;
+  });
+  return { src, tgt };
+}
+
+function destroy(c: PgClient): void {
+  // A failed COPY leaves the client mid-protocol: drop the socket rather than wait on it.
+  (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+async function closeWorker(w: Worker, failed: boolean): Promise<void> {
+  if (failed) {
+    destroy(w.src);
+    destroy(w.tgt);
+  }
+  await Promise.all([w.src.end().catch(() => undefined), w.tgt.end().catch(() => undefined)]);
+}
+
+async function exec(c: PgClient, sql: string, tolerant: boolean): Promise<void> {
+  try {
+    await c.query(sql);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (tolerant && TOLERATED_ON_RESUME.has(code)) return;
+    throw e;
+  }
+}
+
+export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateContext): Promise<void> {
+  const { cfg, database: db, store, signal } = run;
+  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? {
+    migration: cfg.name,
+    dbname: db,
+    method: 'dump',
+    fallbackReason: null,
+    status: 'waiting',
+    tablesTotal: 0,
+    tablesQueued: 0,
+    tablesLoading: 0,
+    tablesCompleted: 0,
+    tablesErrored: 0,
+    bytesTotal: 0,
+    bytesCopied: 0,
+    cdcInserts: 0,
+    cdcUpdates: 0,
+    cdcDeletes: 0,
+    lag: null,
+    error: null,
+    phase: null,
+    updatedAt: now(),
+  };
+  const resuming = rec.phase !== null;
+  const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
+    rec = { ...rec, ...patch, updatedAt: now() };
+    await store.upsertDatabase(rec);
+  };
+  const reached = (p: Phase): boolean => rec.phase !== null && PHASES.indexOf(rec.phase as Phase) >= PHASES.indexOf(p);
+  await save({ status: 'running', error: null });
+
+  const exporter = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: { idle_in_transaction_session_timeout: '0', statement_timeout: '0' }, applicationName: 'dbferry-snapshot' });
+  try {
+    const facts = (
+      await exporter.query<{ v: string; enc: string; collate: string; ctype: string; bs: string }>(
+        `SELECT current_setting('server_version_num') AS v, pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype,
+                current_setting('block_size') AS bs FROM pg_database WHERE datname = current_database()`,
+      )
+    ).rows[0];
+    const versionNum = Number(facts?.v ?? 0);
+    await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snapshot = (await exporter.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]?.s as string;
+    run.report(`snapshot ${snapshot} exported`);
+
+    // 1. The database.
+    if (!reached('created')) {
+      const admin = await connectPg('target', cfg.target, { settings: { statement_timeout: '0' } });
+      try {
+        const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
+        if (exists && cfg.databases.overwrite) {
+          run.report(`dropping the existing target database (overwrite: true)`);
+          const tv = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+          await admin.query(`DROP DATABASE ${qi(db)}${tv >= 130000 ? ' WITH (FORCE)' : ''}`);
+        }
+        if (!exists || cfg.databases.overwrite) {
+          await admin.query(
+            `CREATE DATABASE ${qi(db)} WITH TEMPLATE template0 ENCODING ${ql(facts?.enc ?? 'UTF8')} LC_COLLATE ${ql(facts?.collate ?? 'C')} LC_CTYPE ${ql(facts?.ctype ?? 'C')}`,
+          );
+        }
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+      await save({ phase: 'created' });
+    }
+
+    const targetRoles = await withTargetRoles(cfg);
+    // 2. Pre-data schema, in one transaction.
+    if (!reached('schema')) {
+      run.report('creating the schema (pg_dump --section=pre-data)');
+      const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`], signal));
+      const header = filterStatements(
+        pre.header.map((e) => (e.type === 'DATABASE' ? { ...e, sql: statements(e.sql).filter((s) => !/^CREATE DATABASE /.test(s)).join('\n') } : e)).filter((e) => e.sql.trim() !== ''),
+        targetRoles,
+      );
+      const body = filterStatements(pre.body, targetRoles, cfg.extensions.exclude);
+      const admin = await connectPg('target', cfg.target, {});
+      try {
+        if (header.sql) await admin.query(header.sql);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+      const t = await connectPg('target', cfg.target, { database: db, settings: { statement_timeout: '0' } });
+      try {
+        await t.query('BEGIN');
+        await t.query(PROLOG);
+        if (body.sql) await t.query(body.sql);
+        await t.query('COMMIT');
+      } catch (e) {
+        await t.query('ROLLBACK').catch(() => undefined);
+        throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, { cause: e });
+      } finally {
+        await t.end().catch(() => undefined);
+      }
+      if (body.skipped.length + header.skipped.length) run.report(`${body.skipped.length + header.skipped.length} statement(s) naming roles not on the target were skipped`);
+      await save({ phase: 'schema' });
+    }
+
+    // 3. Post-data script (taken now, on the snapshot).
+    const post = classifyPostData(parseEntries(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`], signal))).map(
+      (p): PostDataItem => ({ ...p, entry: { ...p.entry, sql: filterStatements([p.entry], targetRoles, cfg.extensions.exclude).sql } }),
+    );
+    const byTable = new Map<string, PostDataItem[]>();
+    for (const p of post) if (p.phase === 'table' && p.table) byTable.set(key(p.table.schema, p.table.name), [...(byTable.get(key(p.table.schema, p.table.name)) ?? []), p]);
+
+    const all = await listSourceTables(exporter, versionNum);
+    const copyList = all.filter((t) => wanted(cfg, db, t));
+    const doneTables = new Set((await store.getTables(cfg.name, db)).filter((t) => t.done).map((t) => key(t.schema, t.table)));
+    const total = copyList.reduce((a, t) => a + t.bytes, 0);
+    let copied = copyList.filter((t) => doneTables.has(key(t.schema, t.name))).reduce((a, t) => a + t.bytes, 0);
+    let completed = copyList.filter((t) => doneTables.has(key(t.schema, t.name))).length;
+    let loading = 0;
+    await save({ tablesTotal: copyList.length, tablesCompleted: completed, tablesQueued: copyList.length - completed, tablesLoading: 0, tablesErrored: 0, bytesTotal: total, bytesCopied: reached('data') ? total : copied });
+    const started = Date.now();
+    let lastReport = 0;
+    let lastSave = Date.now();
+    const progress = (force = false): void => {
+      const t = Date.now();
+      if (!force && t - lastReport < 500) return;
+      lastReport = t;
+      const rate = copied / Math.max(0.001, (t - started) / 1000);
+      const eta = rate > 0 ? Math.max(0, (total - copied) / rate) : 0;
+      run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)}/${formatBytes(total)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)}`);
+      if (t - lastSave > 2000) {
+        lastSave = t;
+        void save({ bytesCopied: Math.min(copied, total), tablesCompleted: completed, tablesLoading: loading, tablesQueued: copyList.length - completed - loading }).catch(() => undefined);
+      }
+    };
+
+    // 4. Data, with each table's indexes and constraints as soon as it is loaded.
+    if (!reached('data')) {
+      const pool = new WorkPool<Worker>({
+        workers: ctx.jobs,
+        create: () => openWorker(cfg, db, snapshot),
+        release: closeWorker,
+        interrupt: (w) => {
+          destroy(w.src);
+          destroy(w.tgt);
+        },
+        ...(signal ? { signal } : {}),
+      });
+      const pending = new Set(copyList.filter((t) => !doneTables.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)));
+      const buildIndexes = (schema: string, name: string): void => {
+        for (const p of byTable.get(key(schema, name)) ?? []) {
+          pool.add({ label: `index ${p.entry.name}`, run: (w) => exec(w.tgt, p.entry.sql, resuming) }, true);
+        }
+      };
+      const finishTable = async (t: SourceTable, rows: number, bytes: number): Promise<void> => {
+        await store.upsertTable({ migration: cfg.name, dbname: db, schema: t.schema, table: t.name, done: true, rows, bytes, updatedAt: now() });
+        completed++;
+        loading--;
+        progress(true);
+        buildIndexes(t.schema, t.name);
+      };
+      // Indexes of tables that are not copied now (done earlier, skipped, partitioned parents) can go at once.
+      for (const [k, items] of byTable) {
+        if (pending.has(k)) continue;
+        for (const p of items) pool.add({ label: `index ${p.entry.name}`, run: (w) => exec(w.tgt, p.entry.sql, resuming) });
+      }
+      const blockSize = Number(facts?.bs ?? 8192);
+      for (const t of copyList) {
+        if (!pending.has(key(t.schema, t.name))) continue;
+        const split = t.bytes > cfg.copy.splitTablesLargerThan && versionNum >= 140000 && t.extensionCondition === null;
+        if (!split) {
+          pool.add({
+            label: `copy ${t.schema}.${t.name}`,
+            run: async (w) => {
+              loading++;
+              const bytes = await copyWholeTable(
+                w,
+                t,
+                (n) => {
+                  copied += n;
+                  progress();
+                },
+                async () => (await openWorkerSource(cfg, db, snapshot)),
+              );
+              await finishTable(t, t.rows, bytes);
+            },
+          });
+          continue;
+        }
+        const blocks = Math.ceil(t.bytes / blockSize);
+        const nParts = Math.min(Math.ceil(t.bytes / cfg.copy.splitTablesLargerThan), ctx.jobs * 4);
+        const per = Math.ceil(blocks / nParts);
+        let remaining = nParts;
+        let truncated: Promise<void> | undefined;
+        let bytesSum = 0;
+        for (let i = 0; i < nParts; i++) {
+          const part: CopyPart = { blocks: { from: i * per, to: i === nParts - 1 ? null : (i + 1) * per } };
+          pool.add({
+            label: `copy ${t.schema}.${t.name} part ${i + 1}/${nParts}`,
+            run: async (w) => {
+              if (i === 0) loading++;
+              truncated ??= w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`).then(() => undefined);
+              await truncated;
+              await w.tgt.query('BEGIN');
+              try {
+                bytesSum += await streamPart(w.src, w.tgt, t, part, 'binary', false, (n) => {
+                  copied += n;
+                  progress();
+                });
+                await w.tgt.query('COMMIT');
+              } catch (e) {
+                await w.tgt.query('ROLLBACK').catch(() => undefined);
+                throw e;
+              }
+              if (--remaining === 0) await finishTable(t, t.rows, bytesSum);
+            },
+          });
+        }
+      }
+      pool.close();
+      try {
+        await pool.run();
+      } catch (e) {
+        await save({ tablesErrored: rec.tablesErrored + 1, tablesLoading: 0 }).catch(() => undefined);
+        throw e;
+      }
+      copied = total;
+      await save({ phase: 'data', bytesCopied: total, tablesCompleted: copyList.length, tablesLoading: 0, tablesQueued: 0 });
+    } else {
+      copied = total;
+    }
+    progress(true);
+
+    // 5. The rest of post-data (in pg_dump's order), then foreign keys in parallel.
+    if (!reached('post-data')) {
+      run.report('building the remaining post-data objects (triggers, policies, rules, materialized views)');
+      const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
+      try {
+        await t.query(PROLOG);
+        for (const p of post.filter((x) => x.phase === 'after')) if (p.entry.sql) await exec(t, p.entry.sql, resuming);
+      } finally {
+        await t.end().catch(() => undefined);
+      }
+      const fks = post.filter((x) => x.phase === 'fk' && x.entry.sql);
+      run.report(`adding ${fks.length} foreign key(s)`);
+      await targetPool(cfg, db, ctx.jobs, signal, fks.map((p) => (c: PgClient) => exec(c, p.entry.sql, resuming)));
+      await save({ phase: 'post-data' });
+    }
+
+    // 6. Sequences, large objects, ANALYZE.
+    if (!reached('finalized')) {
+      run.report('setting sequences, copying large objects');
+      const seqs = (
+        await exporter.query<{ schemaname: string; sequencename: string; last_value: string }>(
+          `SELECT schemaname, sequencename, last_value::text FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'dbferry'`,
+        )
+      ).rows;
+      const los = (await exporter.query<{ oid: string }>('SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid')).rows.map((r) => r.oid);
+      const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
+      try {
+        for (const s of seqs) await t.query(`SELECT setval(${ql(qname(s.schemaname, s.sequencename))}::regclass, $1::bigint, true)`, [s.last_value]);
+        const CHUNK = 1024 * 1024;
+        for (const oid of los) {
+          const exists = (await t.query('SELECT 1 FROM pg_largeobject_metadata WHERE oid = $1::oid', [oid])).rowCount === 1;
+          if (!exists) await t.query('SELECT lo_create($1::oid)', [oid]);
+          for (let off = 0; ; off += CHUNK) {
+            const part = (await exporter.query<{ b: Buffer }>('SELECT lo_get($1::oid, $2, $3) AS b', [oid, off, CHUNK])).rows[0]?.b;
+            if (!part || part.length === 0) break;
+            await t.query('SELECT lo_put($1::oid, $2, $3)', [oid, off, part]);
+            if (part.length < CHUNK) break;
+          }
+        }
+      } finally {
+        await t.end().catch(() => undefined);
+      }
+      run.report(`ANALYZE ${copyList.length} table(s)`);
+      await targetPool(cfg, db, ctx.jobs, signal, copyList.map((tb) => (c: PgClient) => c.query(`ANALYZE ${qname(tb.schema, tb.name)}`).then(() => undefined)));
+      await save({ phase: 'finalized' });
+    }
+
+    // 7. Verify on the same snapshot.
+    if (cfg.verify !== 'none' && !reached('verified')) {
+      run.report(`verifying ${cfg.verify === 'checksums' ? 'row counts and checksums' : 'row counts'} of ${copyList.length} table(s)`);
+      const mismatches: VerifyMismatch[] = await verifyTables(copyList, cfg.verify, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
+      if (mismatches.length) {
+        const names = mismatches.map((m) => `${m.table} (${m.detail})`);
+        throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${names.slice(0, 5).join('; ')}${names.length > 5 ? `; and ${names.length - 5} more` : ''}`, {
+          hint: 'The source changed during the copy, or data did not arrive intact. Re-run with databases.overwrite: true to copy again.',
+        });
+      }
+    }
+    await save({ phase: 'verified', status: 'done', error: null });
+    run.report(`done: ${copyList.length} table(s), ${formatBytes(total)} in ${formatDuration((Date.now() - started) / 1000)}`);
+  } catch (e) {
+    await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
+    throw e;
+  } finally {
+    await exporter.query('COMMIT').catch(() => undefined);
+    await exporter.end().catch(() => undefined);
+  }
+}
+
+async function withTargetRoles(cfg: MigrationConfig): Promise<Set<string>> {
+  const c = await connectPg('target', cfg.target, {});
+  try {
+    return new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Copies a whole table in one transaction: TRUNCATE + COPY FREEZE, binary with a text fallback.
+ * A failed COPY leaves the source connection mid-protocol, so the fallback reopens it on the
+ * same snapshot.
+ */
+async function copyWholeTable(w: Worker, t: SourceTable, onBytes: (n: number) => void, reopenSource: () => Promise<PgClient>): Promise<number> {
+  const attempt = async (format: 'binary' | 'text'): Promise<number> => {
+    await w.tgt.query('BEGIN');
+    try {
+      // Extension configuration tables keep the extension's own rows: replace only the user rows.
+      if (t.extensionCondition) await w.tgt.query(`DELETE FROM ONLY ${qname(t.schema, t.name)} ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}`);
+      else await w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
+      const bytes = await streamPart(w.src, w.tgt, t, { blocks: null }, format, t.extensionCondition === null, onBytes);
+      await w.tgt.query('COMMIT');
+      return bytes;
+    } catch (e) {
+      await w.tgt.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  };
+  try {
+    return await attempt('binary');
+  } catch (e) {
+    if (!isBinaryFormatError(e)) throw e;
+    destroy(w.src);
+    await w.src.end().catch(() => undefined);
+    w.src = await reopenSource();
+    return attempt('text');
+  }
+}
+
+/** Runs target-only statements in parallel on `jobs` connections. */
+async function targetPool(cfg: MigrationConfig, db: string, jobs: number, signal: AbortSignal | undefined, work: ((c: PgClient) => Promise<void>)[]): Promise<void> {
+  if (work.length === 0) return;
+  const pool = new WorkPool<PgClient>({
+    workers: Math.min(jobs, work.length),
+    create: () => connectPg('target', cfg.target, { database: db, settings: BULK }),
+    release: async (c, failed) => {
+      if (failed) destroy(c);
+      await c.end().catch(() => undefined);
+    },
+    interrupt: destroy,
+    ...(signal ? { signal } : {}),
+  });
+  for (const [i, f] of work.entries()) pool.add({ label: `statement ${i + 1}`, run: f });
+  pool.close();
+  await pool.run();
+}
