@@ -100,29 +100,33 @@ describe('apply, status and list through the state store', () => {
     expect(r.stderr).toContain('pass --yes');
   });
 
-  it('apply registers the migration, says plainly what is not implemented, and status/list show it', async () => {
+  it('apply migrates, and status and list show it', async () => {
     await resetState();
+    await pgQuery(tgt, 'DROP DATABASE IF EXISTS fa_one');
     const dir = tempDir();
     const file = writeFile(dir, 'migration.yaml', pgYaml({ name: 'fa-apply', source: src, target: tgt, include: ['fa_one'] }));
     const r = await runCli(['apply', file, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Registered migration "fa-apply"');
-    expect(r.stderr).toMatch(/is not implemented in this version of dbferry/);
-    expect(r.code).toBe(1);
-    const rows = await pgQuery<{ state: string; substate: string; error: string }>(tgt, 'SELECT state, substate, error FROM dbferry.migrations');
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ state: 'Failed', substate: 'Failed' });
-    expect(rows[0]?.error).toMatch(/not implemented/);
+    expect(r.stderr).toContain('Migration "fa-apply" succeeded');
+    const rows = await pgQuery<{ state: string; substate: string; error: string | null }>(tgt, 'SELECT state, substate, error FROM dbferry.migrations');
+    expect(rows).toEqual([{ state: 'Succeeded', substate: 'Completed', error: null }]);
+    expect(await pgQuery(tgt, 'SELECT count(*)::int AS n FROM t', 'fa_one')).toEqual([{ n: 1000 }]);
     const s = await runCli(['status', file, '--json']);
-    const doc = JSON.parse(s.stdout) as { state: string; migration: { status: string }; migration_detail: { dbname: string; method: string }[] };
-    expect(doc.state).toBe('Failed');
-    expect(doc.migration.status).toBe('failed');
-    expect(doc.migration_detail).toEqual([{ dbname: 'fa_one', error: null, method: 'pg_dump', status: 'running' }]);
+    const doc = JSON.parse(s.stdout) as { state: string; migration: { status: string; method: string }; migration_detail: unknown[]; databases: { tables: { total: number; completed: number } }[] };
+    expect(doc.state).toBe('Succeeded');
+    expect(doc.migration).toMatchObject({ status: 'done', method: 'pg_dump' });
+    expect(doc.migration_detail).toEqual([{ dbname: 'fa_one', error: null, method: 'pg_dump', status: 'done' }]);
+    expect(doc.databases[0]?.tables).toMatchObject({ total: 1, completed: 1 });
     const l = await runCli(['list', file, '--filter', 'all']);
-    expect(l.stdout).toMatch(/fa-apply\s+Failed\s+Failed\s+postgresql\s+offline/);
+    expect(l.stdout).toMatch(/fa-apply\s+Succeeded\s+Completed\s+postgresql\s+offline/);
     const active = await runCli(['list', file, '--filter', 'active']);
     expect(active.stdout).toBe('No migrations recorded on the target.\n');
-    // No database was created on the target: nothing was faked.
-    expect(await pgQuery(tgt, `SELECT datname FROM pg_database WHERE datname = 'fa_one'`)).toEqual([]);
+    // The name is now taken on this target.
+    const again = await runCli(['apply', file, '--yes']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists on the target');
+    await pgQuery(tgt, 'DROP DATABASE IF EXISTS fa_one');
   });
 
   it('apply refuses a non-empty target database before changing anything', async () => {
