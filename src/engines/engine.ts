@@ -50,6 +50,8 @@ export interface Discovery {
   roles: string[] | null;
   /** Hash of the source schema of the selected databases. */
   sourceSchemaFingerprint: string;
+  /** Databases an unfinished run of this migration already started on the target (db -> phase reached). */
+  resumable: Record<string, string>;
 }
 
 export interface CheckOptions {
@@ -74,7 +76,7 @@ export interface Engine {
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
   /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */
-  prepareTarget(cfg: MigrationConfig, report: (line: string) => void): Promise<string[]>;
+  prepareTarget(cfg: MigrationConfig, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
   /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
   migrateDatabase(run: DatabaseRun): Promise<void>;
   /** Online mode: wait for lag, sync, stop replication and clean up. */

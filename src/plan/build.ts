@@ -41,7 +41,8 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
   const only = method === 'auto' ? ' (if replication)' : '';
   const skip = tableRefsFor(cfg, db, 'skip');
   const include = tableRefsFor(cfg, db, 'include');
-  if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
+  if (action === 'resume') add('create-database', `resume database "${db}" where the earlier run stopped`);
+  else if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
   else if (action === 'reuse-empty') add('create-database', `use the existing empty database "${db}" on the target`);
   else add('create-database', `create database "${db}" on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`);
   if (pg) {
@@ -97,7 +98,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
     const decided = decisions?.[name];
     const method: PlannedMethod = decided ? decided.method : base.method;
     const reason = decided ? decided.reason : base.reason;
-    const action = actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
+    const action = discovery?.resumable[name] ? 'resume' : actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
     return {
       name,
       method,

@@ -25,6 +25,7 @@ const ACTION_TEXT: Record<PlanDatabase['action'], string> = {
   'reuse-empty': 'exists on the target and is empty: it will be used',
   overwrite: 'exists on the target with content: it will be DROPPED and recreated (databases.overwrite: true)',
   'refuse-non-empty': 'exists on the target with content: apply will refuse it (set databases.overwrite: true to replace it)',
+  resume: 'was started by an earlier run of this migration: apply resumes it (finished tables are kept)',
   unknown: 'target state known when planning against the servers',
 };
 

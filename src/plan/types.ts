@@ -35,7 +35,7 @@ export interface PlanDatabase {
   /** As decided: dump | replication, or auto while undecided (offline plan). */
   method: PlannedMethod;
   methodReason: string;
-  action: 'create' | 'overwrite' | 'reuse-empty' | 'refuse-non-empty' | 'unknown';
+  action: 'create' | 'overwrite' | 'reuse-empty' | 'refuse-non-empty' | 'resume' | 'unknown';
   sizeBytes: number | null;
   tables: number | null;
   schemas: number | null;

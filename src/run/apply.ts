@@ -168,9 +168,13 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         enabled: () => cfg.option !== 'Validate',
         task: async (_c, task) => {
           await store.updateMigration(cfg.name, { substate: 'PerformingPreRequisiteSteps' });
-          const lines = await engine.prepareTarget(cfg, (line) => {
-            task.output = line;
-          });
+          const lines = await engine.prepareTarget(
+            cfg,
+            (line) => {
+              task.output = line;
+            },
+            input.env,
+          );
           task.title = lines.length ? `Prepared the target: ${lines.join('; ')}` : 'Prepared the target';
         },
       },

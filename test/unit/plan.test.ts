@@ -21,6 +21,7 @@ const discovery: Discovery = {
   excluded: [],
   roles: ['app_ro', 'app_rw'],
   sourceSchemaFingerprint: 'sha256:abc',
+  resumable: {},
 };
 
 describe('plan', () => {

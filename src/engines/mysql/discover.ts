@@ -92,5 +92,6 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
     excluded: src.sel.excluded,
     roles: null,
     sourceSchemaFingerprint: src.fingerprint,
+    resumable: {},
   };
 }

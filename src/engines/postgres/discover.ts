@@ -57,6 +57,18 @@ export async function databaseContents(c: PgClient): Promise<{ tables: number; s
   };
 }
 
+/** Databases an unfinished run of this migration started (read from the state store, if any). */
+async function resumableDatabases(c: PgClient, name: string): Promise<Record<string, string>> {
+  const present = (await c.query<{ p: boolean }>(`SELECT to_regclass('dbferry.databases') IS NOT NULL AS p`)).rows[0]?.p;
+  if (!present) return {};
+  const r = await c.query<{ dbname: string; phase: string }>(
+    `SELECT d.dbname, d.phase FROM dbferry.databases d JOIN dbferry.migrations m ON m.name = d.migration
+      WHERE m.name = $1 AND m.state IN ('InProgress', 'Failed', 'WaitingForUserAction') AND d.phase IS NOT NULL`,
+    [name],
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.dbname, x.phase]));
+}
+
 export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery> {
   const ro = { readOnly: true };
   const src = await withPg('source', cfg.source, ro, async (c) => ({
@@ -95,7 +107,7 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       collation: row?.collation ?? null,
     });
   }
-  const tgt = await withPg('target', cfg.target, ro, async (c) => ({ facts: await serverFacts(c, 'target', cfg), dbs: await listDatabases(c) }));
+  const tgt = await withPg('target', cfg.target, ro, async (c) => ({ facts: await serverFacts(c, 'target', cfg), dbs: await listDatabases(c), resumable: await resumableDatabases(c, cfg.name) }));
   const targetDbs: TargetDatabaseFacts[] = [];
   for (const name of sel.selected) {
     signal?.throwIfAborted();
@@ -115,5 +127,6 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
     excluded: sel.excluded,
     roles: src.roles,
     sourceSchemaFingerprint: `sha256:${fingerprint.digest('hex')}`,
+    resumable: tgt.resumable,
   };
 }

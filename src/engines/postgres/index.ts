@@ -12,6 +12,7 @@ import { migratePostgresDatabase } from './migrate.js';
 import { migrateRoles } from './roles.js';
 import { findTool } from './tools.js';
 import { DbferryError } from '../../util/errors.js';
+import { crashPoint } from '../../util/crash.js';
 
 export const postgresEngine: Engine = {
   name: 'postgresql',
@@ -21,10 +22,11 @@ export const postgresEngine: Engine = {
     const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
     return { outcome: decideMethods(evaluatePostgres(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
   },
-  async prepareTarget(cfg, report) {
+  async prepareTarget(cfg, report, env) {
     if (!cfg.roles.migrate) return ['roles.migrate is false: no roles created'];
     report('creating roles');
     const r = await migrateRoles(cfg);
+    crashPoint(env, 'after-roles');
     return [
       `${r.created.length} role(s) created${r.created.length ? `: ${r.created.join(', ')}` : ''}; passwords are not copied (set them with ALTER ROLE ... PASSWORD)`,
       ...(r.existing.length ? [`${r.existing.length} role(s) already on the target, left as they are: ${r.existing.join(', ')}`] : []),

@@ -10,6 +10,7 @@ import { tableRefMatches } from '../../config/identifiers.js';
 import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
+import { crashPoint, pausePoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import type { DatabaseRun } from '../engine.js';
@@ -168,6 +169,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         await admin.end().catch(() => undefined);
       }
       await save({ phase: 'created' });
+      crashPoint(run.env, 'after-create');
     }
 
     const targetRoles = await withTargetRoles(cfg);
@@ -200,6 +202,8 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       }
       if (body.skipped.length + header.skipped.length) run.report(`${body.skipped.length + header.skipped.length} statement(s) naming roles not on the target were skipped`);
       await save({ phase: 'schema' });
+      crashPoint(run.env, 'after-schema');
+      await pausePoint(run.env, 'after-schema', run.report, signal);
     }
 
     // 3. Post-data script (taken now, on the snapshot).
@@ -256,6 +260,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         completed++;
         loading--;
         progress(true);
+        crashPoint(run.env, `after-table-${completed}`);
         buildIndexes(t.schema, t.name);
       };
       // Indexes of tables that are not copied now (done earlier, skipped, partitioned parents) can go at once.
@@ -278,6 +283,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
                 (n) => {
                   copied += n;
                   progress();
+                  if (copied > total / 2) crashPoint(run.env, 'mid-copy');
                 },
                 async () => (await openWorkerSource(cfg, db, snapshot)),
               );
@@ -325,6 +331,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       }
       copied = total;
       await save({ phase: 'data', bytesCopied: total, tablesCompleted: copyList.length, tablesLoading: 0, tablesQueued: 0 });
+      crashPoint(run.env, 'after-data');
     } else {
       copied = total;
     }
@@ -336,7 +343,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
       try {
         await t.query(PROLOG);
-        for (const p of post.filter((x) => x.phase === 'after')) if (p.entry.sql) await exec(t, p.entry.sql, resuming);
+        for (const p of post.filter((x) => x.phase === 'after')) {
+          if (p.entry.sql) await exec(t, p.entry.sql, resuming);
+          crashPoint(run.env, 'mid-post-data');
+        }
       } finally {
         await t.end().catch(() => undefined);
       }
@@ -344,6 +354,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       run.report(`adding ${fks.length} foreign key(s)`);
       await targetPool(cfg, db, ctx.jobs, signal, fks.map((p) => (c: PgClient) => exec(c, p.entry.sql, resuming)));
       await save({ phase: 'post-data' });
+      crashPoint(run.env, 'after-post-data');
     }
 
     // 6. Sequences, large objects, ANALYZE.
@@ -375,6 +386,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       run.report(`ANALYZE ${copyList.length} table(s)`);
       await targetPool(cfg, db, ctx.jobs, signal, copyList.map((tb) => (c: PgClient) => c.query(`ANALYZE ${qname(tb.schema, tb.name)}`).then(() => undefined)));
       await save({ phase: 'finalized' });
+      crashPoint(run.env, 'after-finalize');
     }
 
     // 7. Verify on the same snapshot.

@@ -1,0 +1,21 @@
+/**
+ * Fault injection for the reliability tests: when DBFERRY_CRASH_AT names this point, the process
+ * kills itself with SIGKILL right here, exactly as `kill -9` would. Inert otherwise.
+ */
+export function crashPoint(env: Readonly<Record<string, string | undefined>>, name: string): void {
+  if (env.DBFERRY_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Pause point for the signal and concurrency tests: when DBFERRY_PAUSE_AT names this point, the
+ * run reports that it is paused and waits here until it is interrupted.
+ */
+export async function pausePoint(env: Readonly<Record<string, string | undefined>>, name: string, report: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  if (env.DBFERRY_PAUSE_AT !== name) return;
+  report(`paused at ${name} (DBFERRY_PAUSE_AT)`);
+  await new Promise<void>((resolve) => {
+    if (!signal || signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  signal?.throwIfAborted();
+}
