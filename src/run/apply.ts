@@ -8,7 +8,7 @@ import type { Engine } from '../engines/engine.js';
 import type { Plan } from '../plan/types.js';
 import { DbferryError, messageOf } from '../util/errors.js';
 import { redact, redactValue } from '../util/redact.js';
-import { runTasks, type RunnerOptions } from './runner.js';
+import { interrupted, runTasks, type RunnerOptions } from './runner.js';
 import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
 import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
@@ -236,8 +236,8 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
       await runTasks(tasks, ctx, input.runner);
     } catch (e) {
       const checkFailed = e instanceof DbferryError && e.code === 'CHECK_FAILED';
+      const interruptedRun = input.runner.signal?.aborted === true || (e instanceof DbferryError && e.code === 'INTERRUPTED');
       if (!checkFailed && (await store.getMigration(cfg.name).catch(() => undefined))) {
-        const interruptedRun = e instanceof DbferryError && e.code === 'INTERRUPTED';
         await store
           .updateMigration(cfg.name, {
             state: interruptedRun ? 'InProgress' : 'Failed',
@@ -247,7 +247,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           })
           .catch(() => undefined);
       }
-      throw e;
+      throw interruptedRun ? interrupted() : e;
     }
     const record = (await store.getMigration(cfg.name)) as MigrationRecord;
     return { migration: record, resumed: ctx.resumed };

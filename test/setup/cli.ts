@@ -16,6 +16,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Set when the child process was killed by a signal (spawnCli only). */
+  signal?: string | null;
 }
 
 export interface RunOptions {
@@ -45,7 +47,7 @@ export function spawnCli(args: string[], opts: RunOptions = {}): Promise<CliResu
   return new Promise((res) => {
     execFile(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      res({ code, stdout: String(stdout), stderr: String(stderr) });
+      res({ code, stdout: String(stdout), stderr: String(stderr), signal: err?.signal ?? null });
     });
   });
 }
