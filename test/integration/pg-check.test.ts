@@ -54,6 +54,7 @@ afterAll(async () => {
     await pgQuery(s, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
   }
   await pgQuery(pg13, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`);
+  await pgQuery(pg13, 'DROP ROLE IF EXISTS ck_norepl');
 });
 
 describe('happy path across versions', () => {
