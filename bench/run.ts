@@ -1,13 +1,16 @@
-/** `npm run bench [-- <case>]`: benchmarks, printed as Markdown tables. Cases: check. */
+/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), check. */
 import { benchCheck } from './check.js';
+import { benchCopy } from './copy.js';
 
-const CASES: Record<string, () => Promise<string>> = {
+const CASES: Record<string, (args: string[]) => Promise<string>> = {
+  copy: benchCopy,
   check: benchCheck,
 };
 
 async function main(): Promise<void> {
-  const which = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = which.length ? which : Object.keys(CASES);
+  const args = process.argv.slice(2);
+  const which = args.filter((a) => !a.startsWith('-') && CASES[a] !== undefined);
+  const names = which.length ? which : ['copy'];
   for (const name of names) {
     const fn = CASES[name];
     if (!fn) {
@@ -15,7 +18,7 @@ async function main(): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stdout.write(`\n## ${name}\n\n${await fn()}\n`);
+    process.stdout.write(`\n## ${name}\n\n${await fn(args)}\n`);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: starts two embedded PostgreSQL servers (15 as source, 17 as target), loads a
- * generated sample database into the source, and runs dbferry against them. Everything is
- * stopped and removed at the end. Pass --keep to leave the servers running.
+ * generated sample database of a few hundred MB into the source, and runs validate, check, plan,
+ * apply and status against them. Everything is stopped and removed at the end. Pass --keep to
+ * leave the servers running; DEMO_ROWS sets the number of orders (default 1,500,000).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { BIN } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
 const keep = process.argv.includes('--keep');
-const scale = Number(process.env.DEMO_ROWS ?? 200_000);
+const scale = Number(process.env.DEMO_ROWS ?? 1_500_000);
 
 async function sql(s: PgServer, text: string, db = 'postgres'): Promise<void> {
   const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
@@ -31,7 +32,7 @@ function dbferry(args: string[], cwd: string): number {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write('Starting PostgreSQL 15 (source) and PostgreSQL 17 (target)...\n');
+  process.stdout.write('Starting PostgreSQL 15 (source) and PostgreSQL 17 (target), embedded, on free ports...\n');
   const [source, target] = await Promise.all([startPostgres({ major: 15 }), startPostgres({ major: 17 })]);
   try {
     process.stdout.write(`Loading a sample "shop" database (${scale} orders) into the source...\n`);
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
     dbferry(['validate'], dir);
     dbferry(['check'], dir);
     dbferry(['plan'], dir);
+    dbferry(['apply', '--yes'], dir);
+    dbferry(['status'], dir);
     if (keep) {
       process.stdout.write(`\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`);
       return;

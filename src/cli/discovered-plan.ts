@@ -19,7 +19,7 @@ export interface DiscoveredPlan {
  */
 export async function discoveredPlanWithChecks(cli: Cli, loaded: LoadedConfig, pgbin: string | undefined): Promise<DiscoveredPlan> {
   const cfg = loaded.config;
-  const engine = engineFor(cfg.engine);
+  const engine = await engineFor(cfg.engine);
   const skipCheck = cfg.option === 'Migrate';
   let outcome: CheckOutcome | null = null;
   let discovery;

@@ -6,13 +6,16 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { DbferryError } from '../util/errors.js';
 import { redact } from '../util/redact.js';
-import { applyCommand } from './commands/apply.js';
-import { checkCommand } from './commands/check.js';
-import { importCommand } from './commands/import.js';
-import { engineCommand } from './commands/engine-op.js';
-import { planCommand } from './commands/plan.js';
-import { listCommand, statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
+// Commands are loaded when they run: each pulls in only the libraries it needs.
+const commands = {
+  apply: () => import('./commands/apply.js'),
+  check: () => import('./commands/check.js'),
+  import: () => import('./commands/import.js'),
+  engineOp: () => import('./commands/engine-op.js'),
+  plan: () => import('./commands/plan.js'),
+  status: () => import('./commands/status.js'),
+  validate: () => import('./commands/validate.js'),
+};
 import { Cli, type CliIo, type GlobalOptions, type RendererName } from './io.js';
 import { reportError } from './shared.js';
 
@@ -42,7 +45,7 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .command('validate')
     .description('check migration.yaml against the schema and the rules; touches no server')
     .argument('[file]', 'migration YAML', undefined)
-    .action((file?: string) => setAction((cli) => validateCommand(cli, file)));
+    .action((file?: string) => setAction(async (cli) => (await commands.validate()).validateCommand(cli, file)));
 
   program
     .command('plan')
@@ -52,14 +55,14 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
     .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string }) => setAction((cli) => planCommand(cli, file, o)));
+    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string }) => setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o)));
 
   program
     .command('check')
     .description('pre-migration check (migration option Validate); read-only, results recorded on the target')
     .argument('[file]', 'migration YAML')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { pgbin?: string }) => setAction((cli) => checkCommand(cli, file, o)));
+    .action((file: string | undefined, o: { pgbin?: string }) => setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o)));
 
   program
     .command('apply')
@@ -69,7 +72,7 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('--wait', 'online mode: stay and follow replication until cutover')
     .option('--no-wait', 'online mode: return once every database is syncing (default)')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) => setAction((cli) => applyCommand(cli, file, o)));
+    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) => setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)));
 
   program
     .command('status')
@@ -77,28 +80,28 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .argument('[file]', 'migration YAML')
     .option('--name <name>', 'migration name (default: the name in the YAML)')
     .option('--watch', 'refresh until the migration ends or Ctrl-C')
-    .action((file: string | undefined, o: { name?: string; watch?: boolean }) => setAction((cli) => statusCommand(cli, file, o)));
+    .action((file: string | undefined, o: { name?: string; watch?: boolean }) => setAction(async (cli) => (await commands.status()).statusCommand(cli, file, o)));
 
   program
     .command('list')
     .description('migrations recorded on the target')
     .argument('[file]', 'migration YAML')
     .addOption(new Option('--filter <which>', 'active or all').choices(['active', 'all']).default('all'))
-    .action((file: string | undefined, o: { filter: string }) => setAction((cli) => listCommand(cli, file, o.filter)));
+    .action((file: string | undefined, o: { filter: string }) => setAction(async (cli) => (await commands.status()).listCommand(cli, file, o.filter)));
 
   program
     .command('cutover')
     .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
     .argument('[file]', 'migration YAML')
     .option('--db <name...>', 'only these databases')
-    .action((file: string | undefined, o: { db?: string[] }) => setAction((cli) => engineCommand(cli, file, 'cutover', o.db ?? [])));
+    .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [])));
 
   program
     .command('cancel')
     .description('stop a migration and remove its replication objects on both sides')
     .argument('[file]', 'migration YAML')
     .option('--db <name...>', 'only these databases')
-    .action((file: string | undefined, o: { db?: string[] }) => setAction((cli) => engineCommand(cli, file, 'cancel', o.db ?? [])));
+    .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cancel', o.db ?? [])));
 
   program
     .command('import')
@@ -112,8 +115,8 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('--target-port <port>', 'target port', (v) => Number(v))
     .option('--target-user <user>', 'target user')
     .action((kind: string, input: string, o: Record<string, unknown>) =>
-      setAction((cli) =>
-        importCommand(cli, kind, input, {
+      setAction(async (cli) =>
+        (await commands.import()).importCommand(cli, kind, input, {
           ...(o.out !== undefined ? { out: String(o.out) } : {}),
           ...(o.force ? { force: true } : {}),
           ...(o.name !== undefined ? { name: String(o.name) } : {}),

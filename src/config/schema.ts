@@ -27,26 +27,31 @@ interface JsonSchema {
   [k: string]: unknown;
 }
 
-let cached: { schema: JsonSchema; validators: Record<ConfigForm, ValidateFunction> } | undefined;
+let cached: { schema: JsonSchema; ajv: Ajv2020; validators: Partial<Record<ConfigForm, ValidateFunction>> } | undefined;
 
 export function loadSchema(): JsonSchema {
   return compiled().schema;
 }
 
-function compiled(): { schema: JsonSchema; validators: Record<ConfigForm, ValidateFunction> } {
+function compiled(): { schema: JsonSchema; ajv: Ajv2020; validators: Partial<Record<ConfigForm, ValidateFunction>> } {
   if (cached) return cached;
   const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as JsonSchema;
   const ajv = new Ajv2020({ allErrors: true, verbose: true, coerceTypes: true, strict: true, strictRequired: false, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
   ajv.addSchema(schema);
-  const id = schema.$id ?? '';
-  const get = (name: string): ValidateFunction => {
-    const v = ajv.getSchema(`${id}#/$defs/${name}`);
-    if (!v) throw new Error(`schema definition ${name} missing`);
-    return v;
-  };
-  cached = { schema, validators: { canonical: get('canonical'), aiven: get('aiven'), azure: get('azure') } };
+  cached = { schema, ajv, validators: {} };
   return cached;
+}
+
+/** The validator of one form, compiled on first use (once per process). */
+function validatorFor(form: ConfigForm): ValidateFunction {
+  const c = compiled();
+  const existing = c.validators[form];
+  if (existing) return existing;
+  const v = c.ajv.getSchema(`${c.schema.$id ?? ''}#/$defs/${form}`);
+  if (!v) throw new Error(`schema definition ${form} missing`);
+  c.validators[form] = v;
+  return v;
 }
 
 /** Keys of an object schema at a $defs path, for case-insensitive matching (Azure). */
@@ -66,7 +71,7 @@ export function formOf(raw: unknown): ConfigForm {
 
 /** Validates (and coerces numeric/boolean strings in place). */
 export function validateAgainstSchema(form: ConfigForm, raw: unknown, src: YamlSource): Diagnostic[] {
-  const validate = compiled().validators[form];
+  const validate = validatorFor(form);
   if (validate(raw)) return [];
   const out: Diagnostic[] = [];
   const seen = new Set<string>();

@@ -60,7 +60,7 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     file = r.configFile;
   }
   const loaded = loadForCommand(cli, file);
-  const engine = engineFor(loaded.config.engine);
+  const engine = await engineFor(loaded.config.engine);
   if (saved && saved.fingerprint.config !== buildPlan({ loaded, discovery: null, checks: null }).fingerprint.config) {
     throw new DbferryError('STALE_PLAN', `the saved plan ${arg} no longer matches ${saved.configFile}: the configuration changed since it was planned`, {
       hint: 'Review the change with `dbferry plan`, then save a new plan.',

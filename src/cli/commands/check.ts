@@ -15,7 +15,7 @@ export interface CheckCliOptions {
 export async function checkCommand(cli: Cli, file: string | undefined, opts: CheckCliOptions): Promise<number> {
   const loaded = loadForCommand(cli, file);
   const cfg = loaded.config;
-  const engine = engineFor(cfg.engine);
+  const engine = await engineFor(cfg.engine);
   cli.info(cli.stderrStyle.dim(`Checking ${cfg.engine} servers (read-only)...`));
   const run = await engine.check(cfg, { env: cli.io.env, ...(opts.pgbin ? { pgbin: opts.pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
   const targetReachable = !run.outcome.checks.some((c) => c.id.endsWith('.target.connectivity') && c.result === 'Failed');

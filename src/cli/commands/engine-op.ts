@@ -5,7 +5,7 @@ import { loadForCommand } from '../shared.js';
 
 export async function engineCommand(cli: Cli, file: string | undefined, op: 'cutover' | 'cancel', databases: string[]): Promise<number> {
   const loaded = loadForCommand(cli, file);
-  const engine = engineFor(loaded.config.engine);
+  const engine = await engineFor(loaded.config.engine);
   const store = await engine.openStateStore(loaded.config);
   try {
     await engine[op](loaded.config, store, databases, cli.io.signal);

@@ -1,7 +1,6 @@
 /** `dbferry plan [file] [--offline] [--out plan.json] [--json] [--watch]`: the dry run. */
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { watch } from 'chokidar';
 import { buildPlan } from '../../plan/build.js';
 import { discoveredPlan } from '../discovered-plan.js';
 import { renderPlanJson, renderPlanText } from '../../plan/render.js';
@@ -47,6 +46,7 @@ async function watchPlan(cli: Cli, file: string | undefined, opts: PlanOptions):
   let watched = new Set<string>([path]);
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
+  const { watch } = await import('chokidar');
   const watcher = watch(dirname(path), { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
   const once = async (): Promise<void> => {
     if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');

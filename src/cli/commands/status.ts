@@ -15,7 +15,7 @@ export interface StatusOptions {
 async function readStatus(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<StatusDocument> {
   const loaded = loadForCommand(cli, file);
   const name = opts.name ?? loaded.config.name;
-  const store = await engineFor(loaded.config.engine).openStateStore(loaded.config);
+  const store = await (await engineFor(loaded.config.engine)).openStateStore(loaded.config);
   try {
     const m = await store.getMigration(name);
     if (!m) {
@@ -63,7 +63,7 @@ export async function listCommand(cli: Cli, file: string | undefined, filter: st
     throw new DbferryError('USAGE', `--filter must be active or all, got "${filter}"`);
   }
   const loaded = loadForCommand(cli, file);
-  const store = await engineFor(loaded.config.engine).openStateStore(loaded.config);
+  const store = await (await engineFor(loaded.config.engine)).openStateStore(loaded.config);
   try {
     const ms = await store.listMigrations(filter);
     if (cli.opts.json) cli.json({ location: store.location, filter, migrations: ms.map((m) => ({ ...m, plan: undefined })) });

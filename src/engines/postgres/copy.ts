@@ -87,12 +87,20 @@ export function targetCopySql(t: SourceTable, format: 'binary' | 'text', freeze:
  * Streams one part. The caller owns the transactions: the source client is inside the snapshot
  * transaction; the target statement runs in the caller's transaction.
  */
-export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, part: CopyPart, format: 'binary' | 'text', freeze: boolean, onBytes: (n: number) => void): Promise<number> {
+export interface PartResult {
+  bytes: number;
+  /** Rows the source's COPY TO sent (its command tag). */
+  rowsSent: number;
+  /** Rows the target's COPY FROM loaded (its command tag). */
+  rowsLoaded: number;
+}
+
+export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, part: CopyPart, format: 'binary' | 'text', freeze: boolean, onBytes: (n: number) => void): Promise<PartResult> {
   const counter = new Counter(onBytes);
   const out = src.query(copyTo(sourceCopySql(t, part, format)));
   const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
   await pipeline(out, counter, into);
-  return counter.bytes;
+  return { bytes: counter.bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
 }
 
 /** Errors that mean "binary COPY cannot carry this table": retry it as text. */

@@ -7,7 +7,7 @@
  */
 import type { MigrationConfig } from '../../config/types.js';
 import { tableRefMatches } from '../../config/identifiers.js';
-import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
+import type { DatabaseRecord, TableRecord } from '../../run/state/types.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, pausePoint } from '../../util/crash.js';
@@ -15,7 +15,7 @@ import { redact } from '../../util/redact.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectPg, type PgClient } from './connect.js';
-import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type SourceTable } from './copy.js';
+import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type PartResult, type SourceTable } from './copy.js';
 import { classifyPostData, filterStatements, parseEntries, splitDump, statements, type PostDataItem } from './dump-script.js';
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
@@ -40,6 +40,10 @@ const PROLOG = [
 export const STABLE_OUTPUT = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
 const BULK = { synchronous_commit: 'off', maintenance_work_mem: '256MB', statement_timeout: '0', lock_timeout: '0', idle_in_transaction_session_timeout: '0', ...STABLE_OUTPUT };
 const TOLERATED_ON_RESUME = new Set(['42P07', '42710', '42P16', '42701']);
+/** Tables at least this big are loaded with TRUNCATE + COPY FREEZE (fewer writes afterwards). */
+const FREEZE_MIN = 8 * 1024 * 1024;
+/** Tables at least this big are analyzed on their own as soon as they are indexed. */
+const ANALYZE_ALONE = 1024 * 1024;
 
 export interface PgMigrateContext {
   pgDump: string;
@@ -173,6 +177,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
 
     const targetRoles = await withTargetRoles(cfg);
+    // The post-data script is taken on the snapshot while the pre-data schema is being created.
+    const postDump = runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`], signal);
+    postDump.catch(() => undefined);
     // 2. Pre-data schema, in one transaction.
     if (!reached('schema')) {
       run.report('creating the schema (pg_dump --section=pre-data)');
@@ -206,8 +213,8 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       await pausePoint(run.env, 'after-schema', run.report, signal);
     }
 
-    // 3. Post-data script (taken now, on the snapshot).
-    const post = classifyPostData(parseEntries(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`], signal))).map(
+    // 3. Post-data script.
+    const post = classifyPostData(parseEntries(await postDump)).map(
       (p): PostDataItem => ({ ...p, entry: { ...p.entry, sql: filterStatements([p.entry], targetRoles, cfg.extensions.exclude).sql } }),
     );
     const byTable = new Map<string, PostDataItem[]>();
@@ -238,6 +245,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     };
 
     // 4. Data, with each table's indexes and constraints as soon as it is loaded.
+    const analyzed = new Set<string>();
     if (!reached('data')) {
       const pool = new WorkPool<Worker>({
         workers: ctx.jobs,
@@ -250,18 +258,53 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         ...(signal ? { signal } : {}),
       });
       const pending = new Set(copyList.filter((t) => !doneTables.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)));
-      const buildIndexes = (schema: string, name: string): void => {
-        for (const p of byTable.get(key(schema, name)) ?? []) {
-          pool.add({ label: `index ${p.entry.name}`, run: (w) => exec(w.tgt, p.entry.sql, resuming) }, true);
+      // Done marks are written in batches; one lost in a crash only means that table is copied again.
+      let marks: TableRecord[] = [];
+      let flushing: Promise<void> = Promise.resolve();
+      const flush = (): Promise<void> => {
+        const batch = marks;
+        marks = [];
+        if (batch.length) flushing = flushing.then(() => store.upsertTables(batch));
+        return flushing;
+      };
+      const flushTimer = setInterval(() => void flush().catch(() => undefined), 500);
+      const analyzeAfter = (t: { schema: string; name: string; bytes: number }): void => {
+        // Big tables are analyzed as soon as their indexes exist; small ones in batches at the end.
+        if (t.bytes < ANALYZE_ALONE) return;
+        analyzed.add(key(t.schema, t.name));
+        pool.add({ label: `analyze ${t.schema}.${t.name}`, run: (w) => w.tgt.query(`ANALYZE ${qname(t.schema, t.name)}`).then(() => undefined) }, true);
+      };
+      const buildIndexes = (t: { schema: string; name: string; bytes: number }): void => {
+        const items = byTable.get(key(t.schema, t.name)) ?? [];
+        let left = items.length;
+        if (left === 0) analyzeAfter(t);
+        for (const p of items) {
+          pool.add(
+            {
+              label: `index ${p.entry.name}`,
+              run: async (w) => {
+                await exec(w.tgt, p.entry.sql, resuming);
+                if (--left === 0) analyzeAfter(t);
+              },
+            },
+            true,
+          );
         }
       };
-      const finishTable = async (t: SourceTable, rows: number, bytes: number): Promise<void> => {
-        await store.upsertTable({ migration: cfg.name, dbname: db, schema: t.schema, table: t.name, done: true, rows, bytes, updatedAt: now() });
-        completed++;
+      const finishTable = async (t: SourceTable, r: PartResult): Promise<void> => {
+        if (r.rowsSent !== r.rowsLoaded) {
+          throw new DbferryError('MIGRATION_FAILED', `verify failed for ${t.schema}.${t.name} in "${db}": the source sent ${r.rowsSent} rows, the target loaded ${r.rowsLoaded}`);
+        }
+        marks.push({ migration: cfg.name, dbname: db, schema: t.schema, table: t.name, done: true, rows: r.rowsLoaded, bytes: r.bytes, updatedAt: now() });
+        if (marks.length >= 100) void flush().catch(() => undefined);
+        const nth = ++completed;
         loading--;
         progress(true);
-        crashPoint(run.env, `after-table-${completed}`);
-        buildIndexes(t.schema, t.name);
+        if (run.env.DBFERRY_CRASH_AT === `after-table-${nth}`) {
+          await flush();
+          crashPoint(run.env, `after-table-${nth}`);
+        }
+        buildIndexes(t);
       };
       // Indexes of tables that are not copied now (done earlier, skipped, partitioned parents) can go at once.
       for (const [k, items] of byTable) {
@@ -277,17 +320,18 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
             label: `copy ${t.schema}.${t.name}`,
             run: async (w) => {
               loading++;
-              const bytes = await copyWholeTable(
+              const r = await copyWholeTable(
                 w,
                 t,
+                resuming || t.bytes >= FREEZE_MIN,
                 (n) => {
                   copied += n;
                   progress();
                   if (copied > total / 2) crashPoint(run.env, 'mid-copy');
                 },
-                async () => (await openWorkerSource(cfg, db, snapshot)),
+                () => openWorkerSource(cfg, db, snapshot),
               );
-              await finishTable(t, t.rows, bytes);
+              await finishTable(t, r);
             },
           });
           continue;
@@ -297,7 +341,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         const per = Math.ceil(blocks / nParts);
         let remaining = nParts;
         let truncated: Promise<void> | undefined;
-        let bytesSum = 0;
+        const sum: PartResult = { bytes: 0, rowsSent: 0, rowsLoaded: 0 };
         for (let i = 0; i < nParts; i++) {
           const part: CopyPart = { blocks: { from: i * per, to: i === nParts - 1 ? null : (i + 1) * per } };
           pool.add({
@@ -308,16 +352,19 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
               await truncated;
               await w.tgt.query('BEGIN');
               try {
-                bytesSum += await streamPart(w.src, w.tgt, t, part, 'binary', false, (n) => {
+                const r = await streamPart(w.src, w.tgt, t, part, 'binary', false, (n) => {
                   copied += n;
                   progress();
                 });
                 await w.tgt.query('COMMIT');
+                sum.bytes += r.bytes;
+                sum.rowsSent += r.rowsSent;
+                sum.rowsLoaded += r.rowsLoaded;
               } catch (e) {
                 await w.tgt.query('ROLLBACK').catch(() => undefined);
                 throw e;
               }
-              if (--remaining === 0) await finishTable(t, t.rows, bytesSum);
+              if (--remaining === 0) await finishTable(t, sum);
             },
           });
         }
@@ -328,6 +375,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       } catch (e) {
         await save({ tablesErrored: rec.tablesErrored + 1, tablesLoading: 0 }).catch(() => undefined);
         throw e;
+      } finally {
+        clearInterval(flushTimer);
+        await flush().catch(() => undefined);
       }
       copied = total;
       await save({ phase: 'data', bytesCopied: total, tablesCompleted: copyList.length, tablesLoading: 0, tablesQueued: 0 });
@@ -383,14 +433,19 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       } finally {
         await t.end().catch(() => undefined);
       }
-      run.report(`ANALYZE ${copyList.length} table(s)`);
-      await targetPool(cfg, db, ctx.jobs, signal, copyList.map((tb) => (c: PgClient) => c.query(`ANALYZE ${qname(tb.schema, tb.name)}`).then(() => undefined)));
+      const toAnalyze = copyList.filter((tb) => !analyzed.has(key(tb.schema, tb.name)));
+      run.report(`ANALYZE ${toAnalyze.length} table(s)`);
+      const batches: SourceTable[][] = [];
+      for (let i = 0; i < toAnalyze.length; i += 100) batches.push(toAnalyze.slice(i, i + 100));
+      await targetPool(cfg, db, ctx.jobs, signal, batches.map((b) => (c: PgClient) => c.query(`ANALYZE ${b.map((tb) => qname(tb.schema, tb.name)).join(', ')}`).then(() => undefined)));
       await save({ phase: 'finalized' });
       crashPoint(run.env, 'after-finalize');
     }
 
     // 7. Verify on the same snapshot.
-    if (cfg.verify !== 'none' && !reached('verified')) {
+    // Row counts were verified table by table during the copy (COPY's own counts on both sides);
+    // checksums compare every row again at the end.
+    if (cfg.verify === 'checksums' && !reached('verified')) {
       run.report(`verifying ${cfg.verify === 'checksums' ? 'row counts and checksums' : 'row counts'} of ${copyList.length} table(s)`);
       const mismatches: VerifyMismatch[] = await verifyTables(copyList, cfg.verify, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
       if (mismatches.length) {
@@ -421,20 +476,23 @@ async function withTargetRoles(cfg: MigrationConfig): Promise<Set<string>> {
 }
 
 /**
- * Copies a whole table in one transaction: TRUNCATE + COPY FREEZE, binary with a text fallback.
+ * Copies a whole table in one transaction: TRUNCATE + COPY FREEZE (big tables, or any table when
+ * resuming, since a crashed run may have committed it without recording it), else a plain COPY
+ * into the table created empty by this run; binary with a text fallback.
  * A failed COPY leaves the source connection mid-protocol, so the fallback reopens it on the
  * same snapshot.
  */
-async function copyWholeTable(w: Worker, t: SourceTable, onBytes: (n: number) => void, reopenSource: () => Promise<PgClient>): Promise<number> {
-  const attempt = async (format: 'binary' | 'text'): Promise<number> => {
+async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, onBytes: (n: number) => void, reopenSource: () => Promise<PgClient>): Promise<PartResult> {
+  const attempt = async (format: 'binary' | 'text'): Promise<PartResult> => {
     await w.tgt.query('BEGIN');
     try {
       // Extension configuration tables keep the extension's own rows: replace only the user rows.
       if (t.extensionCondition) await w.tgt.query(`DELETE FROM ONLY ${qname(t.schema, t.name)} ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}`);
-      else await w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
-      const bytes = await streamPart(w.src, w.tgt, t, { blocks: null }, format, t.extensionCondition === null, onBytes);
+      else if (truncate) await w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
+      // FREEZE needs the table truncated in this transaction.
+      const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, truncate && t.extensionCondition === null, onBytes);
       await w.tgt.query('COMMIT');
-      return bytes;
+      return r;
     } catch (e) {
       await w.tgt.query('ROLLBACK').catch(() => undefined);
       throw e;

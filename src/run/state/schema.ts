@@ -127,13 +127,14 @@ export function createStatements(d: Dialect): string[] {
   return out;
 }
 
-/** INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE with placeholders in column order. */
-export function upsertStatement(d: Dialect, table: string, update = true): string {
+/** INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE with placeholders in column order, for `rows` rows. */
+export function upsertStatement(d: Dialect, table: string, update = true, rows = 1): string {
   const t = spec(table);
   const cols = t.columns.map((col) => q(d, col.column));
-  const ph = t.columns.map((col, i) => (d === 'postgresql' ? `$${i + 1}${col.kind === 'json' ? '::jsonb' : ''}` : '?'));
+  const n = t.columns.length;
+  const values = Array.from({ length: rows }, (_, r) => `(${t.columns.map((col, i) => (d === 'postgresql' ? `$${r * n + i + 1}${col.kind === 'json' ? '::jsonb' : ''}` : '?')).join(', ')})`);
   const nonKey = t.columns.filter((col) => !t.key.includes(col.column));
-  const head = `INSERT INTO ${tableName(d, table)} (${cols.join(', ')}) VALUES (${ph.join(', ')})`;
+  const head = `INSERT INTO ${tableName(d, table)} (${cols.join(', ')}) VALUES ${values.join(', ')}`;
   if (!update) return d === 'postgresql' ? `${head} ON CONFLICT DO NOTHING` : head.replace('INSERT INTO', 'INSERT IGNORE INTO');
   if (d === 'postgresql') {
     return `${head} ON CONFLICT (${t.key.map((k) => q(d, k)).join(', ')}) DO UPDATE SET ${nonKey.map((col) => `${q(d, col.column)} = EXCLUDED.${q(d, col.column)}`).join(', ')}`;

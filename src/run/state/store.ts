@@ -95,9 +95,13 @@ export class SqlStateStore implements StateStore {
     await this.db.query(upsertStatement(this.d, 'databases'), toRow('databases', rec));
   }
 
-  async upsertTable(rec: TableRecord): Promise<void> {
+  async upsertTables(recs: TableRecord[]): Promise<void> {
+    if (recs.length === 0) return;
     await this.ensure();
-    await this.db.query(upsertStatement(this.d, 'tables'), toRow('tables', rec));
+    for (let i = 0; i < recs.length; i += 500) {
+      const chunk = recs.slice(i, i + 500);
+      await this.db.query(upsertStatement(this.d, 'tables', true, chunk.length), chunk.flatMap((r) => toRow('tables', r)));
+    }
   }
 
   async replaceValidations(name: string, recs: ValidationRecord[]): Promise<void> {

@@ -95,7 +95,8 @@ export interface StateStore {
   createMigration(rec: MigrationRecord): Promise<boolean>;
   updateMigration(name: string, patch: Partial<Omit<MigrationRecord, 'name' | 'createdAt'>>): Promise<void>;
   upsertDatabase(rec: DatabaseRecord): Promise<void>;
-  upsertTable(rec: TableRecord): Promise<void>;
+  /** Records table progress, many rows in one statement. */
+  upsertTables(recs: TableRecord[]): Promise<void>;
   replaceValidations(name: string, recs: ValidationRecord[]): Promise<void>;
   /** Session lock on the migration name: false when another process holds it. */
   tryLock(name: string): Promise<boolean>;

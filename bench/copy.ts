@@ -1,0 +1,178 @@
+/**
+ * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore, pg_dump -Fd -j | pg_restore -j
+ * and pgcopydb clone, on the same data, same machine, in one run. Cases: pgbench (scale from
+ * --scale, default 50), 1,000 small tables, wide rows. Source and target: embedded PostgreSQL 15
+ * (the machine's pg_dump is 15). Prints seconds, MB/s, dbferry's peak RSS and its speed-up.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { BIN } from '../test/setup/cli.js';
+import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
+
+const PGBIN = '/usr/lib/postgresql/15/bin';
+
+async function sql(s: PgServer, text: string, db = 'postgres'): Promise<unknown[]> {
+  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+interface Timed {
+  seconds: number;
+  peakRssMb: number | null;
+}
+
+/** Runs a shell pipeline (or a command) and times it; samples VmHWM of the first process. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, trackRss = false): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    let peak = 0;
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = trackRss
+      ? setInterval(() => {
+          try {
+            const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+          } catch {
+            /* exited */
+          }
+        }, 50)
+      : undefined;
+    child.on('close', (code) => {
+      if (timer) clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
+      else resolve({ seconds, peakRssMb: trackRss ? peak : null });
+    });
+  });
+}
+
+function ensurePgcopydb(): boolean {
+  try {
+    execFileSync('pgcopydb', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    try {
+      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+interface Case {
+  name: string;
+  build(s: PgServer, db: string): Promise<void>;
+}
+
+function cases(scale: number): Case[] {
+  return [
+    {
+      name: `pgbench scale ${scale}`,
+      build: async (s, db) => {
+        execFileSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', String(scale), '-h', s.host, '-p', String(s.port), '-U', s.user, db], { stdio: 'ignore' });
+      },
+    },
+    {
+      name: '1,000 small tables',
+      build: async (s, db) => {
+        const parts: string[] = [];
+        for (let i = 0; i < 1000; i++) parts.push(`CREATE TABLE t${i} (id int PRIMARY KEY, v text, n numeric); INSERT INTO t${i} SELECT g, md5(g::text), g FROM generate_series(1, 200) g;`);
+        await sql(s, parts.join('\n'), db);
+      },
+    },
+    {
+      name: 'wide rows (40 columns)',
+      build: async (s, db) => {
+        const cols = Array.from({ length: 40 }, (_, i) => (i % 2 ? `c${i} text` : `c${i} numeric`)).join(', ');
+        const vals = Array.from({ length: 40 }, (_, i) => (i % 2 ? `repeat(md5((g + ${i})::text), 3)` : `g * ${i + 1}.5`)).join(', ');
+        await sql(s, `CREATE TABLE wide (id int PRIMARY KEY, ${cols}); INSERT INTO wide SELECT g, ${vals} FROM generate_series(1, 200000) g; ANALYZE`, db);
+      },
+    },
+  ];
+}
+
+export async function benchCopy(args: string[]): Promise<string> {
+  const scaleArg = args.find((a) => /^--scale=/.test(a)) ?? (args.includes('--scale') ? `--scale=${args[args.indexOf('--scale') + 1]}` : undefined);
+  const scale = Number(scaleArg?.split('=')[1] ?? 50);
+  const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 2);
+  const withPgcopydb = ensurePgcopydb();
+  const [source, target] = await Promise.all([startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }), startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } })]);
+  const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
+  const rows: string[] = [
+    `| case | size | tool | seconds | MB/s | dbferry speed-up |`,
+    `|---|---:|---|---:|---:|---:|`,
+  ];
+  try {
+    for (const [i, c] of cases(scale).entries()) {
+      const db = `bench${i}`;
+      await sql(source, `CREATE DATABASE ${db}`);
+      await c.build(source, db);
+      await sql(source, 'CHECKPOINT');
+      const size = Number(((await sql(source, `SELECT pg_database_size('${db}') AS s`)) as { s: string }[])[0]?.s ?? 0);
+      const mb = size / 1024 / 1024;
+      const srcUri = `postgresql://postgres@127.0.0.1:${source.port}/${db}`;
+      const tgtUri = `postgresql://postgres@127.0.0.1:${target.port}/${db}`;
+      const fresh = async (create: boolean): Promise<void> => {
+        await sql(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await sql(target, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+        if (create) await sql(target, `CREATE DATABASE ${db}`);
+        await sql(target, 'CHECKPOINT');
+      };
+      const results: { tool: string; t: Timed }[] = [];
+      await fresh(true);
+      results.push({
+        tool: 'pg_dump -Fc \\| pg_restore',
+        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`]),
+      });
+      await fresh(true);
+      const dumpDir = join(dir, `dump${i}`);
+      results.push({
+        tool: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
+        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`]),
+      });
+      rmSync(dumpDir, { recursive: true, force: true });
+      if (withPgcopydb) {
+        await fresh(true);
+        const work = join(dir, `pgcopydb${i}`);
+        results.push({
+          tool: `pgcopydb clone (${jobs} table/index jobs)`,
+          t: await timed('pgcopydb', ['clone', '--source', srcUri, '--target', tgtUri, '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], { ...process.env, PGCOPYDB_PG_BIN: PGBIN }),
+        });
+        rmSync(work, { recursive: true, force: true });
+      }
+      await fresh(false);
+      const cfgFile = join(dir, `m${i}.yaml`);
+      writeFileSync(
+        cfgFile,
+        `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
+      );
+      const ferry = await timed(process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
+      const counted = (await sql(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
+      if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
+      results.push({ tool: 'dbferry apply', t: ferry });
+      for (const r of results) {
+        const ratio = r.tool === 'dbferry apply' ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
+        rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} |`);
+      }
+      rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | |`);
+      await sql(source, `DROP DATABASE ${db}`);
+      await sql(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await Promise.all([stopPostgres(source), stopPostgres(target)]);
+  }
+  if (!existsSync('/usr/bin/pgcopydb')) rows.push('', '(pgcopydb could not be installed: its rows are missing)');
+  return rows.join('\n');
+}
