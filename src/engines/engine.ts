@@ -4,7 +4,7 @@
  * sentence, never a fake result.
  */
 import type { MigrationConfig } from '../config/types.js';
-import type { StateStore } from '../run/state/types.js';
+import type { DatabaseRecord, StateStore } from '../run/state/types.js';
 import { DbferryError } from '../util/errors.js';
 import type { CheckOutcome } from './checks.js';
 
@@ -79,10 +79,12 @@ export interface Engine {
   prepareTarget(cfg: MigrationConfig, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
   /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
   migrateDatabase(run: DatabaseRun): Promise<void>;
-  /** Online mode: wait for lag, sync, stop replication and clean up. */
-  cutover(cfg: MigrationConfig, store: StateStore, databases: string[], signal?: AbortSignal): Promise<void>;
-  /** Stop a migration and remove its replication objects on both sides. */
-  cancel(cfg: MigrationConfig, store: StateStore, databases: string[], signal?: AbortSignal): Promise<void>;
+  /** Online mode: wait for lag, sync, stop replication and clean up. Returns lines to report. */
+  cutover(cfg: MigrationConfig, store: StateStore, databases: string[], report: (line: string) => void, signal?: AbortSignal): Promise<string[]>;
+  /** Stop a migration and remove its replication objects on both sides. Returns what was removed. */
+  cancel(cfg: MigrationConfig, store: StateStore, databases: string[], report: (line: string) => void, signal?: AbortSignal): Promise<string[]>;
+  /** Live lag and change counters of replicating databases (read-only; nothing is stored). */
+  liveDatabases(cfg: MigrationConfig, databases: DatabaseRecord[]): Promise<DatabaseRecord[]>;
 }
 
 /** What an engine gets to migrate one database. */

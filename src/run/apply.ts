@@ -56,6 +56,7 @@ export function newDatabaseRecord(migration: string, dbname: string, method: 'du
     lag: null,
     error: null,
     phase: null,
+    cdcBaseline: null,
     updatedAt: now(),
   };
 }
@@ -114,7 +115,8 @@ export async function registerMigration(store: StateStore, loaded: LoadedConfig,
   }
   for (const d of plan.databases) {
     if (d.action === 'refuse-non-empty') continue;
-    await store.upsertDatabase(newDatabaseRecord(cfg.name, d.name, d.method === 'replication' ? 'replication' : 'dump', null));
+    const fellBack = d.method === 'dump' && /fell back/.test(d.methodReason) ? d.methodReason : null;
+    await store.upsertDatabase(newDatabaseRecord(cfg.name, d.name, d.method === 'replication' ? 'replication' : 'dump', fellBack));
   }
   return { record, resumed: false };
 }
@@ -214,8 +216,23 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         title: 'Complete the migration',
         enabled: () => cfg.option !== 'Validate',
         task: async (_c, task) => {
-          await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-          task.title = `Migration "${cfg.name}" succeeded`;
+          const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
+          if (syncing.length === 0) {
+            await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+            task.title = `Migration "${cfg.name}" succeeded`;
+            return;
+          }
+          if (cfg.cutover) {
+            task.title = 'Cut over (cutover: true)';
+            const lines = await engine.cutover(cfg, store, cfg.cutoverDatabases, (line) => {
+              task.output = line;
+            }, input.runner.signal);
+            const m = await store.getMigration(cfg.name);
+            task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
+            return;
+          }
+          await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger', error: null });
+          task.title = `Replicating ${syncing.map((d) => `"${d.dbname}"`).join(', ')}: waiting for \`dbferry cutover\` (follow with \`dbferry status --watch\`)`;
         },
       },
     ];

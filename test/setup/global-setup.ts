@@ -35,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  if (process.env.DBFERRY_KEEP_SERVERS) return;
   await Promise.all([...started.pg.map((s) => stopPostgres(s)), ...started.maria.map((s) => stopMariadb(s))]);
   started = { pg: [], maria: [] };
 }

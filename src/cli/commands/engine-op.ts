@@ -1,16 +1,34 @@
-/** `dbferry cutover` and `dbferry cancel`: delegate to the engine, with the migration's state store. */
+/** `dbferry cutover` and `dbferry cancel`: delegate to the engine, holding the migration's lock. */
 import { engineFor } from '../../engines/index.js';
+import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
 
 export async function engineCommand(cli: Cli, file: string | undefined, op: 'cutover' | 'cancel', databases: string[]): Promise<number> {
   const loaded = loadForCommand(cli, file);
-  const engine = await engineFor(loaded.config.engine);
-  const store = await engine.openStateStore(loaded.config);
+  const cfg = loaded.config;
+  const engine = await engineFor(cfg.engine);
+  const store = await engine.openStateStore(cfg);
+  let locked = false;
   try {
-    await engine[op](loaded.config, store, databases, cli.io.signal);
+    if (await store.exists()) {
+      locked = await store.tryLock(cfg.name);
+      if (!locked) {
+        throw new DbferryError('LOCKED', `another dbferry process is working on migration "${cfg.name}" (an apply, cutover or cancel)`, {
+          hint: 'Stop it first (Ctrl-C), or wait for it to finish.',
+        });
+      }
+    }
+    const lines = await engine[op](cfg, store, databases, (line) => cli.info(line), cli.io.signal);
+    const m = await store.getMigration(cfg.name);
+    if (cli.opts.json) cli.json({ name: cfg.name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
+    else {
+      for (const l of lines) cli.out(`${l}\n`);
+      if (m) cli.out(`Migration "${cfg.name}": ${m.state} / ${m.substate}\n`);
+    }
     return 0;
   } finally {
+    if (locked) await store.unlock(cfg.name).catch(() => undefined);
     await store.close();
   }
 }

@@ -23,7 +23,9 @@ async function readStatus(cli: Cli, file: string | undefined, opts: StatusOption
         hint: '`dbferry list` shows the migrations recorded there; `dbferry apply` starts this one.',
       });
     }
-    return statusDocument(m, await store.getDatabases(name), await store.getValidations(name));
+    const engine = await engineFor(loaded.config.engine);
+    const dbs = await engine.liveDatabases(loaded.config, await store.getDatabases(name));
+    return statusDocument(m, dbs, await store.getValidations(name));
   } finally {
     await store.close();
   }

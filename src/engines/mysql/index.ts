@@ -24,6 +24,9 @@ export const mysqlEngine: Engine = {
   async cancel() {
     throw notImplemented('cancel of a MySQL migration');
   },
+  async liveDatabases(_cfg, databases) {
+    return databases;
+  },
   async openStateStore(cfg: MigrationConfig) {
     const c = await connectMysql('target', cfg.target);
     return new SqlStateStore(

@@ -4,6 +4,7 @@ import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
 import { fail, ok, warn, type CheckResult } from '../checks.js';
 import type { PgFacts, ServerSide } from './facts.js';
+import { replicationObjectName, replicationPrefix } from './replication-sql.js';
 
 const major = (n: number): number => Math.floor(n / 10000);
 const list = (xs: string[], max = 8): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
@@ -100,8 +101,9 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
     const lt = src.longTransactions.map((t) => `pid ${t.pid}${t.database ? ` in ${t.database}` : ''} for ${t.seconds}s`);
     out.push(warn('pg.source.long_transactions', `${lt.length} transaction(s) open longer than 5 minutes: ${list(lt, 4)}`, 'They hold back cleanup, and slot creation waits for them; let them finish or end them (pg_terminate_backend).'));
   }
-  if (src && src.dbferrySlots.length) {
-    out.push(warn('pg.source.dbferry_slots', `dbferry replication slot(s) already on the source: ${list(src.dbferrySlots)}; they retain WAL`, 'Run `dbferry cancel` for the migration they belong to, or SELECT pg_drop_replication_slot(name).'));
+  const foreignSlots = src ? src.dbferrySlots.filter((x) => !x.startsWith(replicationPrefix(cfg.name))) : [];
+  if (src && foreignSlots.length) {
+    out.push(warn('pg.source.dbferry_slots', `dbferry replication slot(s) of other migrations on the source: ${list(foreignSlots)}; they retain WAL`, 'Run `dbferry cancel` for the migration they belong to, or SELECT pg_drop_replication_slot(name).'));
   }
   if (tgt) {
     const needCreate = dbs.filter((d) => !d.target.exists).length;
@@ -183,8 +185,10 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
       if (facts.unlogged.length) out.push(warn('pg.db.unlogged_tables', `unlogged table(s) are copied once but not replicated: ${list(facts.unlogged)}`, 'Make them logged (ALTER TABLE ... SET LOGGED) if their changes matter.', D));
       if (facts.largeObjects > 0) out.push(warn('pg.db.large_objects', `${facts.largeObjects} large object(s): copied once, not replicated`, 'Change large objects only before the copy, or re-run an offline migration.', D));
       if (facts.dbferryPublications.length) out.push(warn('pg.db.dbferry_publications', `dbferry publication(s) already in the source database: ${list(facts.dbferryPublications)}`, 'Run `dbferry cancel` for the migration they belong to.', D));
+      const own = replicationObjectName(cfg.name, name);
       const sub = tgt?.dbferrySubscriptions.find((s) => s.database === name);
-      if (sub) out.push(fail('pg.db.dbferry_subscription', `target database already has dbferry subscription ${sub.name}: replicating into it again would duplicate data`, 'Run `dbferry cancel` for that migration first.', { ...D, replication: true }));
+      if (sub && sub.name === own) out.push(ok('pg.db.dbferry_subscription', `already replicating for this migration (${own}): apply resumes it, nothing is copied twice`, { ...D, replication: true }));
+      else if (sub) out.push(fail('pg.db.dbferry_subscription', `target database already has dbferry subscription ${sub.name}: replicating into it again would duplicate data`, 'Run `dbferry cancel` for that migration first.', { ...D, replication: true }));
     } else {
       if (facts.unlogged.length) out.push(ok('pg.db.unlogged_tables', `unlogged table(s) are copied (and stay unlogged): ${list(facts.unlogged)}`, D));
       if (facts.largeObjects > 0) out.push(ok('pg.db.large_objects', `${facts.largeObjects} large object(s) will be copied`, D));

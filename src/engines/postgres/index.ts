@@ -10,6 +10,8 @@ import { evaluatePostgres } from './evaluate.js';
 import { gatherPgFacts } from './facts.js';
 import { migratePostgresDatabase } from './migrate.js';
 import { migrateRoles } from './roles.js';
+import { cancelPostgres, cutoverPostgres, liveDatabase } from './online.js';
+import { formatDuration } from '../../util/sizes.js';
 import { findTool } from './tools.js';
 import { DbferryError } from '../../util/errors.js';
 import { crashPoint } from '../../util/crash.js';
@@ -35,7 +37,6 @@ export const postgresEngine: Engine = {
     ];
   },
   async migrateDatabase(run) {
-    if (run.method === 'replication') throw notImplemented(`the PostgreSQL replication method (database "${run.database}")`);
     const source = await connectPg('source', run.cfg.source, { readOnly: true });
     let major = 0;
     try {
@@ -47,11 +48,16 @@ export const postgresEngine: Engine = {
     if (!tool.best) throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, { hint: `Install postgresql-client-${major} or pass --pgbin.` });
     await migratePostgresDatabase(run, { pgDump: tool.best.path, jobs: run.jobs });
   },
-  async cutover() {
-    throw notImplemented('cutover of a PostgreSQL online migration');
+  async cutover(cfg, store, databases, report, signal) {
+    const done = await cutoverPostgres(cfg, store, databases, report, signal);
+    return done.map((d) => `${d.database}: cut over; ${d.sequences} sequence(s) synced; writes had to be paused for ${formatDuration(d.pausedSeconds)}`);
   },
-  async cancel() {
-    throw notImplemented('cancel of a PostgreSQL migration');
+  async cancel(cfg, store, databases, report) {
+    const removed = await cancelPostgres(cfg, store, databases, report);
+    return removed.length ? removed.map((r) => `removed ${r}`) : ['no replication objects of this migration were found'];
+  },
+  async liveDatabases(cfg, databases) {
+    return Promise.all(databases.map((d) => liveDatabase(cfg, d)));
   },
   async openStateStore(cfg: MigrationConfig) {
     const client = await connectPg('target', cfg.target, { applicationName: 'dbferry-state' });

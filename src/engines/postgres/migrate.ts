@@ -14,14 +14,16 @@ import { crashPoint, pausePoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import type { DatabaseRun } from '../engine.js';
-import { connectPg, type PgClient } from './connect.js';
+import { connectPg, withPg, type PgClient } from './connect.js';
+import { createPublication, createSlotWithSnapshot, createSubscription, dropSourceObjects, dropSubscription, targetChangeCounters, type SlotSnapshot } from './replication.js';
+import { replicationObjectName } from './replication-sql.js';
 import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type PartResult, type SourceTable } from './copy.js';
 import { classifyPostData, filterStatements, parseEntries, splitDump, statements, type PostDataItem } from './dump-script.js';
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
 
-export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'verified'] as const;
+export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'syncing', 'verified'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const PROLOG = [
@@ -115,7 +117,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
   let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? {
     migration: cfg.name,
     dbname: db,
-    method: 'dump',
+    method: run.method,
     fallbackReason: null,
     status: 'waiting',
     tablesTotal: 0,
@@ -131,15 +133,35 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     lag: null,
     error: null,
     phase: null,
+    cdcBaseline: null,
     updatedAt: now(),
   };
-  const resuming = rec.phase !== null;
+  let resuming = rec.phase !== null;
   const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
     rec = { ...rec, ...patch, updatedAt: now() };
     await store.upsertDatabase(rec);
   };
   const reached = (p: Phase): boolean => rec.phase !== null && PHASES.indexOf(rec.phase as Phase) >= PHASES.indexOf(p);
-  await save({ status: 'running', error: null });
+  const repl = run.method === 'replication';
+  const objName = replicationObjectName(cfg.name, db);
+  if (repl && reached('syncing')) {
+    run.report(`already replicating (${objName})`);
+    return;
+  }
+  if (repl && resuming) {
+    // The copy of a replicated database belongs to its slot's snapshot: an interrupted one starts over.
+    run.report('the earlier run stopped before replication started: starting this database over');
+    await dropSubscription(cfg, db, objName);
+    await dropSourceObjects(cfg, db, objName);
+    await withPg('target', cfg.target, {}, async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${qi(db)} WITH (FORCE)`);
+    });
+    await store.resetTables(cfg.name, db);
+    rec = { ...rec, phase: null };
+    resuming = false;
+  }
+  await save({ status: 'running', error: null, phase: rec.phase });
+  let slot: SlotSnapshot | undefined;
 
   const exporter = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: { idle_in_transaction_session_timeout: '0', statement_timeout: '0' }, applicationName: 'dbferry-snapshot' });
   try {
@@ -150,9 +172,24 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       )
     ).rows[0];
     const versionNum = Number(facts?.v ?? 0);
-    await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snapshot = (await exporter.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]?.s as string;
-    run.report(`snapshot ${snapshot} exported`);
+    let snapshot: string;
+    if (repl) {
+      // The publication first (the slot decodes with the catalog of its consistent point), then the
+      // slot, whose exported snapshot every copy worker and pg_dump imports.
+      const pub = await publicationTables(cfg, db, (t) => wanted(cfg, db, t));
+      if (pub.skippedNoKey.length) run.report(`not replicated (no primary key or replica identity; copied once): ${pub.skippedNoKey.join(', ')}`);
+      await withPg('source', cfg.source, { database: db }, (c) => createPublication(c, objName, pub.tables, pub.identityFull));
+      run.report(`publication ${objName} created; creating the replication slot (waits for open write transactions on the source)`);
+      slot = await createSlotWithSnapshot(cfg, db, objName);
+      snapshot = slot.snapshot;
+      await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await exporter.query(`SET TRANSACTION SNAPSHOT ${ql(snapshot)}`);
+      run.report(`replication slot ${objName} created at ${slot.consistentPoint}, snapshot ${snapshot}`);
+    } else {
+      await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      snapshot = (await exporter.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]?.s as string;
+      run.report(`snapshot ${snapshot} exported`);
+    }
 
     // 1. The database.
     if (!reached('created')) {
@@ -380,6 +417,8 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         await flush().catch(() => undefined);
       }
       copied = total;
+      // Every worker has imported the snapshot: the replication connection may go (the slot stays).
+      await slot?.conn.end().catch(() => undefined);
       await save({ phase: 'data', bytesCopied: total, tablesCompleted: copyList.length, tablesLoading: 0, tablesQueued: 0 });
       crashPoint(run.env, 'after-data');
     } else {
@@ -443,6 +482,15 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
 
     // 7. Verify on the same snapshot.
+    // Online: the subscription starts from the slot, so changes made during the copy follow.
+    if (repl) {
+      const base = await withPg('target', cfg.target, { database: db }, targetChangeCounters);
+      await createSubscription(cfg, db, objName);
+      await save({ phase: 'syncing', status: 'syncing', cdcBaseline: `${base.ins},${base.upd},${base.del}` });
+      run.report(`replicating: subscription ${objName} streams the source's changes until cutover`);
+      return;
+    }
+
     // Row counts were verified table by table during the copy (COPY's own counts on both sides);
     // checksums compare every row again at the end.
     if (cfg.verify === 'checksums' && !reached('verified')) {
@@ -459,11 +507,43 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     run.report(`done: ${copyList.length} table(s), ${formatBytes(total)} in ${formatDuration((Date.now() - started) / 1000)}`);
   } catch (e) {
     await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
+    if (repl) {
+      // A failed online copy leaves no slot, publication or subscription behind.
+      await slot?.conn.end().catch(() => undefined);
+      await dropSubscription(cfg, db, objName).catch(() => undefined);
+      await dropSourceObjects(cfg, db, objName).catch(() => undefined);
+    }
     throw e;
   } finally {
+    await slot?.conn.end().catch(() => undefined);
     await exporter.query('COMMIT').catch(() => undefined);
     await exporter.end().catch(() => undefined);
   }
+}
+
+/** Tables to publish: the copied ones that are logged; without a key only with replicaIdentityFull. */
+async function publicationTables(
+  cfg: MigrationConfig,
+  db: string,
+  keep: (t: { schema: string; name: string }) => boolean,
+): Promise<{ tables: { schema: string; name: string }[]; identityFull: { schema: string; name: string }[]; skippedNoKey: string[] }> {
+  const rows = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
+    (
+      await c.query<{ schema: string; name: string; nokey: boolean }>(
+        `SELECT n.nspname AS schema, c.relname AS name,
+                (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) AS nokey
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry')
+            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+          ORDER BY 1, 2`,
+      )
+    ).rows,
+  );
+  const chosen = rows.filter(keep);
+  const nokey = chosen.filter((r) => r.nokey);
+  if (cfg.replication.replicaIdentityFull) return { tables: chosen, identityFull: nokey, skippedNoKey: [] };
+  return { tables: chosen.filter((r) => !r.nokey), identityFull: [], skippedNoKey: nokey.map((r) => `${r.schema}.${r.name}`) };
 }
 
 async function withTargetRoles(cfg: MigrationConfig): Promise<Set<string>> {

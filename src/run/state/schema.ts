@@ -64,6 +64,7 @@ export const STATE_TABLES: TableSpec[] = [
       c('lag', 'lag', 'float', true),
       c('error', 'error', 'longtext', true),
       c('phase', 'phase', 'name', true),
+      c('cdcBaseline', 'cdc_baseline', 'text', true),
       c('updatedAt', 'updated_at', 'name'),
     ],
   },

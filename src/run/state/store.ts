@@ -110,6 +110,11 @@ export class SqlStateStore implements StateStore {
     for (const r of recs) await this.db.query(upsertStatement(this.d, 'validations'), toRow('validations', r));
   }
 
+  async resetTables(name: string, dbname: string): Promise<void> {
+    if (!(await this.exists())) return;
+    await this.db.query(deleteStatement(this.d, 'tables', ['migration', 'dbname']), [name, dbname]);
+  }
+
   async tryLock(name: string): Promise<boolean> {
     const rows =
       this.d === 'postgresql'

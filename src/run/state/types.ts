@@ -53,8 +53,10 @@ export interface DatabaseRecord {
   cdcDeletes: number;
   lag: number | null;
   error: string | null;
-  /** Last completed phase, for resume: created | schema | data | post-data | finalized | verified. */
+  /** Last completed phase, for resume: created | schema | data | post-data | finalized | syncing | verified. */
   phase: string | null;
+  /** Online: the target's insert,update,delete counters when replication started (CDC = now - this). */
+  cdcBaseline: string | null;
   updatedAt: string;
 }
 
@@ -98,6 +100,8 @@ export interface StateStore {
   /** Records table progress, many rows in one statement. */
   upsertTables(recs: TableRecord[]): Promise<void>;
   replaceValidations(name: string, recs: ValidationRecord[]): Promise<void>;
+  /** Forgets the table progress of one database (its copy starts over). */
+  resetTables(name: string, dbname: string): Promise<void>;
   /** Session lock on the migration name: false when another process holds it. */
   tryLock(name: string): Promise<boolean>;
   unlock(name: string): Promise<void>;

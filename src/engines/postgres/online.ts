@@ -1,0 +1,210 @@
+/**
+ * Online migrations after the copy: live lag and CDC counters for status, schema drift (DDL on the
+ * source), cutover (catch up, sync sequences, stop and remove replication, verify) and cancel.
+ */
+import type { MigrationConfig } from '../../config/types.js';
+import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
+import { DbferryError, messageOf } from '../../util/errors.js';
+import { redact } from '../../util/redact.js';
+import { formatBytes, formatDuration } from '../../util/sizes.js';
+import { withPg, type PgClient } from './connect.js';
+import { listSourceTables } from './copy.js';
+import { dropSourceObjects, dropSubscription, findLeftovers, reached, slotPosition, targetChangeCounters } from './replication.js';
+import { replicationObjectName } from './replication-sql.js';
+import { qname, ql } from './sql.js';
+import { verifySql } from './verify.js';
+
+const now = (): string => new Date().toISOString();
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new DbferryError('INTERRUPTED', 'interrupted; run the command again'));
+      },
+      { once: true },
+    );
+  });
+
+/** Lag, CDC counters and last change time of a syncing database (read-only). */
+export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Promise<DatabaseRecord> {
+  if (d.method !== 'replication' || d.status !== 'syncing') return d;
+  const name = replicationObjectName(cfg.name, d.dbname);
+  const pos = await withPg('source', cfg.source, { readOnly: true }, (c) => slotPosition(c, name));
+  const counters = await withPg('target', cfg.target, { database: d.dbname, readOnly: true }, targetChangeCounters);
+  const [bi, bu, bd] = (d.cdcBaseline ?? '0,0,0').split(',').map(Number) as [number, number, number];
+  const drift = await schemaDrift(cfg, d.dbname);
+  return {
+    ...d,
+    lag: pos ? pos.lagBytes : null,
+    cdcInserts: Math.max(0, counters.ins - bi),
+    cdcUpdates: Math.max(0, counters.upd - bu),
+    cdcDeletes: Math.max(0, counters.del - bd),
+    error: !pos ? `replication slot ${name} is missing on the source` : drift.length ? `schema changed during replication (apply the same DDL on the target before cutover): ${drift.join('; ')}` : d.error,
+  };
+}
+
+/** Column lists of the user tables, one line each, for comparing the two schemas. */
+async function columnsOf(c: PgClient): Promise<Map<string, string>> {
+  const r = await c.query<{ t: string; cols: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS t,
+            string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) AS cols
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_%'
+      GROUP BY 1`,
+  );
+  return new Map(r.rows.map((x) => [x.t, x.cols]));
+}
+
+/** What differs between the source's and the target's tables (DDL on one side during replication). */
+export async function schemaDrift(cfg: MigrationConfig, db: string): Promise<string[]> {
+  const [a, b] = await Promise.all([withPg('source', cfg.source, { database: db, readOnly: true }, columnsOf), withPg('target', cfg.target, { database: db, readOnly: true }, columnsOf)]);
+  const out: string[] = [];
+  for (const [t, cols] of a) {
+    const other = b.get(t);
+    if (other === undefined) out.push(`table ${t} exists only on the source`);
+    else if (other !== cols) out.push(`table ${t} differs: source (${cols}) vs target (${other})`);
+  }
+  for (const t of b.keys()) if (!a.has(t)) out.push(`table ${t} exists only on the target`);
+  return out.sort();
+}
+
+export interface CutoverReport {
+  database: string;
+  pausedSeconds: number;
+  sequences: number;
+}
+
+export async function cutoverPostgres(cfg: MigrationConfig, store: StateStore, only: string[], report: (line: string) => void, signal?: AbortSignal): Promise<CutoverReport[]> {
+  const m = await store.getMigration(cfg.name);
+  if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`, { hint: 'Run `dbferry apply` first.' });
+  const dbs = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.status === 'syncing' && (only.length === 0 || only.includes(d.dbname)));
+  const unknown = only.filter((d) => !dbs.some((x) => x.dbname === d));
+  if (unknown.length) throw new DbferryError('USAGE', `not replicating in migration "${cfg.name}": ${unknown.join(', ')}`, { hint: '`dbferry status` lists the databases and their state.' });
+  if (dbs.length === 0) throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`);
+  await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration' });
+  const out: CutoverReport[] = [];
+  for (const d of dbs) {
+    const db = d.dbname;
+    const name = replicationObjectName(cfg.name, db);
+    const drift = await schemaDrift(cfg, db);
+    if (drift.length) {
+      await store.updateMigration(cfg.name, { state: 'WaitingForUserAction', substate: 'WaitingForCutoverTrigger', error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}` });
+      throw new DbferryError('STATE_CONFLICT', `cutover refused: the schema of "${db}" changed during replication: ${drift.join('; ')}`, {
+        hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
+      });
+    }
+    // 1. Lag within replication.maxLag.
+    await withPg('source', cfg.source, {}, async (c) => {
+      for (;;) {
+        const pos = await slotPosition(c, name);
+        if (!pos) throw new DbferryError('MIGRATION_FAILED', `replication slot ${name} is missing on the source`, { hint: 'Cancel this migration and start it again.' });
+        report(`${db}: lag ${formatBytes(pos.lagBytes)} (maxLag ${formatBytes(cfg.replication.maxLag)})`);
+        if (pos.lagBytes <= cfg.replication.maxLag) break;
+        await sleep(500, signal);
+      }
+    });
+    // 2. Everything the source had written when cutover began is applied on the target.
+    const t0 = Date.now();
+    await withPg('source', cfg.source, {}, async (c) => {
+      // The insert position, not the write position: with asynchronous commit the last commits may
+      // still be in WAL buffers, before pg_current_wal_lsn().
+      const lsn = (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l as string;
+      report(`${db}: waiting for the target to apply everything up to ${lsn} (stop writes on the source now)`);
+      while (!(await reached(c, name, lsn))) await sleep(100, signal);
+    });
+    const paused = (Date.now() - t0) / 1000;
+    // 3. Sequences (not carried by logical replication).
+    const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
+      (await c.query<{ s: string; n: string; v: string }>(`SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'dbferry'`)).rows,
+    );
+    await withPg('target', cfg.target, { database: db }, async (c) => {
+      for (const q of seqs) await c.query(`SELECT setval(${ql(qname(q.s, q.n))}::regclass, $1::bigint, true)`, [q.v]);
+    });
+    // 4. Stop replication and remove its objects on both sides.
+    await dropSubscription(cfg, db, name);
+    await dropSourceObjects(cfg, db, name);
+    report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
+    // 5. Verify.
+    if (cfg.verify !== 'none') {
+      const mismatches = await verifyOnline(cfg, db, cfg.verify === 'checksums');
+      if (mismatches.length) {
+        const msg = `verify failed after cutover for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`;
+        await store.upsertDatabase({ ...d, status: 'failed', error: msg, updatedAt: now() });
+        throw new DbferryError('MIGRATION_FAILED', msg, { hint: 'Were writes still going to the source during cutover? Compare the tables named.' });
+      }
+    }
+    await store.upsertDatabase({ ...d, status: 'done', phase: 'verified', lag: 0, error: null, updatedAt: now() });
+    out.push({ database: db, pausedSeconds: paused, sequences: seqs.length });
+  }
+  const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
+  if (left.length === 0) await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+  else await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
+  return out;
+}
+
+async function verifyOnline(cfg: MigrationConfig, db: string, checksums: boolean): Promise<string[]> {
+  const tables = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) => {
+    const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+    return listSourceTables(c, v);
+  });
+  const settings = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
+  return withPg('source', cfg.source, { database: db, readOnly: true, settings }, (s) =>
+    withPg('target', cfg.target, { database: db, readOnly: true, settings }, async (t) => {
+      const out: string[] = [];
+      for (const tb of tables) {
+        const sql = verifySql(tb, checksums);
+        const [a, b] = await Promise.all([s.query<{ n: string; h: string }>(sql), t.query<{ n: string; h: string }>(sql)]);
+        if (a.rows[0]?.n !== b.rows[0]?.n) out.push(`${tb.schema}.${tb.name} (${a.rows[0]?.n} rows on the source, ${b.rows[0]?.n} on the target)`);
+        else if (a.rows[0]?.h !== b.rows[0]?.h) out.push(`${tb.schema}.${tb.name} (checksum differs)`);
+      }
+      return out;
+    }),
+  );
+}
+
+/** Stops a migration: replication objects removed on both sides, copied data kept (as Azure). */
+export async function cancelPostgres(cfg: MigrationConfig, store: StateStore, only: string[], report: (line: string) => void): Promise<string[]> {
+  const m = await store.getMigration(cfg.name);
+  const recs = await store.getDatabases(cfg.name);
+  const dbs = only.length ? only : [...new Set([...recs.map((d) => d.dbname), ...cfg.databases.include])];
+  const removed: string[] = [];
+  const errors: string[] = [];
+  if (m) await store.updateMigration(cfg.name, { state: 'CleaningUp' });
+  for (const db of dbs) {
+    const name = replicationObjectName(cfg.name, db);
+    try {
+      if (await dropSubscription(cfg, db, name)) removed.push(`subscription ${name} (target)`);
+      const src = await dropSourceObjects(cfg, db, name);
+      if (src.slot) removed.push(`slot ${name} (source)`);
+      if (src.publication) removed.push(`publication ${name} (source, ${db})`);
+      const rec = recs.find((r) => r.dbname === db);
+      if (rec && rec.status !== 'done') await store.upsertDatabase({ ...rec, status: 'canceled', lag: null, updatedAt: now() });
+      report(`${db}: replication objects removed`);
+    } catch (e) {
+      errors.push(`${db}: ${redact(messageOf(e))}`);
+    }
+  }
+  // Anything else of this migration found by name (a crash between runs, renamed databases).
+  const left = await findLeftovers(cfg, dbs);
+  for (const s of left.subscriptions) {
+    await dropSubscription(cfg, s.db, s.name);
+    removed.push(`subscription ${s.name} (target)`);
+  }
+  for (const s of left.slots) {
+    await dropSourceObjects(cfg, cfg.source.dbname ?? 'postgres', s);
+    removed.push(`slot ${s} (source)`);
+  }
+  for (const p of left.publications) {
+    await dropSourceObjects(cfg, p.db, p.name);
+    removed.push(`publication ${p.name} (source, ${p.db})`);
+  }
+  if (errors.length) {
+    if (m) await store.updateMigration(cfg.name, { state: 'Failed', substate: 'Failed', error: `cancel incomplete: ${errors.join('; ')}` });
+    throw new DbferryError('MIGRATION_FAILED', `cancel could not remove everything: ${errors.join('; ')}`, { hint: 'Fix the connection problem and run `dbferry cancel` again.' });
+  }
+  if (m) await store.updateMigration(cfg.name, { state: 'Canceled', substate: m.substate === 'Completed' ? 'Completed' : m.substate, error: null, endedAt: now() });
+  return removed;
+}

@@ -1,0 +1,50 @@
+/** Names and SQL for PostgreSQL logical replication objects. Pure. */
+import { createHash } from 'node:crypto';
+import type { ConnectionConfig } from '../../config/types.js';
+import { qi, ql } from './sql.js';
+
+/**
+ * `dbferry_<migration>_<db>`: lower case letters, digits and underscores (slot name rules), at most
+ * 63 bytes; a hash of the exact names is appended whenever the readable part lost information.
+ */
+export function replicationObjectName(migration: string, db: string): string {
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const readable = `dbferry_${slug(migration)}_${slug(db)}`;
+  const exact = readable === `dbferry_${migration}_${db}` && readable.length <= 63;
+  if (exact) return readable;
+  const hash = createHash('sha256').update(`${migration}\u0000${db}`).digest('hex').slice(0, 8);
+  return `${readable.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
+}
+
+/** The prefix every object of a migration starts with (for cleanup after a crash). */
+export function replicationPrefix(migration: string): string {
+  return `dbferry_${migration.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '')}_`;
+}
+
+/** libpq keyword/value conninfo for the subscription (the target connects to the source with it). */
+export function subscriptionConninfo(c: ConnectionConfig, db: string): string {
+  const kv = (k: string, v: string) => `${k}=${/[\s'\\]/.test(v) || v === '' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v}`;
+  const parts = [kv('host', c.host), kv('port', String(c.port)), kv('user', c.user), kv('dbname', db), kv('sslmode', c.ssl), kv('application_name', 'dbferry_subscription')];
+  if (c.password !== undefined) parts.push(kv('password', c.password));
+  if (c.sslrootcert) parts.push(kv('sslrootcert', c.sslrootcert));
+  return parts.join(' ');
+}
+
+export function createPublicationSql(name: string, tables: { schema: string; name: string }[]): string {
+  if (tables.length === 0) return `CREATE PUBLICATION ${qi(name)}`;
+  return `CREATE PUBLICATION ${qi(name)} FOR TABLE ${tables.map((t) => `${qi(t.schema)}.${qi(t.name)}`).join(', ')}`;
+}
+
+export function createSlotCommand(name: string): string {
+  // The pre-15 syntax, accepted by every version from 10 on.
+  return `CREATE_REPLICATION_SLOT ${qi(name)} LOGICAL pgoutput EXPORT_SNAPSHOT`;
+}
+
+export function createSubscriptionSql(name: string, conninfo: string): string {
+  return `CREATE SUBSCRIPTION ${qi(name)} CONNECTION ${ql(conninfo)} PUBLICATION ${qi(name)} WITH (create_slot = false, slot_name = ${ql(name)}, copy_data = false, enabled = true)`;
+}
+
+/** Detaching the slot first lets DROP SUBSCRIPTION succeed whether the source is reachable or not. */
+export function dropSubscriptionSql(name: string): string[] {
+  return [`ALTER SUBSCRIPTION ${qi(name)} DISABLE`, `ALTER SUBSCRIPTION ${qi(name)} SET (slot_name = NONE)`, `DROP SUBSCRIPTION ${qi(name)}`];
+}

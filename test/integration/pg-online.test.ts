@@ -1,0 +1,171 @@
+/**
+ * PostgreSQL online migration on real clusters: copy on the slot's snapshot while a writer keeps
+ * changing the source, replication until cutover, sequences, DDL detection, cancel, re-apply;
+ * and after every case no slot, publication, subscription or orphaned origin is left.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dataHashes } from '../setup/compare.js';
+import { pgQuery, pgYaml, runCli, tempDir, writeFile } from '../setup/cli.js';
+import type { PgServer } from '../setup/servers.js';
+
+const servers = inject('servers');
+const src = servers.pg['15']!;
+const tgt = servers.pg['17']!;
+
+/** A bounded writer: inserts, updates and deletes on the source until stopped (at most 60 s). */
+function startWriter(s: PgServer, db: string): { stop: () => Promise<number> } {
+  let running = true;
+  let ops = 0;
+  const done = (async () => {
+    const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
+    await c.connect();
+    const deadline = Date.now() + 60_000;
+    try {
+      while (running && Date.now() < deadline && ops < 200_000) {
+        const i = ops++;
+        if (i % 3 === 0) await c.query(`INSERT INTO events (account_id, amount, note) VALUES ($1, $2, $3)`, [1 + (i % 500), i % 997, `w${i}`]);
+        else if (i % 3 === 1) await c.query(`UPDATE accounts SET balance = balance + 1, touched = now() WHERE id = $1`, [1 + (i % 500)]);
+        else await c.query(`DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE amount = $1)`, [i % 997]);
+      }
+    } finally {
+      await c.end();
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return ops;
+    },
+  };
+}
+
+async function noLeftovers(db: string): Promise<void> {
+  expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`)).toEqual([]);
+  expect(await pgQuery(src, `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry\\_%'`, db)).toEqual([]);
+  expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toEqual([]);
+  expect(await pgQuery(tgt, `SELECT roname FROM pg_replication_origin`)).toEqual([]);
+}
+
+async function makeSource(db: string): Promise<void> {
+  await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
+  await pgQuery(src, `CREATE DATABASE ${db}`);
+  await pgQuery(
+    src,
+    `CREATE TABLE accounts (id int PRIMARY KEY, balance numeric NOT NULL DEFAULT 0, touched timestamptz);
+     CREATE TABLE events (id bigserial PRIMARY KEY, account_id int REFERENCES accounts(id), amount int, note text);
+     CREATE TABLE trunc_me (id int PRIMARY KEY);
+     CREATE TABLE nokey (a int, b text);
+     INSERT INTO accounts SELECT g, g * 10 FROM generate_series(1, 500) g;
+     INSERT INTO events (account_id, amount, note) SELECT 1 + g % 500, g % 997, 'seed' FROM generate_series(1, 30000) g;
+     INSERT INTO trunc_me SELECT generate_series(1, 100);
+     INSERT INTO nokey VALUES (1, 'x');`,
+    db,
+  );
+}
+
+async function resetTarget(db: string): Promise<void> {
+  await pgQuery(tgt, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+}
+
+function config(name: string, db: string, extra = ''): string {
+  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [db], extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\nreplication:\n  maxLag: 64kB\n${extra}` }));
+}
+
+beforeAll(async () => {
+  await makeSource('online_db');
+  await resetTarget('online_db');
+});
+
+afterAll(async () => {
+  for (const db of ['online_db']) {
+    await resetTarget(db);
+    await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
+  }
+});
+
+describe('online migration under a concurrent writer', () => {
+  it('copies, replicates every change, cuts over with sequences synced, and leaves nothing behind', async () => {
+    const file = config('online-one', 'online_db');
+    const writer = startWriter(src, 'online_db');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runCli(['apply', file, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('not replicated (no primary key or replica identity; copied once): public.nokey');
+    expect(r.stderr).toMatch(/Replicating "online_db": waiting for `dbferry cutover`/);
+    expect(await pgQuery(tgt, 'SELECT state, substate FROM dbferry.migrations')).toEqual([{ state: 'InProgress', substate: 'WaitingForCutoverTrigger' }]);
+    // Changes during replication, including a TRUNCATE.
+    await pgQuery(src, 'TRUNCATE trunc_me; INSERT INTO trunc_me VALUES (7)', 'online_db');
+    const st = await runCli(['status', file, '--json']);
+    const doc = JSON.parse(st.stdout) as { migration: { status: string }; databases: { status: string; lag: number | null; method: string }[] };
+    expect(doc.migration.status).toBe('syncing');
+    expect(doc.databases[0]).toMatchObject({ status: 'syncing', method: 'replication' });
+    expect(typeof doc.databases[0]?.lag).toBe('number');
+    // Running apply again changes nothing and duplicates nothing.
+    const again = await runCli(['apply', file, '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('Resumed migration "online-one"');
+    const ops = await writer.stop();
+    expect(ops).toBeGreaterThan(100);
+    const c = await runCli(['cutover', file]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/online_db: cut over; \d+ sequence\(s\) synced; writes had to be paused for [\d.]+m?s/);
+    expect(c.stdout).toContain('Migration "online-one": Succeeded / Completed');
+    const a = await dataHashes(src, 'online_db');
+    const b = await dataHashes(tgt, 'online_db');
+    expect(b).toEqual(a);
+    const seq = await pgQuery<{ v: string }>(src, `SELECT last_value::text AS v FROM events_id_seq`, 'online_db');
+    const seqT = await pgQuery<{ v: string }>(tgt, `SELECT last_value::text AS v FROM events_id_seq`, 'online_db');
+    expect(BigInt(seqT[0]!.v)).toBeGreaterThanOrEqual(BigInt(seq[0]!.v));
+    const cdc = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { state: string };
+    expect(cdc.state).toBe('Succeeded');
+    await noLeftovers('online_db');
+  });
+
+  it('DDL on the source is reported and blocks cutover until the target matches', async () => {
+    await resetTarget('online_db');
+    const file = config('online-ddl', 'online_db');
+    expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
+    await pgQuery(src, 'ALTER TABLE accounts ADD COLUMN tier text', 'online_db');
+    const st = await runCli(['status', file]);
+    expect(st.stdout).toMatch(/schema changed during replication .*table public\.accounts differs/);
+    const refused = await runCli(['cutover', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('cutover refused: the schema of "online_db" changed during replication');
+    expect(await pgQuery(tgt, 'SELECT state FROM dbferry.migrations')).toEqual([{ state: 'WaitingForUserAction' }]);
+    await pgQuery(tgt, 'ALTER TABLE accounts ADD COLUMN tier text', 'online_db');
+    await pgQuery(src, `UPDATE accounts SET tier = 'gold' WHERE id < 10`, 'online_db');
+    const ok = await runCli(['cutover', file]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await pgQuery(tgt, `SELECT count(*)::int AS n FROM accounts WHERE tier = 'gold'`, 'online_db')).toEqual([{ n: 9 }]);
+    await pgQuery(src, 'ALTER TABLE accounts DROP COLUMN tier', 'online_db');
+    await noLeftovers('online_db');
+  });
+
+  it('cancel during replication removes everything on both sides and keeps the copied data', async () => {
+    await resetTarget('online_db');
+    const file = config('online-cancel', 'online_db');
+    expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
+    const r = await runCli(['cancel', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('removed subscription');
+    expect(r.stdout).toContain('Migration "online-cancel": Canceled');
+    await noLeftovers('online_db');
+    expect((await pgQuery<{ n: number }>(tgt, 'SELECT count(*)::int AS n FROM accounts', 'online_db'))[0]?.n).toBe(500);
+  });
+
+  it('a failed apply and a cancel after a crash leave nothing behind', async () => {
+    await resetTarget('online_db');
+    // Kill the run right after the slot's copy landed, then cancel from "another machine".
+    const { spawnCli } = await import('../setup/cli.js');
+    const file = config('online-crash', 'online_db');
+    const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after-data' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_online\\_crash%'`))[0]).toEqual({ n: 1 });
+    const c = await runCli(['cancel', file]);
+    expect(c.code, c.stderr).toBe(0);
+    await noLeftovers('online_db');
+  });
+});
