@@ -1,9 +1,11 @@
-/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), check. */
+/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), online, check. */
 import { benchCheck } from './check.js';
 import { benchCopy } from './copy.js';
+import { benchOnline } from './online.js';
 
 const CASES: Record<string, (args: string[]) => Promise<string>> = {
   copy: benchCopy,
+  online: benchOnline,
   check: benchCheck,
 };
 

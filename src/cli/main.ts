@@ -69,8 +69,7 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .description('run the migration (from migration.yaml or a saved plan.json)')
     .argument('[file]', 'migration YAML or saved plan JSON')
     .option('-y, --yes', 'do not ask for confirmation')
-    .option('--wait', 'online mode: stay and follow replication until cutover')
-    .option('--no-wait', 'online mode: return once every database is syncing (default)')
+    .option('--wait', 'online mode: stay and follow the lag until cutover (Ctrl-C stops following)')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
     .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) => setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)));
 

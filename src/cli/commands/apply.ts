@@ -10,6 +10,9 @@ import { DbferryError } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import { chooseRenderer, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
+import type { MigrationConfig } from '../../config/types.js';
+import type { Engine } from '../../engines/engine.js';
+import { formatBytes } from '../../util/sizes.js';
 import { discoveredPlanWithChecks } from '../discovered-plan.js';
 
 export interface ApplyOptions {
@@ -49,6 +52,37 @@ function progressStream(cli: Cli): NodeJS.WriteStream {
   });
   Object.defineProperty(s, 'isTTY', { value: target.isTTY === true });
   return s;
+}
+
+/** `apply --wait`: follow lag and change counters until the migration leaves replication or Ctrl-C. */
+async function followReplication(cli: Cli, cfg: MigrationConfig, engine: Engine): Promise<void> {
+  cli.info('Following replication (Ctrl-C stops following; replication goes on until `dbferry cutover`).');
+  const store = await engine.openStateStore(cfg);
+  try {
+    while (!cli.io.signal?.aborted) {
+      const m = await store.getMigration(cfg.name);
+      if (!m || m.substate !== 'WaitingForCutoverTrigger') {
+        cli.info(`Migration "${cfg.name}": ${m?.state ?? '?'} / ${m?.substate ?? '?'}`);
+        return;
+      }
+      for (const d of await engine.liveDatabases(cfg, await store.getDatabases(cfg.name))) {
+        if (d.status === 'syncing') cli.info(`${d.dbname}: lag ${formatBytes(d.lag)}, changes ${d.cdcInserts} inserted / ${d.cdcUpdates} updated / ${d.cdcDeletes} deleted${d.error ? `; ${d.error}` : ''}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        cli.io.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 export async function applyCommand(cli: Cli, arg: string | undefined, opts: ApplyOptions): Promise<number> {
@@ -96,5 +130,6 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
   });
   if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
+  if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine);
   return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;
 }
