@@ -48,11 +48,11 @@ async function noLeftovers(db: string): Promise<void> {
   expect(await pgQuery(tgt, `SELECT roname FROM pg_replication_origin`)).toEqual([]);
 }
 
-async function makeSource(db: string): Promise<void> {
-  await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
-  await pgQuery(src, `CREATE DATABASE ${db}`);
+async function makeSource(db: string, server: PgServer = src): Promise<void> {
+  await pgQuery(server, `DROP DATABASE IF EXISTS ${db}`);
+  await pgQuery(server, `CREATE DATABASE ${db}`);
   await pgQuery(
-    src,
+    server,
     `CREATE TABLE accounts (id int PRIMARY KEY, balance numeric NOT NULL DEFAULT 0, touched timestamptz);
      CREATE TABLE events (id bigserial PRIMARY KEY, account_id int REFERENCES accounts(id), amount int, note text);
      CREATE TABLE trunc_me (id int PRIMARY KEY);
@@ -84,6 +84,29 @@ afterAll(async () => {
     await resetTarget(db);
     await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
   }
+});
+
+describe('PostgreSQL 13 -> 15 online, under a concurrent writer', () => {
+  it('ends with source and target equal after cutover', async () => {
+    const s13 = servers.pg['13']!;
+    const t15 = servers.pg['15']!;
+    await makeSource('online13', s13);
+    await pgQuery(t15, 'DROP DATABASE IF EXISTS online13 WITH (FORCE)');
+    await pgQuery(t15, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-13-15', source: s13, target: t15, include: ['online13'], extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false' }));
+    const writer = startWriter(s13, 'online13');
+    const r = await runCli(['apply', file, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    await writer.stop();
+    const c = await runCli(['cutover', file]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(await dataHashes(t15, 'online13')).toEqual(await dataHashes(s13, 'online13'));
+    expect(await pgQuery(s13, `SELECT slot_name FROM pg_replication_slots`)).toEqual([]);
+    expect(await pgQuery(t15, `SELECT subname FROM pg_subscription`)).toEqual([]);
+    await pgQuery(t15, 'DROP DATABASE IF EXISTS online13 WITH (FORCE)');
+    await pgQuery(t15, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+    await pgQuery(s13, 'DROP DATABASE IF EXISTS online13');
+  });
 });
 
 describe('online migration under a concurrent writer', () => {
@@ -154,6 +177,41 @@ describe('online migration under a concurrent writer', () => {
     expect(r.stdout).toContain('Migration "online-cancel": Canceled');
     await noLeftovers('online_db');
     expect((await pgQuery<{ n: number }>(tgt, 'SELECT count(*)::int AS n FROM accounts', 'online_db'))[0]?.n).toBe(500);
+  });
+
+  it('SIGINT during the copy of an online migration exits 130 and leaves nothing behind', async () => {
+    await resetTarget('online_db');
+    const { startCli } = await import('../setup/cli.js');
+    const file = config('online-sigint', 'online_db');
+    const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes('paused at after-schema')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`apply did not pause:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`))[0]).toEqual({ n: 1 });
+    const code = await new Promise<number | null>((res) => {
+      child.on('exit', (c) => res(c));
+      child.kill('SIGINT');
+    });
+    expect(code).toBe(130);
+    await noLeftovers('online_db');
+  });
+
+  it('a source restart during replication: streaming resumes and cutover ends equal', async () => {
+    await resetTarget('online_db');
+    const { restartPostgres } = await import('../setup/servers.js');
+    const file = config('online-restart', 'online_db');
+    expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
+    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'before restart')`, 'online_db');
+    await restartPostgres(src);
+    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (2, 2, 'after restart'); UPDATE accounts SET balance = -1 WHERE id = 3`, 'online_db');
+    const c = await runCli(['cutover', file]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
+    await noLeftovers('online_db');
   });
 
   it('a failed apply and a cancel after a crash leave nothing behind', async () => {

@@ -123,7 +123,8 @@ export async function stopPostgres(s: PgServer, mode: 'fast' | 'immediate' = 'fa
 }
 
 export async function restartPostgres(s: PgServer): Promise<void> {
-  await asPostgres(join(s.bin, 'pg_ctl'), ['-D', join(s.dir, 'data'), '-m', 'fast', '-w', '-t', '60', 'restart']);
+  // -l keeps the server's output off our pipe (execFile would wait for it to close).
+  await asPostgres(join(s.bin, 'pg_ctl'), ['-D', join(s.dir, 'data'), '-l', join(s.dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
 }
 
 function uidOf(user: string): number {
