@@ -6,28 +6,18 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import pg from 'pg';
-import { BIN, tempDir } from '../test/setup/cli.js';
+import { BIN, pgQuery, tempDir } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
-async function sql(s: PgServer, text: string, db = 'postgres'): Promise<void> {
-  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 async function makeDb(s: PgServer, name: string, schemas: number, perSchema: number): Promise<void> {
-  await sql(s, `CREATE DATABASE ${name}`);
+  await pgQuery(s, `CREATE DATABASE ${name}`);
   const parts: string[] = [];
   for (let i = 0; i < schemas; i++) {
     parts.push(`CREATE SCHEMA s${i};`);
     for (let j = 0; j < perSchema; j++) parts.push(`CREATE TABLE s${i}.t${j} (id int PRIMARY KEY, v text, n numeric, at timestamptz);`);
   }
-  await sql(s, parts.join('\n'), name);
+  await pgQuery(s, parts.join('\n'), name);
 }
 
 function runCheck(dir: string, source: PgServer, target: PgServer, db: string): { seconds: number; statements: number; code: number } {

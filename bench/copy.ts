@@ -8,21 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { BIN } from '../test/setup/cli.js';
+import { BIN, pgQuery } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
 const PGBIN = '/usr/lib/postgresql/15/bin';
-
-async function sql(s: PgServer, text: string, db = 'postgres'): Promise<unknown[]> {
-  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 interface Timed {
   seconds: number;
@@ -88,7 +77,7 @@ function cases(scale: number): Case[] {
       build: async (s, db) => {
         const parts: string[] = [];
         for (let i = 0; i < 1000; i++) parts.push(`CREATE TABLE t${i} (id int PRIMARY KEY, v text, n numeric); INSERT INTO t${i} SELECT g, md5(g::text), g FROM generate_series(1, 200) g;`);
-        await sql(s, parts.join('\n'), db);
+        await pgQuery(s, parts.join('\n'), db);
       },
     },
     {
@@ -96,7 +85,7 @@ function cases(scale: number): Case[] {
       build: async (s, db) => {
         const cols = Array.from({ length: 40 }, (_, i) => (i % 2 ? `c${i} text` : `c${i} numeric`)).join(', ');
         const vals = Array.from({ length: 40 }, (_, i) => (i % 2 ? `repeat(md5((g + ${i})::text), 3)` : `g * ${i + 1}.5`)).join(', ');
-        await sql(s, `CREATE TABLE wide (id int PRIMARY KEY, ${cols}); INSERT INTO wide SELECT g, ${vals} FROM generate_series(1, 200000) g; ANALYZE`, db);
+        await pgQuery(s, `CREATE TABLE wide (id int PRIMARY KEY, ${cols}); INSERT INTO wide SELECT g, ${vals} FROM generate_series(1, 200000) g; ANALYZE`, db);
       },
     },
   ];
@@ -116,18 +105,18 @@ export async function benchCopy(args: string[]): Promise<string> {
   try {
     for (const [i, c] of cases(scale).entries()) {
       const db = `bench${i}`;
-      await sql(source, `CREATE DATABASE ${db}`);
+      await pgQuery(source, `CREATE DATABASE ${db}`);
       await c.build(source, db);
-      await sql(source, 'CHECKPOINT');
-      const size = Number(((await sql(source, `SELECT pg_database_size('${db}') AS s`)) as { s: string }[])[0]?.s ?? 0);
+      await pgQuery(source, 'CHECKPOINT');
+      const size = Number(((await pgQuery(source, `SELECT pg_database_size('${db}') AS s`)) as { s: string }[])[0]?.s ?? 0);
       const mb = size / 1024 / 1024;
       const srcUri = `postgresql://postgres@127.0.0.1:${source.port}/${db}`;
       const tgtUri = `postgresql://postgres@127.0.0.1:${target.port}/${db}`;
       const fresh = async (create: boolean): Promise<void> => {
-        await sql(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-        await sql(target, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
-        if (create) await sql(target, `CREATE DATABASE ${db}`);
-        await sql(target, 'CHECKPOINT');
+        await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await pgQuery(target, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+        if (create) await pgQuery(target, `CREATE DATABASE ${db}`);
+        await pgQuery(target, 'CHECKPOINT');
       };
       const results: { tool: string; t: Timed }[] = [];
       await fresh(true);
@@ -158,7 +147,7 @@ export async function benchCopy(args: string[]): Promise<string> {
         `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
       );
       const ferry = await timed(process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
-      const counted = (await sql(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
+      const counted = (await pgQuery(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
       if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
       results.push({ tool: 'dbferry apply', t: ferry });
       for (const r of results) {
@@ -166,8 +155,8 @@ export async function benchCopy(args: string[]): Promise<string> {
         rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} |`);
       }
       rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | |`);
-      await sql(source, `DROP DATABASE ${db}`);
-      await sql(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await pgQuery(source, `DROP DATABASE ${db}`);
+      await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

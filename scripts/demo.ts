@@ -8,22 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { BIN } from '../test/setup/cli.js';
+import { BIN, pgQuery } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
 const keep = process.argv.includes('--keep');
 const scale = Number(process.env.DEMO_ROWS ?? 1_500_000);
 
-async function sql(s: PgServer, text: string, db = 'postgres'): Promise<void> {
-  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 function dbferry(args: string[], cwd: string): number {
   process.stdout.write(`\n$ dbferry ${args.join(' ')}\n`);
@@ -36,9 +26,9 @@ async function main(): Promise<void> {
   const [source, target] = await Promise.all([startPostgres({ major: 15 }), startPostgres({ major: 17 })]);
   try {
     process.stdout.write(`Loading a sample "shop" database (${scale} orders) into the source...\n`);
-    await sql(source, 'CREATE DATABASE shop');
-    await sql(source, 'CREATE ROLE shop_app LOGIN; CREATE ROLE shop_readonly');
-    await sql(
+    await pgQuery(source, 'CREATE DATABASE shop');
+    await pgQuery(source, 'CREATE ROLE shop_app LOGIN; CREATE ROLE shop_readonly');
+    await pgQuery(
       source,
       `CREATE SCHEMA sales;
        CREATE TABLE public.customers (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, name text, created_at timestamptz DEFAULT now());

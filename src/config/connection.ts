@@ -26,18 +26,8 @@ export interface ConnectionIssue {
   message: string;
 }
 
-export interface UriParts {
-  engine: Engine | undefined;
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: string;
-  dbname?: string;
-  ssl?: string;
-  sslrootcert?: string;
-  sslcert?: string;
-  sslkey?: string;
-}
+/** What a URI provides: the connection keys, and the engine its scheme names. */
+export type UriParts = Omit<RawConnection, 'uri'> & { engine: Engine | undefined };
 
 const MYSQL_SSL: Record<string, SslMode> = {
   disabled: 'disable',

@@ -1,5 +1,5 @@
 /** The plan: what a migration will do, per database, in order. Stable JSON (formatVersion 1). */
-import type { CheckResultValue } from '../run/state/types.js';
+import type { CheckResult } from '../engines/checks.js';
 
 export type StepKind =
   | 'validate'
@@ -48,14 +48,8 @@ export interface PlanDatabase {
   tablesIncluded: string[];
 }
 
-export interface PlanCheck {
-  id: string;
-  level: 'instance' | 'database';
-  database: string | null;
-  result: CheckResultValue;
-  message: string;
-  hint: string;
-}
+/** A check result as the plan shows it (without the engine's replication flag). */
+export type PlanCheck = Omit<CheckResult, 'replication'>;
 
 export interface Plan {
   format: 'dbferry-plan';

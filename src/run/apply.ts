@@ -11,6 +11,7 @@ import { redact, redactValue } from '../util/redact.js';
 import { interrupted, runTasks, type RunnerOptions } from './runner.js';
 import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
+import { newDatabaseRecord } from './state/records.js';
 import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
@@ -35,31 +36,6 @@ interface Ctx {
 }
 
 const now = (): string => new Date().toISOString();
-
-export function newDatabaseRecord(migration: string, dbname: string, method: 'dump' | 'replication', fallbackReason: string | null): DatabaseRecord {
-  return {
-    migration,
-    dbname,
-    method,
-    fallbackReason,
-    status: 'waiting',
-    tablesTotal: 0,
-    tablesQueued: 0,
-    tablesLoading: 0,
-    tablesCompleted: 0,
-    tablesErrored: 0,
-    bytesTotal: 0,
-    bytesCopied: 0,
-    cdcInserts: 0,
-    cdcUpdates: 0,
-    cdcDeletes: 0,
-    lag: null,
-    error: null,
-    phase: null,
-    cdcBaseline: null,
-    updatedAt: now(),
-  };
-}
 
 /** Registers (or resumes) the migration; the store must be locked by the caller. */
 export async function registerMigration(store: StateStore, loaded: LoadedConfig, plan: Plan): Promise<{ record: MigrationRecord; resumed: boolean }> {

@@ -181,16 +181,10 @@ describe('online migration under a concurrent writer', () => {
 
   it('SIGINT during the copy of an online migration exits 130 and leaves nothing behind', async () => {
     await resetTarget('online_db');
-    const { startCli } = await import('../setup/cli.js');
+    const { startCli, waitForStderr } = await import('../setup/cli.js');
     const file = config('online-sigint', 'online_db');
     const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('paused at after-schema')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`apply did not pause:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForStderr(child, 'paused at after-schema');
     expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`))[0]).toEqual({ n: 1 });
     const code = await new Promise<number | null>((res) => {
       child.on('exit', (c) => res(c));

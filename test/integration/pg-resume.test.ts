@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogDescription, dataHashes } from '../setup/compare.js';
-import { pgQuery, pgYaml, runCli, spawnCli, startCli, tempDir, writeFile } from '../setup/cli.js';
+import { pgQuery, pgYaml, runCli, spawnCli, startCli, tempDir, waitForStderr, writeFile } from '../setup/cli.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
@@ -76,13 +76,7 @@ describe('signals and concurrency', () => {
     await resetTarget();
     const file = config('resume-sigint');
     const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('paused at after-schema')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`apply did not pause:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForStderr(child, 'paused at after-schema');
     const second = await runCli(['apply', file, '--yes']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('another dbferry process is applying migration "resume-sigint"');

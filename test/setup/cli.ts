@@ -67,43 +67,40 @@ export function writeFile(dir: string, name: string, text: string): string {
   return p;
 }
 
-export function pgYaml(opts: { name: string; source: PgServer; target: PgServer; extra?: string; include?: string[] }): string {
+interface YamlOptions<S> {
+  name: string;
+  source: S;
+  target: S;
+  extra?: string;
+  include?: string[];
+}
+
+/** A migration.yaml between two test servers (ssl off, no passwords: trust / root). */
+function serversYaml(engine: 'postgresql' | 'mysql', o: YamlOptions<{ host: string; port: number; user: string }>): string {
+  const block = (role: string, s: { host: string; port: number; user: string }) => [`${role}:`, `  host: ${s.host}`, `  port: ${s.port}`, `  username: ${s.user}`, '  ssl: disable'];
   return [
     'version: 1',
-    `name: ${opts.name}`,
-    'source:',
-    `  host: ${opts.source.host}`,
-    `  port: ${opts.source.port}`,
-    `  username: ${opts.source.user}`,
-    '  ssl: disable',
-    'target:',
-    `  host: ${opts.target.host}`,
-    `  port: ${opts.target.port}`,
-    `  username: ${opts.target.user}`,
-    '  ssl: disable',
-    ...(opts.include ? ['databases:', `  include: [${opts.include.map((d) => JSON.stringify(d)).join(', ')}]`] : []),
-    opts.extra ?? '',
+    `name: ${o.name}`,
+    ...(engine === 'mysql' ? ['engine: mysql'] : []),
+    ...block('source', o.source),
+    ...block('target', o.target),
+    ...(o.include ? ['databases:', `  include: [${o.include.map((d) => JSON.stringify(d)).join(', ')}]`] : []),
+    o.extra ?? '',
   ].join('\n');
 }
 
-export function mysqlYaml(opts: { name: string; source: MariaServer; target: MariaServer; extra?: string; include?: string[] }): string {
-  return [
-    'version: 1',
-    `name: ${opts.name}`,
-    'engine: mysql',
-    'source:',
-    `  host: ${opts.source.host}`,
-    `  port: ${opts.source.port}`,
-    `  username: ${opts.source.user}`,
-    '  ssl: disable',
-    'target:',
-    `  host: ${opts.target.host}`,
-    `  port: ${opts.target.port}`,
-    `  username: ${opts.target.user}`,
-    '  ssl: disable',
-    ...(opts.include ? ['databases:', `  include: [${opts.include.map((d) => JSON.stringify(d)).join(', ')}]`] : []),
-    opts.extra ?? '',
-  ].join('\n');
+export const pgYaml = (o: YamlOptions<PgServer>): string => serversYaml('postgresql', o);
+export const mysqlYaml = (o: YamlOptions<MariaServer>): string => serversYaml('mysql', o);
+
+/** Resolves once the child's stderr contains `text` (fails if it exits or 60 s pass first). */
+export async function waitForStderr(child: ReturnType<typeof startCli>, text: string): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!stderr.includes(text)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never printed "${text}":\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(s: PgServer, sql: string, db = 'postgres', params: unknown[] = []): Promise<T[]> {

@@ -8,6 +8,7 @@
 import type { MigrationConfig } from '../../config/types.js';
 import { tableRefMatches } from '../../config/identifiers.js';
 import type { DatabaseRecord, TableRecord } from '../../run/state/types.js';
+import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, pausePoint } from '../../util/crash.js';
@@ -114,28 +115,7 @@ async function exec(c: PgClient, sql: string, tolerant: boolean): Promise<void> 
 
 export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateContext): Promise<void> {
   const { cfg, database: db, store, signal } = run;
-  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? {
-    migration: cfg.name,
-    dbname: db,
-    method: run.method,
-    fallbackReason: null,
-    status: 'waiting',
-    tablesTotal: 0,
-    tablesQueued: 0,
-    tablesLoading: 0,
-    tablesCompleted: 0,
-    tablesErrored: 0,
-    bytesTotal: 0,
-    bytesCopied: 0,
-    cdcInserts: 0,
-    cdcUpdates: 0,
-    cdcDeletes: 0,
-    lag: null,
-    error: null,
-    phase: null,
-    cdcBaseline: null,
-    updatedAt: now(),
-  };
+  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, run.method, null);
   let resuming = rec.phase !== null;
   const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
     rec = { ...rec, ...patch, updatedAt: now() };
