@@ -166,6 +166,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
               (d): ListrTask<Ctx> => ({
                 title: `Database "${d.name}" (${d.method})`,
                 task: async (_c2, sub) => {
+                  if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
                   await engine.migrateDatabase({
                     cfg,
                     database: d.name,

@@ -24,6 +24,8 @@ export interface StatusDocument {
     bytes: { total: number; copied: number };
     cdc: { inserts: number; updates: number; deletes: number };
     lag: number | null;
+    /** Online: when the target last heard from the source's replication. */
+    lastChangeAt: string | null;
     error: string | null;
   }[];
   validations: { checkId: string; level: string; dbname: string; result: string; message: string; hint: string }[];
@@ -68,6 +70,7 @@ export function statusDocument(m: MigrationRecord, dbs: DatabaseRecord[], valida
       bytes: { total: d.bytesTotal, copied: d.bytesCopied },
       cdc: { inserts: d.cdcInserts, updates: d.cdcUpdates, deletes: d.cdcDeletes },
       lag: d.lag,
+      lastChangeAt: d.lastChangeAt ?? null,
       error: d.error,
     })),
     validations: validations.map((v) => ({ checkId: v.checkId, level: v.level, dbname: v.dbname, result: v.result, message: v.message, hint: v.hint })),
@@ -85,6 +88,11 @@ export function statusDocument(m: MigrationRecord, dbs: DatabaseRecord[], valida
       status: d.status === 'done' ? 'done' : d.status === 'syncing' ? 'syncing' : d.status === 'failed' ? 'failed' : 'running',
     })),
   };
+}
+
+function ago(iso: string): string {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  return s < 1 ? 'just now' : `${s < 60 ? s.toFixed(0) + 's' : (s / 60).toFixed(0) + 'm'} ago`;
 }
 
 export function renderStatusText(doc: StatusDocument, s: Style = PLAIN): string {
@@ -112,7 +120,8 @@ export function renderStatusText(doc: StatusDocument, s: Style = PLAIN): string 
       ),
     );
     for (const d of doc.databases) {
-      if (d.fallbackReason) out.push(`  ${d.dbname}: fell back to dump: ${d.fallbackReason}`);
+      if (d.lastChangeAt) out.push(`  ${d.dbname}: replication last heard from the source ${ago(d.lastChangeAt)}`);
+      if (d.fallbackReason) out.push(`  ${d.dbname}: ${d.fallbackReason}`);
       if (d.error) out.push(`  ${d.dbname}: ${s.red(d.error)}`);
     }
   }

@@ -208,6 +208,45 @@ describe('online migration under a concurrent writer', () => {
     await noLeftovers('online_db');
   });
 
+  it('cutover: true cuts over at once; status shows when replication last heard from the source', async () => {
+    await resetTarget('online_db');
+    const waiting = config('online-auto', 'online_db');
+    expect((await runCli(['apply', waiting, '--yes'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = await runCli(['status', waiting, '--json']);
+    const doc = JSON.parse(st.stdout) as { databases: { lastChangeAt: string | null }[] };
+    expect(Date.now() - Date.parse(doc.databases[0]?.lastChangeAt ?? '1970-01-01')).toBeLessThan(60_000);
+    expect((await runCli(['status', waiting])).stdout).toMatch(/online_db: replication last heard from the source (just now|\d+s ago)/);
+    expect((await runCli(['cancel', waiting])).code).toBe(0);
+    await resetTarget('online_db');
+    const auto = config('online-auto2', 'online_db', 'cutover: true');
+    const r = await runCli(['apply', auto, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Cut over: online_db: cut over; \d+ sequence\(s\) synced; writes had to be paused for/);
+    expect(await pgQuery(tgt, `SELECT state FROM dbferry.migrations WHERE name = 'online-auto2'`)).toEqual([{ state: 'Succeeded' }]);
+    await noLeftovers('online_db');
+  });
+
+  it('method auto falls back to dump loudly where replication is not possible', async () => {
+    const { startPostgres, stopPostgres } = await import('../setup/servers.js');
+    const replica = await startPostgres({ major: 15, settings: { wal_level: 'replica' } });
+    try {
+      await makeSource('fallback_db', replica);
+      await pgQuery(tgt, 'DROP DATABASE IF EXISTS fallback_db WITH (FORCE)');
+      await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+      const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-fallback', source: replica, target: tgt, include: ['fallback_db'], extra: 'mode: online\nroles:\n  migrate: false' }));
+      const r = await runCli(['apply', file, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('method auto fell back to dump: wal_level is replica');
+      const st = await runCli(['status', file]);
+      expect(st.stdout).toContain('fallback_db: method auto fell back to dump: wal_level is replica, logical replication needs logical');
+      expect(JSON.parse((await runCli(['status', file, '--json'])).stdout)).toMatchObject({ state: 'Succeeded', migration_detail: [{ dbname: 'fallback_db', method: 'pg_dump', status: 'done' }] });
+      await pgQuery(tgt, 'DROP DATABASE IF EXISTS fallback_db WITH (FORCE)');
+    } finally {
+      await stopPostgres(replica);
+    }
+  });
+
   it('a failed apply and a cancel after a crash leave nothing behind', async () => {
     await resetTarget('online_db');
     // Kill the run right after the slot's copy landed, then cancel from "another machine".

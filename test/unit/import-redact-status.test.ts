@@ -89,7 +89,7 @@ describe('status document', () => {
   };
   it('includes the Aiven shape', () => {
     const dbs = [
-      { ...newDatabaseRecord('m1', 'defaultdb', 'dump', 'wal_level is replica'), status: 'done' as const },
+      { ...newDatabaseRecord('m1', 'defaultdb', 'dump', 'method auto fell back to dump: wal_level is replica'), status: 'done' as const },
       { ...newDatabaseRecord('m1', 'has_aiven_extras', 'replication', null), status: 'syncing' as const, lag: 1234 },
     ];
     const doc = statusDocument(m, dbs, []);
@@ -100,7 +100,7 @@ describe('status document', () => {
     ]);
     const text = renderStatusText(doc);
     expect(text).toContain('InProgress / WaitingForCutoverTrigger');
-    expect(text).toContain('defaultdb: fell back to dump: wal_level is replica');
+    expect(text).toContain('defaultdb: method auto fell back to dump: wal_level is replica');
   });
 });
 

@@ -33,7 +33,10 @@ export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Pro
   if (d.method !== 'replication' || d.status !== 'syncing') return d;
   const name = replicationObjectName(cfg.name, d.dbname);
   const pos = await withPg('source', cfg.source, { readOnly: true }, (c) => slotPosition(c, name));
-  const counters = await withPg('target', cfg.target, { database: d.dbname, readOnly: true }, targetChangeCounters);
+  const { counters, last } = await withPg('target', cfg.target, { database: d.dbname, readOnly: true }, async (c) => ({
+    counters: await targetChangeCounters(c),
+    last: (await c.query<{ t: string | null }>(`SELECT greatest(latest_end_time, last_msg_receipt_time)::text AS t FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL`, [name])).rows[0]?.t ?? null,
+  }));
   const [bi, bu, bd] = (d.cdcBaseline ?? '0,0,0').split(',').map(Number) as [number, number, number];
   const drift = await schemaDrift(cfg, d.dbname);
   return {
@@ -42,6 +45,7 @@ export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Pro
     cdcInserts: Math.max(0, counters.ins - bi),
     cdcUpdates: Math.max(0, counters.upd - bu),
     cdcDeletes: Math.max(0, counters.del - bd),
+    lastChangeAt: last === null ? null : new Date(last).toISOString(),
     error: !pos ? `replication slot ${name} is missing on the source` : drift.length ? `schema changed during replication (apply the same DDL on the target before cutover): ${drift.join('; ')}` : d.error,
   };
 }
