@@ -5,12 +5,17 @@ import { notImplemented, type Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectMysql } from './connect.js';
 import { discoverMysql } from './discover.js';
+import { decideMethods } from '../checks.js';
+import { evaluateMysql } from './evaluate.js';
+import { gatherMysqlFacts } from './facts.js';
 
 export const mysqlEngine: Engine = {
   name: 'mysql',
   discover: discoverMysql,
-  async check() {
-    throw notImplemented('the MySQL pre-migration check');
+  async check(cfg, opts) {
+    const facts = await gatherMysqlFacts(cfg, opts.signal);
+    const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
+    return { outcome: decideMethods(evaluateMysql(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
   },
   async prepareTarget() {
     return [];
