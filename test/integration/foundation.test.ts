@@ -172,7 +172,7 @@ describe('MySQL: plan and state store on MariaDB', () => {
     await myQuery(maria2, 'DROP DATABASE IF EXISTS dbferry; DROP DATABASE IF EXISTS fa_shop');
   });
 
-  it('plans and registers a migration in the dbferry database', async () => {
+  it('plans, migrates and records the migration in the dbferry database', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'migration.yaml', mysqlYaml({ name: 'fa-mysql', source: maria1, target: maria2 }));
     const p = await runCli(['plan', file]);
@@ -181,12 +181,15 @@ describe('MySQL: plan and state store on MariaDB', () => {
     expect(p.stdout).not.toMatch(/database "(mysql|sys|information_schema|performance_schema)"/);
     expect(p.code).toBe(0);
     const a = await runCli(['apply', file, '--yes']);
-    expect(a.code).toBe(1);
-    expect(a.stderr).toMatch(/MySQL dump method .* is not implemented/);
+    expect(a.code, a.stderr).toBe(0);
     const rows = await myQuery<{ name: string; state: string }>(maria2, 'SELECT name, state FROM dbferry.migrations');
-    expect(rows).toEqual([{ name: 'fa-mysql', state: 'Failed' }]);
+    expect(rows).toEqual([{ name: 'fa-mysql', state: 'Succeeded' }]);
+    expect(await myQuery(maria2, 'SELECT id, name FROM fa_shop.items ORDER BY id')).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
     const s = await runCli(['status', file, '--json']);
-    expect(JSON.parse(s.stdout)).toMatchObject({ name: 'fa-mysql', engine: 'mysql', migration: { status: 'failed', seconds_behind_master: null } });
+    expect(JSON.parse(s.stdout)).toMatchObject({ name: 'fa-mysql', engine: 'mysql', migration: { status: 'done', method: 'mysqldump', seconds_behind_master: null } });
   });
 });
 

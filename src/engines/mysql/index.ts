@@ -8,6 +8,7 @@ import { discoverMysql } from './discover.js';
 import { decideMethods } from '../checks.js';
 import { evaluateMysql } from './evaluate.js';
 import { gatherMysqlFacts } from './facts.js';
+import { migrateMysqlDatabase } from './migrate.js';
 
 export const mysqlEngine: Engine = {
   name: 'mysql',
@@ -21,7 +22,7 @@ export const mysqlEngine: Engine = {
     return [];
   },
   async migrateDatabase(run) {
-    throw notImplemented(`the MySQL ${run.method} method (copying database "${run.database}")`);
+    await migrateMysqlDatabase(run);
   },
   async cutover() {
     throw notImplemented('cutover of a MySQL online migration');

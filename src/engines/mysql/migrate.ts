@@ -1,0 +1,223 @@
+/**
+ * The MySQL/MariaDB dump method for one database: consistent snapshot shared by all workers
+ * (FLUSH TABLES WITH READ LOCK held only while they start their transactions), tables from
+ * SHOW CREATE TABLE, data streamed in parallel with LOAD DATA LOCAL INFILE (largest first), then
+ * views (in dependency order), routines, triggers and events, then row counts verified.
+ * An interrupted database is started over (its target database was created by this run).
+ */
+import type { MigrationConfig } from '../../config/types.js';
+import type { DatabaseRecord } from '../../run/state/types.js';
+import { newDatabaseRecord } from '../../run/state/records.js';
+import { DbferryError, messageOf } from '../../util/errors.js';
+import { WorkPool } from '../../util/pool.js';
+import { redact } from '../../util/redact.js';
+import { formatBytes, formatDuration } from '../../util/sizes.js';
+import { tableRefMatches } from '../../config/identifiers.js';
+import type { DatabaseRun } from '../engine.js';
+import { connectMysql, rows, type MyConnection } from './connect.js';
+import { copyMysqlTable } from './copy.js';
+import { qi } from './sql.js';
+
+const now = (): string => new Date().toISOString();
+
+interface Table {
+  name: string;
+  bytes: number;
+  columns: string[];
+}
+
+function wanted(cfg: MigrationConfig, db: string, t: string): boolean {
+  if (cfg.tables.skip.some((r) => tableRefMatches(r, db, undefined, t))) return false;
+  const inc = cfg.tables.include.filter((r) => r.db === undefined || r.db === db);
+  return inc.length === 0 || inc.some((r) => tableRefMatches(r, db, undefined, t));
+}
+
+async function snapshotWorker(cfg: MigrationConfig): Promise<MyConnection> {
+  const c = await connectMysql('source', cfg.source);
+  await c.query('SET SESSION net_write_timeout = 3600, net_read_timeout = 3600');
+  await c.query('SET SESSION character_set_results = NULL');
+  await c.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  return c;
+}
+
+export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
+  const { cfg, database: db, store, signal } = run;
+  if (run.method === 'replication') throw new DbferryError('NOT_IMPLEMENTED', `the MySQL replication method (database "${db}") is not implemented in this version of dbferry`, { hint: 'Use method: dump (mode offline), or migrate this database with PostgreSQL-style tools for now.' });
+  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, 'dump', null);
+  const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
+    rec = { ...rec, ...patch, updatedAt: now() };
+    await store.upsertDatabase(rec);
+  };
+  if (rec.phase === 'verified') return;
+  const restart = rec.phase !== null;
+  await save({ status: 'running', error: null, phase: null });
+  const started = Date.now();
+  const admin = await connectMysql('target', cfg.target, { multipleStatements: false });
+  const control = await connectMysql('source', cfg.source);
+  const workers: MyConnection[] = [];
+  try {
+    // 1. Target database (ours to recreate when a run is resumed).
+    const [info] = await rows<{ cs: string; co: string }>(control, 'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [db]);
+    if (!info) throw new DbferryError('MIGRATION_FAILED', `database "${db}" not found on the source`);
+    if (restart || cfg.databases.overwrite) {
+      run.report(restart ? 'the earlier run stopped before the end: starting this database over' : 'dropping the existing target database (overwrite: true)');
+      await admin.query(`DROP DATABASE IF EXISTS ${qi(db)}`);
+    }
+    await admin.query(`CREATE DATABASE IF NOT EXISTS ${qi(db)} CHARACTER SET ${info.cs} COLLATE ${info.co}`);
+    await save({ phase: 'created' });
+
+    // 2. One consistent snapshot for every worker: the global read lock is held only while they start.
+    const jobs = Math.max(1, run.jobs);
+    for (let i = 0; i < jobs; i++) workers.push(await snapshotWorker(cfg));
+    await control.query('FLUSH TABLES WITH READ LOCK');
+    let position = '';
+    try {
+      for (const w of workers) await w.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const [pos] = await rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_binlog_pos AS p').catch(async () => rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_executed AS p'));
+      position = pos?.p ?? '';
+    } finally {
+      await control.query('UNLOCK TABLES');
+    }
+    run.report(`consistent snapshot taken by ${jobs} worker(s)${position ? ` at GTID ${position}` : ''}`);
+    const first = workers[0] as MyConnection;
+
+    // 3. Tables, from SHOW CREATE TABLE (with their AUTO_INCREMENT), foreign key checks off.
+    const tables = await rows<{ t: string; bytes: string }>(first, `SELECT TABLE_NAME AS t, DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME`, [db]);
+    const cols = await rows<{ t: string; c: string; g: string }>(first, `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, EXTRA AS g FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`, [db]);
+    const list: Table[] = tables.map((t) => ({
+      name: t.t,
+      bytes: Number(t.bytes ?? 0),
+      columns: cols.filter((c) => c.t === t.t && !/GENERATED/i.test(c.g)).map((c) => c.c),
+    }));
+    const tgt = await connectMysql('target', cfg.target, { database: db });
+    try {
+      await tgt.query('SET SESSION foreign_key_checks = 0, unique_checks = 0');
+      await tgt.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+      for (const t of list) {
+        const [row] = await rows<Record<string, string>>(first, `SHOW CREATE TABLE ${qi(db)}.${qi(t.name)}`);
+        await tgt.query(row?.['Create Table'] as string);
+      }
+    } finally {
+      await tgt.end().catch(() => undefined);
+    }
+    await save({ phase: 'schema', tablesTotal: list.length, tablesQueued: list.length, bytesTotal: list.reduce((a, t) => a + t.bytes, 0) });
+
+    // 4. Data, largest tables first, every worker on the snapshot.
+    const copyList = list.filter((t) => wanted(cfg, db, t.name));
+    let copied = 0;
+    let completed = 0;
+    let last = 0;
+    const mismatches: string[] = [];
+    const total = copyList.reduce((a, t) => a + t.bytes, 0);
+    const pool = new WorkPool<{ src: MyConnection; tgt: MyConnection }>({
+      workers: workers.length,
+      create: async () => {
+        const src = workers.shift() as MyConnection;
+        const t = await connectMysql('target', cfg.target, { database: db });
+        await t.query('SET SESSION foreign_key_checks = 0, unique_checks = 0');
+        await t.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+        await t.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
+        return { src, tgt: t };
+      },
+      release: async (w) => {
+        await w.src.query('COMMIT').catch(() => undefined);
+        await Promise.all([w.src.end().catch(() => undefined), w.tgt.end().catch(() => undefined)]);
+      },
+      interrupt: (w) => {
+        w.src.destroy();
+        w.tgt.destroy();
+      },
+      ...(signal ? { signal } : {}),
+    });
+    for (const t of copyList) {
+      pool.add({
+        label: `copy ${t.name}`,
+        run: async (w) => {
+          const r = await copyMysqlTable(w.src, w.tgt, db, t.name, t.columns, (n) => {
+            copied += n;
+            if (Date.now() - last > 500) {
+              last = Date.now();
+              run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)} sent`);
+            }
+          });
+          const [cnt] = await rows<{ n: string }>(w.tgt, `SELECT COUNT(*) AS n FROM ${qi(db)}.${qi(t.name)}`);
+          if (Number(cnt?.n ?? -1) !== r.rows) mismatches.push(`${t.name} (${r.rows} rows read on the source, ${cnt?.n} on the target)`);
+          await store.upsertTables([{ migration: cfg.name, dbname: db, schema: '', table: t.name, done: true, rows: r.rows, bytes: r.bytes, updatedAt: now() }]);
+          completed++;
+          run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)} sent`);
+        },
+      });
+    }
+    pool.close();
+    await pool.run();
+    await save({ phase: 'data', tablesCompleted: copyList.length, tablesQueued: 0, bytesCopied: total });
+
+    // 5. Views (retried until their dependencies exist), routines, triggers, events.
+    run.report('creating views, routines, triggers and events');
+    await createObjects(cfg, db);
+    await save({ phase: 'post-data' });
+
+    // 6. Verify: the rows read on the snapshot were all loaded.
+    if (cfg.verify !== 'none' && mismatches.length) {
+      throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.join('; ')}`);
+    }
+    await save({ phase: 'verified', status: 'done' });
+    run.report(`done: ${copyList.length} table(s), ${formatBytes(copied)} in ${formatDuration((Date.now() - started) / 1000)}`);
+  } catch (e) {
+    await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
+    throw e;
+  } finally {
+    for (const w of workers) await w.end().catch(() => undefined);
+    await Promise.all([admin.end().catch(() => undefined), control.end().catch(() => undefined)]);
+  }
+}
+
+async function createObjects(cfg: MigrationConfig, db: string): Promise<void> {
+  const src = await connectMysql('source', cfg.source, { database: db });
+  const tgt = await connectMysql('target', cfg.target, { database: db });
+  try {
+    const views = (await rows<{ t: string }>(src, `SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, [db])).map((r) => r.t);
+    const ddl = new Map<string, string>();
+    for (const v of views) {
+      const [row] = await rows<Record<string, string>>(src, `SHOW CREATE VIEW ${qi(db)}.${qi(v)}`);
+      ddl.set(v, row?.['Create View'] as string);
+    }
+    let pending = [...views];
+    while (pending.length) {
+      const failed: string[] = [];
+      let lastError: unknown;
+      for (const v of pending) {
+        try {
+          await tgt.query(ddl.get(v) as string);
+        } catch (e) {
+          failed.push(v);
+          lastError = e;
+        }
+      }
+      if (failed.length === pending.length) throw new DbferryError('MIGRATION_FAILED', `creating view(s) ${failed.join(', ')} failed: ${messageOf(lastError)}`);
+      pending = failed;
+    }
+    const routines = await rows<{ n: string; k: string }>(src, `SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS k FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1`, [db]);
+    for (const r of routines) {
+      const [row] = await rows<Record<string, string>>(src, `SHOW CREATE ${r.k} ${qi(db)}.${qi(r.n)}`);
+      await withSqlMode(tgt, row?.sql_mode ?? '', row?.[r.k === 'FUNCTION' ? 'Create Function' : 'Create Procedure'] as string);
+    }
+    const triggers = await rows<{ n: string }>(src, `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY ACTION_ORDER, TRIGGER_NAME`, [db]);
+    for (const t of triggers) {
+      const [row] = await rows<Record<string, string>>(src, `SHOW CREATE TRIGGER ${qi(db)}.${qi(t.n)}`);
+      await withSqlMode(tgt, row?.sql_mode ?? '', row?.['SQL Original Statement'] as string);
+    }
+    const events = await rows<{ n: string }>(src, `SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1`, [db]);
+    for (const ev of events) {
+      const [row] = await rows<Record<string, string>>(src, `SHOW CREATE EVENT ${qi(db)}.${qi(ev.n)}`);
+      await withSqlMode(tgt, row?.sql_mode ?? '', row?.['Create Event'] as string);
+    }
+  } finally {
+    await Promise.all([src.end().catch(() => undefined), tgt.end().catch(() => undefined)]);
+  }
+}
+
+async function withSqlMode(c: MyConnection, mode: string, sql: string): Promise<void> {
+  await c.query('SET SESSION sql_mode = ?', [mode]);
+  await c.query(sql);
+}
