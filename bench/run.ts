@@ -1,11 +1,13 @@
-/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), online, check. */
+/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), online, mysql, check. */
 import { benchCheck } from './check.js';
 import { benchCopy } from './copy.js';
 import { benchOnline } from './online.js';
+import { benchMysql } from './mysql.js';
 
 const CASES: Record<string, (args: string[]) => Promise<string>> = {
   copy: benchCopy,
   online: benchOnline,
+  mysql: benchMysql,
   check: benchCheck,
 };
 
