@@ -1,7 +1,7 @@
 /** The MySQL / MariaDB engine. */
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import { notImplemented, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectMysql } from './connect.js';
 import { discoverMysql } from './discover.js';
@@ -9,6 +9,7 @@ import { decideMethods } from '../checks.js';
 import { evaluateMysql } from './evaluate.js';
 import { gatherMysqlFacts } from './facts.js';
 import { migrateMysqlDatabase } from './migrate.js';
+import { cancelMysql, cutoverMysql, liveMysql } from './online.js';
 
 export const mysqlEngine: Engine = {
   name: 'mysql',
@@ -24,14 +25,14 @@ export const mysqlEngine: Engine = {
   async migrateDatabase(run) {
     await migrateMysqlDatabase(run);
   },
-  async cutover() {
-    throw notImplemented('cutover of a MySQL online migration');
+  async cutover(cfg, store, databases, report, signal) {
+    return cutoverMysql(cfg, store, databases, report, signal);
   },
-  async cancel() {
-    throw notImplemented('cancel of a MySQL migration');
+  async cancel(cfg, store, _databases, report) {
+    return cancelMysql(cfg, store, report);
   },
-  async liveDatabases(_cfg, databases) {
-    return databases;
+  async liveDatabases(cfg, databases) {
+    return liveMysql(cfg, databases);
   },
   async openStateStore(cfg: MigrationConfig) {
     const c = await connectMysql('target', cfg.target);

@@ -16,6 +16,7 @@ import { tableRefMatches } from '../../config/identifiers.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectMysql, rows, type MyConnection } from './connect.js';
 import { copyMysqlTable } from './copy.js';
+import { removeReplica, startReplica } from './replication.js';
 import { qi } from './sql.js';
 
 const now = (): string => new Date().toISOString();
@@ -42,13 +43,12 @@ async function snapshotWorker(cfg: MigrationConfig): Promise<MyConnection> {
 
 export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
   const { cfg, database: db, store, signal } = run;
-  if (run.method === 'replication') throw new DbferryError('NOT_IMPLEMENTED', `the MySQL replication method (database "${db}") is not implemented in this version of dbferry`, { hint: 'Use method: dump (mode offline), or migrate this database with PostgreSQL-style tools for now.' });
   let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, 'dump', null);
   const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
     rec = { ...rec, ...patch, updatedAt: now() };
     await store.upsertDatabase(rec);
   };
-  if (rec.phase === 'verified') return;
+  if (rec.phase === 'verified' || rec.phase === 'syncing') return;
   const restart = rec.phase !== null;
   await save({ status: 'running', error: null, phase: null });
   const started = Date.now();
@@ -161,10 +161,19 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     if (cfg.verify !== 'none' && mismatches.length) {
       throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.join('; ')}`);
     }
+    if (run.method === 'replication') {
+      if (!position) throw new DbferryError('MIGRATION_FAILED', 'the source reported no GTID position for the snapshot', { hint: 'Replication needs the binary log (log_bin) on the source.' });
+      await startReplica(cfg, db, position);
+      await save({ phase: 'syncing', status: 'syncing', replicationStart: position });
+      run.report(`replicating from GTID ${position} until cutover`);
+      return;
+    }
     await save({ phase: 'verified', status: 'done' });
     run.report(`done: ${copyList.length} table(s), ${formatBytes(copied)} in ${formatDuration((Date.now() - started) / 1000)}`);
   } catch (e) {
     await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
+    // A failed online copy leaves no replica configuration behind.
+    if (run.method === 'replication') await removeReplica(cfg).catch(() => undefined);
     throw e;
   } finally {
     for (const w of workers) await w.end().catch(() => undefined);

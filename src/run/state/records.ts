@@ -22,6 +22,7 @@ export function newDatabaseRecord(migration: string, dbname: string, method: 'du
     error: null,
     phase: null,
     cdcBaseline: null,
+    replicationStart: null,
     updatedAt: new Date().toISOString(),
   };
 }

@@ -65,6 +65,7 @@ export const STATE_TABLES: TableSpec[] = [
       c('error', 'error', 'longtext', true),
       c('phase', 'phase', 'name', true),
       c('cdcBaseline', 'cdc_baseline', 'text', true),
+      c('replicationStart', 'replication_start', 'longtext', true),
       c('updatedAt', 'updated_at', 'name'),
     ],
   },

@@ -57,6 +57,8 @@ export interface DatabaseRecord {
   phase: string | null;
   /** Online: the target's insert,update,delete counters when replication started (CDC = now - this). */
   cdcBaseline: string | null;
+  /** Online (MySQL): the GTID position of the copy's snapshot, where replication starts. */
+  replicationStart: string | null;
   /** Online: when the target last heard from the source's replication (live, from the subscription). */
   lastChangeAt?: string | null;
   updatedAt: string;
