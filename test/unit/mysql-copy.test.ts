@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeField, loadDataSql, RowsToTsv } from '../../src/engines/mysql/copy.js';
+import { escapeField, keyRanges, loadDataSql, RowsToTsv, selectSql } from '../../src/engines/mysql/copy.js';
 
 describe('MySQL LOAD DATA stream', () => {
   it('escapes backslash, tab, newline, CR and NUL, leaves other bytes', () => {
@@ -16,6 +16,17 @@ describe('MySQL LOAD DATA stream', () => {
     await new Promise((r) => t.on('end', r));
     expect(Buffer.concat(out).toString()).toBe('1\t\\N\tx\\ty\n2\t\t\\N\n');
     expect(t.rows).toBe(2);
+  });
+  it('splits an integer key into ranges that cover everything, ends open', () => {
+    const r = keyRanges('id', 1n, 100n, 4);
+    expect(r).toEqual([
+      { key: 'id', from: null, to: '26' },
+      { key: 'id', from: '26', to: '51' },
+      { key: 'id', from: '51', to: '76' },
+      { key: 'id', from: '76', to: null },
+    ]);
+    expect(keyRanges('id', 5n, 5n, 4)).toEqual([{ key: 'id', from: null, to: null }]);
+    expect(selectSql('d', 't', ['id', 'v'], r[1])).toBe('SELECT `id`, `v` FROM `d`.`t` WHERE `id` >= 26 AND `id` < 51');
   });
   it('quotes identifiers in LOAD DATA', () => {
     expect(loadDataSql('d`b', 'odd `t`', ['a', 'b`c'])).toBe("LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE `d``b`.`odd ``t``` CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`a`, `b``c`)");

@@ -71,9 +71,39 @@ export function loadDataSql(db: string, table: string, columns: string[]): strin
   return `LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE ${qi(db)}.${qi(table)} CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns.map(qi).join(', ')})`;
 }
 
-/** Streams `SELECT cols FROM db.table` (on the source worker's snapshot) into the target table. */
-export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: string[], onBytes: (n: number) => void): Promise<{ rows: number; bytes: number }> {
-  const select = `SELECT ${columns.map(qi).join(', ')} FROM ${qi(db)}.${qi(table)}`;
+/** A key range of a table split for parallel copy: `from <= key < to` (either end open). */
+export interface KeyRange {
+  key: string;
+  from: string | null;
+  to: string | null;
+}
+
+export function selectSql(db: string, table: string, columns: string[], range?: KeyRange): string {
+  const base = `SELECT ${columns.map(qi).join(', ')} FROM ${qi(db)}.${qi(table)}`;
+  if (!range) return base;
+  const where = [range.from !== null ? `${qi(range.key)} >= ${range.from}` : '', range.to !== null ? `${qi(range.key)} < ${range.to}` : ''].filter(Boolean);
+  return where.length ? `${base} WHERE ${where.join(' AND ')}` : base;
+}
+
+/** Splits [min, max] of an integer key into `parts` ranges covering everything (ends open). Pure. */
+export function keyRanges(key: string, min: bigint, max: bigint, parts: number): KeyRange[] {
+  if (parts <= 1 || max <= min) return [{ key, from: null, to: null }];
+  const step = (max - min) / BigInt(parts) + 1n;
+  const out: KeyRange[] = [];
+  for (let i = 0; i < parts; i++) {
+    const lo = min + step * BigInt(i);
+    if (lo > max) break;
+    const hi = lo + step;
+    out.push({ key, from: i === 0 ? null : String(lo), to: hi > max ? null : String(hi) });
+  }
+  const last = out[out.length - 1];
+  if (last) last.to = null;
+  return out;
+}
+
+/** Streams `SELECT cols FROM db.table [range]` (on the source worker's snapshot) into the target table. */
+export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: string[], onBytes: (n: number) => void, range?: KeyRange): Promise<{ rows: number; bytes: number }> {
+  const select = selectSql(db, table, columns, range);
   const raw = (src as unknown as { connection: { query(o: object): { stream(o?: object): Readable } } }).connection;
   const rows = raw.query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() }).stream({ highWaterMark: 512 });
   const tsv = new RowsToTsv(onBytes);
