@@ -61,3 +61,65 @@ export function hasPrivileges(held: Set<string>, groups: string[][]): { ok: bool
   const missing = groups.filter((g) => !g.some((p) => held.has(p))).map((g) => g[0] as string);
   return { ok: missing.length === 0, missing };
 }
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+export interface ReplicaSource {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  ssl: boolean;
+}
+
+/** Statements that point the target at the source from a GTID position, filtered to one database. */
+export function configureReplica(d: Dialect, src: ReplicaSource, db: string, gtid: string): Statement[] {
+  const ssl = src.ssl ? 1 : 0;
+  if (d.flavor === 'mariadb') {
+    return [
+      { sql: 'SET GLOBAL replicate_do_db = ?', params: [db] },
+      { sql: 'SET GLOBAL gtid_slave_pos = ?', params: [gtid] },
+      { sql: `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
+      { sql: d.startReplica, params: [] },
+    ];
+  }
+  // MySQL: the target's executed set must contain the snapshot's GTIDs so auto-positioning starts after them.
+  return [
+    { sql: 'CHANGE REPLICATION FILTER REPLICATE_DO_DB = (?)', params: [db] },
+    { sql: "SET GLOBAL gtid_purged = CONCAT('+', ?)", params: [gtid] },
+    { sql: `CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
+    { sql: d.startReplica, params: [] },
+  ];
+}
+
+/** Statements that stop replication and remove every trace of its configuration. */
+export function removeReplicaStatements(d: Dialect): Statement[] {
+  if (d.flavor === 'mariadb') {
+    return [
+      { sql: d.stopReplica, params: [] },
+      { sql: d.resetReplicaAll, params: [] },
+      { sql: "SET GLOBAL replicate_do_db = ''", params: [] },
+      { sql: "SET GLOBAL gtid_slave_pos = ''", params: [] },
+    ];
+  }
+  return [
+    { sql: d.stopReplica, params: [] },
+    { sql: d.resetReplicaAll, params: [] },
+    { sql: 'CHANGE REPLICATION FILTER REPLICATE_DO_DB = ()', params: [] },
+  ];
+}
+
+/** A query returning 0 once the target has executed `gtid` (waiting at most `seconds`). */
+export function waitForGtidSql(d: Dialect): string {
+  return d.flavor === 'mariadb' ? 'SELECT MASTER_GTID_WAIT(?, ?) AS w' : 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS w';
+}
+
+/** Column names of SHOW SLAVE/REPLICA STATUS. */
+export function statusColumns(d: Dialect): { host: string; port: string; io: string; sql: string; behind: string } {
+  return d.flavor === 'mysql' && d.showReplicaStatus === 'SHOW REPLICA STATUS'
+    ? { host: 'Source_Host', port: 'Source_Port', io: 'Replica_IO_Running', sql: 'Replica_SQL_Running', behind: 'Seconds_Behind_Source' }
+    : { host: 'Master_Host', port: 'Master_Port', io: 'Slave_IO_Running', sql: 'Slave_SQL_Running', behind: 'Seconds_Behind_Master' };
+}

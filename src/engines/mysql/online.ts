@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function liveMysql(cfg: MigrationConfig, dbs: DatabaseRecord[]): Promise<DatabaseRecord[]> {
   if (!dbs.some((d) => d.status === 'syncing')) return dbs;
-  const st = await withMysql('target', cfg.target, {}, replicaStatus);
+  const st = await withMysql('target', cfg.target, {}, (c) => replicaStatus(c));
   return dbs.map((d) =>
     d.status !== 'syncing'
       ? d
