@@ -1,5 +1,6 @@
 /** Pre-migration check results shared by both engines. Pure. */
 import type { CheckResultValue } from '../run/state/types.js';
+import { DbferryError } from '../util/errors.js';
 
 export interface CheckResult {
   /** Stable id, e.g. `pg.wal_level`. */
@@ -71,4 +72,31 @@ export function summarize(checks: CheckResult[]): { succeeded: number; warnings:
     warnings: checks.filter((c) => c.result === 'Warning').length,
     failed: checks.filter((c) => c.result === 'Failed').length,
   };
+}
+
+/** A server the check could not reach, and why. */
+export interface ConnectFailure {
+  message: string;
+  hint: string;
+  code: string;
+}
+
+export function failureOf(e: unknown): ConnectFailure {
+  if (e instanceof DbferryError) return { message: e.message, hint: e.hint ?? '', code: e.code };
+  return { message: String((e as Error)?.message ?? e), hint: '', code: 'UNKNOWN' };
+}
+
+/** Connects and reads one side's facts; a failure to connect is recorded, never thrown. */
+export async function readSide<C extends { end(): Promise<unknown> }, S>(connect: () => Promise<C>, read: (c: C) => Promise<S>): Promise<S | { connected: false; failure: ConnectFailure }> {
+  let c: C;
+  try {
+    c = await connect();
+  } catch (e) {
+    return { connected: false, failure: failureOf(e) };
+  }
+  try {
+    return await read(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }

@@ -1,15 +1,10 @@
 /** What the MySQL/MariaDB pre-migration check needs, read-only, a few queries per server. */
 import type { MigrationConfig } from '../../config/types.js';
-import { DbferryError } from '../../util/errors.js';
 import type { Discovery } from '../engine.js';
+import { failureOf, readSide, type ConnectFailure } from '../checks.js';
 import { connectMysql, rows, type MyConnection } from './connect.js';
 import { discoverMysql } from './discover.js';
 
-export interface MyFailure {
-  message: string;
-  hint: string;
-  code: string;
-}
 
 export interface MySide {
   connected: true;
@@ -24,7 +19,7 @@ export interface MySide {
   accounts: string[] | null;
 }
 
-export type MySideOrFailure = MySide | { connected: false; failure: MyFailure };
+export type MySideOrFailure = MySide | { connected: false; failure: ConnectFailure };
 
 export interface MyDbFacts {
   name: string;
@@ -37,16 +32,11 @@ export interface MyFacts {
   source: MySideOrFailure;
   target: MySideOrFailure;
   discovery: Discovery | null;
-  discoveryFailure: MyFailure | null;
+  discoveryFailure: ConnectFailure | null;
   databases: MyDbFacts[];
 }
 
 const VARS = ['server_id', 'log_bin', 'binlog_format', 'binlog_row_image', 'gtid_mode', 'gtid_strict_mode', 'gtid_binlog_pos', 'lower_case_table_names', 'sql_mode', 'expire_logs_days', 'binlog_expire_logs_seconds', 'server_uuid', 'hostname', 'port', 'read_only'];
-
-function failureOf(e: unknown): MyFailure {
-  if (e instanceof DbferryError) return { message: e.message, hint: e.hint ?? '', code: e.code };
-  return { message: String((e as Error)?.message ?? e), hint: '', code: 'UNKNOWN' };
-}
 
 async function side(c: MyConnection): Promise<MySide> {
   const [v] = await rows<{ v: string; u: string }>(c, 'SELECT VERSION() AS v, CURRENT_USER() AS u');
@@ -67,18 +57,8 @@ async function side(c: MyConnection): Promise<MySide> {
   return { connected: true, version, flavor: /mariadb/i.test(version) ? 'mariadb' : 'mysql', versionNum, user: v?.u ?? '?', ssl: (sslRow[0]?.Value ?? '') !== '', vars, grants, accounts };
 }
 
-async function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<MySideOrFailure> {
-  let c: MyConnection;
-  try {
-    c = await connectMysql(role, cfg[role]);
-  } catch (e) {
-    return { connected: false, failure: failureOf(e) };
-  }
-  try {
-    return await side(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<MySideOrFailure> {
+  return readSide(() => connectMysql(role, cfg[role]), side);
 }
 
 /** One query per kind for all selected databases at once. */
@@ -116,7 +96,7 @@ async function dbFacts(c: MyConnection, dbs: string[]): Promise<MyDbFacts[]> {
 export async function gatherMysqlFacts(cfg: MigrationConfig, signal?: AbortSignal): Promise<MyFacts> {
   const [source, target] = await Promise.all([tolerant('source', cfg), tolerant('target', cfg)]);
   let discovery: Discovery | null = null;
-  let discoveryFailure: MyFailure | null = null;
+  let discoveryFailure: ConnectFailure | null = null;
   let databases: MyDbFacts[] = [];
   if (source.connected && target.connected) {
     try {

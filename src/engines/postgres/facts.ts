@@ -4,17 +4,12 @@
  * recorded as such (the check reports it), never thrown.
  */
 import type { MigrationConfig } from '../../config/types.js';
-import { DbferryError } from '../../util/errors.js';
 import type { Discovery } from '../engine.js';
+import { failureOf, readSide, type ConnectFailure } from '../checks.js';
 import { connectPg, withPg, type PgClient } from './connect.js';
 import { discoverPostgres } from './discover.js';
 import { findTool, type FoundTool } from './tools.js';
 
-export interface ConnectFailure {
-  message: string;
-  hint: string;
-  code: string;
-}
 
 export interface ServerSide {
   connected: true;
@@ -59,11 +54,6 @@ export interface PgFacts {
 }
 
 const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers', 'server_encoding'];
-
-function failureOf(e: unknown): ConnectFailure {
-  if (e instanceof DbferryError) return { message: e.message, hint: e.hint ?? '', code: e.code };
-  return { message: String((e as Error)?.message ?? e), hint: '', code: 'UNKNOWN' };
-}
 
 async function one<T>(c: PgClient, sql: string): Promise<T> {
   return (await c.query(sql)).rows[0] as T;
@@ -176,18 +166,8 @@ export async function sourceDbFacts(c: PgClient, name: string, versionNum: numbe
   };
 }
 
-async function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<Side> {
-  let c: PgClient;
-  try {
-    c = await connectPg(role, cfg[role], { readOnly: true });
-  } catch (e) {
-    return { connected: false, failure: failureOf(e) };
-  }
-  try {
-    return await side(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<Side> {
+  return readSide(() => connectPg(role, cfg[role], { readOnly: true }), side);
 }
 
 export async function gatherPgFacts(cfg: MigrationConfig, env: Readonly<Record<string, string | undefined>>, pgbin?: string, signal?: AbortSignal): Promise<PgFacts> {
