@@ -77,6 +77,8 @@ export interface Engine {
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
   /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */
   prepareTarget(cfg: MigrationConfig, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
+  /** After every database's steps (MySQL: start the one replica of all replicated databases). */
+  afterDatabases(cfg: MigrationConfig, store: StateStore, report: (line: string) => void): Promise<string[]>;
   /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
   migrateDatabase(run: DatabaseRun): Promise<void>;
   /** Online mode: wait for lag, sync, stop replication and clean up. Returns lines to report. */

@@ -193,6 +193,9 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         title: 'Complete the migration',
         enabled: () => cfg.option !== 'Validate',
         task: async (_c, task) => {
+          await engine.afterDatabases(cfg, store, (line) => {
+            task.output = line;
+          });
           const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
           if (syncing.length === 0) {
             await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });

@@ -50,22 +50,25 @@ beforeAll(async () => {
      CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL DEFAULT 0);
      CREATE TABLE events (id bigint AUTO_INCREMENT PRIMARY KEY, account int, amount int, KEY (amount));
      INSERT INTO accounts SELECT seq, 0 FROM seq_1_to_100;
-     INSERT INTO events (account, amount) SELECT 1 + seq % 100, seq FROM seq_1_to_20000;`,
+     INSERT INTO events (account, amount) SELECT 1 + seq % 100, seq FROM seq_1_to_20000;
+     DROP DATABASE IF EXISTS ${DB}_b; CREATE DATABASE ${DB}_b; CREATE TABLE ${DB}_b.notes (id int AUTO_INCREMENT PRIMARY KEY, body text);
+     INSERT INTO ${DB}_b.notes (body) SELECT concat('note ', seq) FROM seq_1_to_500;`,
   );
 });
 afterAll(async () => {
-  await myQuery(m1, `DROP DATABASE IF EXISTS ${DB}`);
-  await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS dbferry`);
+  await myQuery(m1, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS ${DB}_b`);
+  await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS ${DB}_b; DROP DATABASE IF EXISTS dbferry`);
 });
 
 describe('MySQL online migration', () => {
-  it('replicates every change made during and after the copy; cutover ends equal and removes the replica', async () => {
-    await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS dbferry`);
-    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-online', source: m1, target: m2, include: [DB], extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s' }));
+  it('replicates every change made during and after the copy, two databases on one snapshot; cutover ends equal and removes the replica', async () => {
+    await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS ${DB}_b; DROP DATABASE IF EXISTS dbferry`);
+    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-online', source: m1, target: m2, include: [DB, `${DB}_b`], extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s' }));
     const writer = startWriter(m1);
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/replicating from GTID [\d-]+ until cutover/);
+    expect(r.stderr).toMatch(/replicating my_online, my_online_b from GTID [\d-]+ until cutover|replicating my_online_b, my_online from GTID/);
+    await myQuery(m1, `INSERT INTO ${DB}_b.notes (body) VALUES ('during replication')`);
     const st = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { substate: string; databases: { status: string; lag: number | null; error: string | null }[]; migration: { status: string } };
     expect(st).toMatchObject({ substate: 'WaitingForCutoverTrigger', migration: { status: 'syncing' } });
     expect(st.databases[0]).toMatchObject({ status: 'syncing', error: null });
@@ -75,6 +78,9 @@ describe('MySQL online migration', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/my_online: cut over; replication stopped and removed; writes had to be paused for/);
     expect(await checksums(m2)).toEqual(await checksums(m1));
+    const notes = `CHECKSUM TABLE ${DB}_b.notes EXTENDED`;
+    expect(await myQuery(m2, notes)).toEqual(await myQuery(m1, notes));
+    expect((await myQuery<{ n: number }>(m2, `SELECT COUNT(*) AS n FROM ${DB}_b.notes`))[0]?.n).toBe(501);
     await noReplica();
   });
 

@@ -19,15 +19,15 @@ describe('MySQL / MariaDB dialect', () => {
 
   it('configures replication per flavor: MariaDB slave_pos, MySQL 8 auto-position', () => {
     const src = { host: 'h', port: 3306, user: 'rep', password: 'pw', ssl: false };
-    expect(configureReplica(dialectFor('mariadb', 101106), src, 'shop', '0-1-42').map((s) => s.sql)).toEqual([
+    expect(configureReplica(dialectFor('mariadb', 101106), src, ['shop', 'crm'], '0-1-42').map((s) => s.sql)).toEqual([
       'SET GLOBAL replicate_do_db = ?',
       'SET GLOBAL gtid_slave_pos = ?',
       'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_SSL = 0',
       'START SLAVE',
     ]);
-    const my = configureReplica(dialectFor('mysql', 80035), { ...src, ssl: true }, 'shop', 'uuid:1-42');
+    const my = configureReplica(dialectFor('mysql', 80035), { ...src, ssl: true }, ['shop', 'c`rm'], 'uuid:1-42');
     expect(my.map((s) => s.sql)).toEqual([
-      'CHANGE REPLICATION FILTER REPLICATE_DO_DB = (?)',
+      'CHANGE REPLICATION FILTER REPLICATE_DO_DB = (`shop`, `c``rm`)',
       "SET GLOBAL gtid_purged = CONCAT('+', ?)",
       'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1',
       'START REPLICA',

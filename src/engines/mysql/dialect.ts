@@ -75,12 +75,12 @@ export interface ReplicaSource {
   ssl: boolean;
 }
 
-/** Statements that point the target at the source from a GTID position, filtered to one database. */
-export function configureReplica(d: Dialect, src: ReplicaSource, db: string, gtid: string): Statement[] {
+/** Statements that point the target at the source from a GTID position, filtered to the databases. */
+export function configureReplica(d: Dialect, src: ReplicaSource, dbs: string[], gtid: string): Statement[] {
   const ssl = src.ssl ? 1 : 0;
   if (d.flavor === 'mariadb') {
     return [
-      { sql: 'SET GLOBAL replicate_do_db = ?', params: [db] },
+      { sql: 'SET GLOBAL replicate_do_db = ?', params: [dbs.join(',')] },
       { sql: 'SET GLOBAL gtid_slave_pos = ?', params: [gtid] },
       { sql: `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
       { sql: d.startReplica, params: [] },
@@ -88,7 +88,7 @@ export function configureReplica(d: Dialect, src: ReplicaSource, db: string, gti
   }
   // MySQL: the target's executed set must contain the snapshot's GTIDs so auto-positioning starts after them.
   return [
-    { sql: 'CHANGE REPLICATION FILTER REPLICATE_DO_DB = (?)', params: [db] },
+    { sql: `CHANGE REPLICATION FILTER REPLICATE_DO_DB = (${dbs.map((x) => '`' + x.replace(/`/g, '``') + '`').join(', ')})`, params: [] },
     { sql: "SET GLOBAL gtid_purged = CONCAT('+', ?)", params: [gtid] },
     { sql: `CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
     { sql: d.startReplica, params: [] },

@@ -65,9 +65,6 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
     if (secs > 0 && secs < 86400) out.push(warn('my.binlog_retention', `binary logs are kept ${Math.round(secs / 3600)} h: a long copy could outlive them`, 'SET GLOBAL binlog_expire_logs_seconds = 604800;', R));
     else out.push(ok('my.binlog_retention', secs === 0 ? 'binary logs are not expired automatically' : `binary logs are kept ${Math.round(secs / 86400)} day(s)`, R));
   }
-  if (online && (f.discovery?.databases.length ?? 0) > 1) {
-    out.push(fail('my.replication.single_database', `${f.discovery?.databases.length} databases selected: MySQL replication replicates one database per migration`, 'Split the migration into one migration per database (or use method: dump).', R));
-  }
   if (online && tgt) {
     const d = dialectFor(tgt.flavor, tgt.versionNum);
     const priv = hasPrivileges(globalPrivileges(tgt.grants), d.replicaAdminPrivileges);

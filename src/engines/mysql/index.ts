@@ -8,7 +8,7 @@ import { discoverMysql } from './discover.js';
 import { decideMethods } from '../checks.js';
 import { evaluateMysql } from './evaluate.js';
 import { gatherMysqlFacts } from './facts.js';
-import { migrateMysqlDatabase } from './migrate.js';
+import { migrateMysqlDatabase, startReplication } from './migrate.js';
 import { cancelMysql, cutoverMysql, liveMysql } from './online.js';
 
 export const mysqlEngine: Engine = {
@@ -21,6 +21,9 @@ export const mysqlEngine: Engine = {
   },
   async prepareTarget() {
     return [];
+  },
+  async afterDatabases(cfg, store, report) {
+    return startReplication(cfg, store, report);
   },
   async migrateDatabase(run) {
     await migrateMysqlDatabase(run);

@@ -17,6 +17,7 @@ import type { DatabaseRun } from '../engine.js';
 import { connectMysql, rows, type MyConnection } from './connect.js';
 import { copyMysqlTable, keyRanges, type KeyRange } from './copy.js';
 import { removeReplica, startReplica } from './replication.js';
+import type { StateStore } from '../../run/state/types.js';
 import { qi } from './sql.js';
 
 const now = (): string => new Date().toISOString();
@@ -66,17 +67,20 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     await admin.query(`CREATE DATABASE IF NOT EXISTS ${qi(db)} CHARACTER SET ${info.cs} COLLATE ${info.co}`);
     await save({ phase: 'created' });
 
-    // 2. One consistent snapshot for every worker: the global read lock is held only while they start.
+    // 2. One consistent snapshot for every worker: the global read lock is held only while they
+    // start. Replicated databases share one snapshot (one GTID position for the one replica).
     const jobs = Math.max(1, run.jobs);
-    for (let i = 0; i < jobs; i++) workers.push(await snapshotWorker(cfg));
-    await control.query('FLUSH TABLES WITH READ LOCK');
     let position = '';
-    try {
-      for (const w of workers) await w.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      const [pos] = await rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_binlog_pos AS p').catch(async () => rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_executed AS p'));
-      position = pos?.p ?? '';
-    } finally {
-      await control.query('UNLOCK TABLES');
+    if (run.method === 'replication') {
+      const shared = await sharedSnapshot(cfg, run);
+      workers.push(...(shared.workers.get(db) ?? []));
+      shared.workers.delete(db);
+      position = shared.position;
+      if (workers.length === 0) throw new DbferryError('MIGRATION_FAILED', `no snapshot worker for database "${db}"`);
+    } else {
+      const snap = await takeSnapshot(cfg, [db], jobs);
+      workers.push(...(snap.workers.get(db) ?? []));
+      position = snap.position;
     }
     run.report(`consistent snapshot taken by ${jobs} worker(s)${position ? ` at GTID ${position}` : ''}`);
     const first = workers[0] as MyConnection;
@@ -205,9 +209,9 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     }
     if (run.method === 'replication') {
       if (!position) throw new DbferryError('MIGRATION_FAILED', 'the source reported no GTID position for the snapshot', { hint: 'Replication needs the binary log (log_bin) on the source.' });
-      await startReplica(cfg, db, position);
-      await save({ phase: 'syncing', status: 'syncing', replicationStart: position });
-      run.report(`replicating from GTID ${position} until cutover`);
+      // Replication starts once every replicated database of the migration is copied (startReplication).
+      await save({ phase: 'copied', replicationStart: position });
+      run.report(`copied at GTID ${position}; replication starts when every replicated database is copied`);
       return;
     }
     await save({ phase: 'verified', status: 'done' });
@@ -221,6 +225,66 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     for (const w of workers) await w.end().catch(() => undefined);
     await Promise.all([admin.end().catch(() => undefined), control.end().catch(() => undefined)]);
   }
+}
+
+interface Snapshot {
+  position: string;
+  workers: Map<string, MyConnection[]>;
+}
+
+/** Opens `jobs` workers per database and starts all their transactions under one brief global read lock. */
+async function takeSnapshot(cfg: MigrationConfig, dbs: string[], jobs: number): Promise<Snapshot> {
+  const workers = new Map<string, MyConnection[]>();
+  const control = await connectMysql('source', cfg.source);
+  try {
+    for (const d of dbs) {
+      const list: MyConnection[] = [];
+      for (let i = 0; i < jobs; i++) list.push(await snapshotWorker(cfg));
+      workers.set(d, list);
+    }
+    await control.query('FLUSH TABLES WITH READ LOCK');
+    try {
+      for (const list of workers.values()) for (const w of list) await w.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const [pos] = await rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_binlog_pos AS p').catch(async () => rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_executed AS p'));
+      return { position: pos?.p ?? '', workers };
+    } finally {
+      await control.query('UNLOCK TABLES');
+    }
+  } catch (e) {
+    for (const list of workers.values()) for (const w of list) await w.end().catch(() => undefined);
+    throw e;
+  } finally {
+    await control.end().catch(() => undefined);
+  }
+}
+
+const shared = new Map<string, Promise<Snapshot>>();
+
+/** The one snapshot of every database this migration replicates (taken by the first to ask). */
+function sharedSnapshot(cfg: MigrationConfig, run: DatabaseRun): Promise<Snapshot> {
+  let p = shared.get(cfg.name);
+  if (!p) {
+    p = (async () => {
+      const dbs = (await run.store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.phase !== 'syncing' && d.phase !== 'verified').map((d) => d.dbname);
+      return takeSnapshot(cfg, dbs.includes(run.database) ? dbs : [...dbs, run.database], Math.max(1, run.jobs));
+    })();
+    shared.set(cfg.name, p);
+  }
+  return p;
+}
+
+/** Starts the one replica for every copied replicated database, from their shared position. */
+export async function startReplication(cfg: MigrationConfig, store: StateStore, report: (line: string) => void): Promise<string[]> {
+  shared.delete(cfg.name);
+  const copied = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.phase === 'copied');
+  if (copied.length === 0) return [];
+  const positions = [...new Set(copied.map((d) => d.replicationStart ?? ''))];
+  if (positions.length !== 1 || !positions[0]) throw new DbferryError('MIGRATION_FAILED', `the replicated databases were copied at different positions (${positions.join(' / ')}); cancel and apply again`);
+  const dbs = copied.map((d) => d.dbname);
+  await startReplica(cfg, dbs, positions[0]);
+  for (const d of copied) await store.upsertDatabase({ ...d, phase: 'syncing', status: 'syncing', updatedAt: now() });
+  report(`replicating ${dbs.join(', ')} from GTID ${positions[0]} until cutover`);
+  return [`replicating ${dbs.join(', ')} from GTID ${positions[0]}`];
 }
 
 async function createObjects(cfg: MigrationConfig, db: string): Promise<void> {

@@ -42,8 +42,8 @@ export async function replicaStatus(c: MyConnection, d?: Dialect): Promise<Repli
 
 const ours = (cfg: MigrationConfig, st: ReplicaStatus): boolean => st.masterHost === cfg.source.host && st.masterPort === cfg.source.port;
 
-/** Points the target at the source from `gtid`, filtered to the database. */
-export async function startReplica(cfg: MigrationConfig, db: string, gtid: string): Promise<void> {
+/** Points the target at the source from `gtid`, filtered to the databases. */
+export async function startReplica(cfg: MigrationConfig, dbs: string[], gtid: string): Promise<void> {
   await withMysql('target', cfg.target, {}, async (c) => {
     const d = await dialectOf(c);
     const current = await replicaStatus(c, d);
@@ -52,7 +52,7 @@ export async function startReplica(cfg: MigrationConfig, db: string, gtid: strin
     }
     await c.query(d.stopReplica).catch(() => undefined);
     const src = { host: cfg.source.host, port: cfg.source.port, user: cfg.source.user, password: cfg.source.password ?? '', ssl: cfg.source.ssl !== 'disable' };
-    for (const st of configureReplica(d, src, db, gtid)) await c.query(st.sql, st.params);
+    for (const st of configureReplica(d, src, dbs, gtid)) await c.query(st.sql, st.params);
   });
 }
 

@@ -36,6 +36,9 @@ export const postgresEngine: Engine = {
       ...r.warnings,
     ];
   },
+  async afterDatabases() {
+    return [];
+  },
   async migrateDatabase(run) {
     const source = await connectPg('source', run.cfg.source, { readOnly: true });
     let major = 0;
