@@ -171,6 +171,11 @@ describe('online migration under a concurrent writer', () => {
     await resetTarget('online_db');
     const file = config('online-cancel', 'online_db');
     expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
+    // While it replicates, a second migration of the same target database is refused.
+    const other = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-other', source: src, target: tgt, extra: 'mode: online\nmethod: replication\noption: Migrate\nroles:\n  migrate: false\ndatabases:\n  include: [online_db]\n  overwrite: true' }));
+    const refused = await runCli(['apply', other, '--yes']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('database "online_db" is already being migrated by active migration "online-cancel"');
     const r = await runCli(['cancel', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('removed subscription');
