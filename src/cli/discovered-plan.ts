@@ -24,17 +24,11 @@ export async function discoveredPlanWithChecks(cli: Cli, loaded: LoadedConfig, p
   let outcome: CheckOutcome | null = null;
   let discovery;
   if (!skipCheck) {
-    try {
-      const run = await engine.check(cfg, { env: cli.io.env, ...(pgbin ? { pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
-      const unreachable = run.outcome.checks.find((c) => /\.(source|target)\.connectivity$/.test(c.id) && c.result === 'Failed');
-      if (unreachable) throw new DbferryError('CONNECTION_FAILED', unreachable.message, { hint: unreachable.hint });
-      outcome = run.outcome;
-      discovery = run.discovery;
-    } catch (e) {
-      // The MySQL check is not built yet: plan from discovery alone.
-      if (!(e instanceof DbferryError && e.code === 'NOT_IMPLEMENTED')) throw e;
-      cli.warn(`${e.message}; the plan has no check results`);
-    }
+    const run = await engine.check(cfg, { env: cli.io.env, ...(pgbin ? { pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
+    const unreachable = run.outcome.checks.find((c) => /\.(source|target)\.connectivity$/.test(c.id) && c.result === 'Failed');
+    if (unreachable) throw new DbferryError('CONNECTION_FAILED', unreachable.message, { hint: unreachable.hint });
+    outcome = run.outcome;
+    discovery = run.discovery;
   }
   discovery ??= await engine.discover(cfg, cli.io.signal);
   const checks = outcome ? outcome.checks.map(({ replication: _r, ...c }) => c) : null;

@@ -10,7 +10,7 @@ import { isMap, isScalar } from 'yaml';
 import { DbferryError, type Diagnostic } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
 import { normalizeAiven, normalizeAzure, normalizeCanonical, originOf, type Normalized } from './forms.js';
-import { formOf, schemaKeys, validateAgainstSchema } from './schema.js';
+import { schemaKeys, validateAgainstSchema } from './schema.js';
 import { buildConfig } from './semantic.js';
 import type { ConfigForm, LoadedConfig } from './types.js';
 import { expandEnv, locate, parseYaml, renameKeys, type YamlSource } from './yaml-source.js';
@@ -110,7 +110,6 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   for (const s of expanded.secrets) registerSecret(s);
 
   const js = src.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
-  if (formOf(js) !== form) form = formOf(js);
   // Register literal secrets before anything could print them.
   for (const path of expanded.literalSecrets) {
     const v = getIn(js, path);

@@ -61,14 +61,6 @@ export function schemaKeys(form: ConfigForm, path: readonly string[]): string[] 
   return Object.keys(node?.properties ?? {});
 }
 
-export function formOf(raw: unknown): ConfigForm {
-  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
-    if ('migration' in raw) return 'aiven';
-    if ('properties' in raw) return 'azure';
-  }
-  return 'canonical';
-}
-
 /** Validates (and coerces numeric/boolean strings in place). */
 export function validateAgainstSchema(form: ConfigForm, raw: unknown, src: YamlSource): Diagnostic[] {
   const validate = validatorFor(form);

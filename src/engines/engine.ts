@@ -1,11 +1,9 @@
 /**
  * The engine interface: what the commands need from a database engine. PostgreSQL and MySQL are
- * its two implementations. Operations an engine cannot do yet throw NOT_IMPLEMENTED with a plain
- * sentence, never a fake result.
+ * its two implementations.
  */
 import type { MigrationConfig } from '../config/types.js';
 import type { DatabaseRecord, StateStore } from '../run/state/types.js';
-import { DbferryError } from '../util/errors.js';
 import type { CheckOutcome } from './checks.js';
 
 export interface ServerFacts {
@@ -103,12 +101,6 @@ export interface DatabaseRun {
   signal?: AbortSignal;
   /** Progress line for the task (Listr output). */
   report(line: string): void;
-}
-
-export function notImplemented(what: string): DbferryError {
-  return new DbferryError('NOT_IMPLEMENTED', `${what} is not implemented in this version of dbferry`, {
-    hint: 'Nothing was copied. Use `dbferry plan` and `dbferry check` to review the migration; see the README "Known limits".',
-  });
 }
 
 /** Databases never migrated (SPEC §8): templates and cloud vendors' system databases. */

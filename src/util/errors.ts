@@ -12,7 +12,6 @@ export type ErrorCode =
   | 'SSL_FAILED'
   | 'CHECK_FAILED'
   | 'MIGRATION_FAILED'
-  | 'NOT_IMPLEMENTED'
   | 'STALE_PLAN'
   | 'LOCKED'
   | 'STATE_CONFLICT'
@@ -39,7 +38,6 @@ const EXIT_CODES: Record<ErrorCode, 1 | 2 | 130> = {
   SSL_FAILED: 2,
   CHECK_FAILED: 1,
   MIGRATION_FAILED: 1,
-  NOT_IMPLEMENTED: 1,
   STALE_PLAN: 2,
   LOCKED: 1,
   STATE_CONFLICT: 2,

@@ -1,7 +1,7 @@
 /** The PostgreSQL engine. */
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import { notImplemented, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { SqlStateStore } from '../../run/state/store.js';
 import { connectPg } from './connect.js';
 import { discoverPostgres } from './discover.js';
