@@ -52,8 +52,30 @@ afterAll(async () => {
   await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
 });
 
-describe('kill -9 at every phase, then apply again', () => {
-  const points = ['after-roles', 'after-create', 'after-schema', 'after-table-1', 'mid-copy', 'after-table-5', 'after-data', 'mid-post-data', 'after-post-data', 'after-finalize'];
+/** Deterministic PRNG (mulberry32) so the chosen kill points are the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 10 kill points drawn from every crash point of the dump method (seed DBFERRY_KILL_SEED, default 62: it reaches every phase). */
+function killPoints(): string[] {
+  const candidates = ['after-roles', 'after-create', 'after-schema', 'mid-copy', ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`), 'after-data', 'mid-post-data', 'after-post-data', 'after-finalize'];
+  const rnd = prng(Number(process.env.DBFERRY_KILL_SEED ?? 62));
+  const pool = [...candidates];
+  const out: string[] = [];
+  while (out.length < 10 && pool.length) out.push(pool.splice(Math.floor(rnd() * pool.length), 1)[0] as string);
+  return out;
+}
+
+describe('kill -9 at 10 seeded-random points, then apply again', () => {
+  const points = killPoints();
   for (const point of points) {
     it(`crash ${point}: the re-run resumes and source and target are equal`, async () => {
       await resetTarget();
