@@ -57,8 +57,9 @@ export function startCli(args: string[], opts: RunOptions = {}) {
   return spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** A fresh directory below the run's temporary root (removed when the run ends). */
 export function tempDir(prefix = 'dbferry-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return mkdtempSync(join(process.env.DBFERRY_TEST_TMP ?? tmpdir(), prefix));
 }
 
 export function writeFile(dir: string, name: string, text: string): string {
