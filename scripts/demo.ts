@@ -5,7 +5,7 @@
  * leave the servers running; DEMO_ROWS sets the number of orders (default 1,500,000).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, pgQuery } from '../test/setup/cli.js';
@@ -24,6 +24,7 @@ function dbferry(args: string[], cwd: string): number {
 async function main(): Promise<void> {
   process.stdout.write('Starting PostgreSQL 15 (source) and PostgreSQL 17 (target), embedded, on free ports...\n');
   const [source, target] = await Promise.all([startPostgres({ major: 15 }), startPostgres({ major: 17 })]);
+  const dir = mkdtempSync(join(tmpdir(), 'dbferry-demo-'));
   try {
     process.stdout.write(`Loading a sample "shop" database (${scale} orders) into the source...\n`);
     await pgQuery(source, 'CREATE DATABASE shop');
@@ -42,7 +43,6 @@ async function main(): Promise<void> {
        ANALYZE;`,
       'shop',
     );
-    const dir = mkdtempSync(join(tmpdir(), 'dbferry-demo-'));
     writeFileSync(
       join(dir, 'migration.yaml'),
       [
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     if (!keep) {
       process.stdout.write('\nStopping the servers...\n');
       await Promise.all([stopPostgres(source), stopPostgres(target)]);
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 }
