@@ -47,13 +47,17 @@ export async function cutoverMysql(cfg: MigrationConfig, store: StateStore, only
   for (const d of dbs) {
     if (cfg.verify !== 'none') {
       const tables = await withMysql('source', cfg.source, {}, (c) => rows<{ t: string }>(c, `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`, [d.dbname]));
-      const bad: string[] = [];
-      for (const { t } of tables) {
-        const q = `SELECT COUNT(*) AS n FROM ${qi(d.dbname)}.${qi(t)}`;
-        const [a] = await withMysql('source', cfg.source, {}, (c) => rows<{ n: string }>(c, q));
-        const [b] = await withMysql('target', cfg.target, {}, (c) => rows<{ n: string }>(c, q));
-        if (String(a?.n) !== String(b?.n)) bad.push(`${t} (${a?.n} rows on the source, ${b?.n} on the target)`);
-      }
+      const bad = await withMysql('source', cfg.source, {}, (s) =>
+        withMysql('target', cfg.target, {}, async (g) => {
+          const out: string[] = [];
+          for (const { t } of tables) {
+            const q = `SELECT COUNT(*) AS n FROM ${qi(d.dbname)}.${qi(t)}`;
+            const [[a], [b]] = await Promise.all([rows<{ n: string }>(s, q), rows<{ n: string }>(g, q)]);
+            if (String(a?.n) !== String(b?.n)) out.push(`${t} (${a?.n} rows on the source, ${b?.n} on the target)`);
+          }
+          return out;
+        }),
+      );
       if (bad.length) {
         await store.upsertDatabase({ ...d, status: 'failed', error: `verify failed: ${bad.join('; ')}`, updatedAt: now() });
         throw new DbferryError('MIGRATION_FAILED', `verify failed after cutover in "${d.dbname}": ${bad.join('; ')}`, { hint: 'Were writes still going to the source during cutover?' });

@@ -7,12 +7,13 @@ import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
-import { withPg, type PgClient } from './connect.js';
+import { connectPg, withPg, type PgClient } from './connect.js';
 import { listSourceTables } from './copy.js';
 import { dropSourceObjects, dropSubscription, findLeftovers, reached, slotPosition, targetChangeCounters } from './replication.js';
 import { replicationObjectName } from './replication-sql.js';
 import { qname, ql } from './sql.js';
-import { verifySql } from './verify.js';
+import { verifyTables } from './verify.js';
+import { STABLE_OUTPUT } from './migrate.js';
 
 const now = (): string => new Date().toISOString();
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -149,24 +150,25 @@ export async function cutoverPostgres(cfg: MigrationConfig, store: StateStore, o
   return out;
 }
 
+/** Row counts (and checksums) of every table, source against target, now (writes stopped). */
 async function verifyOnline(cfg: MigrationConfig, db: string, checksums: boolean): Promise<string[]> {
   const tables = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) => {
     const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
     return listSourceTables(c, v);
   });
-  const settings = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
-  return withPg('source', cfg.source, { database: db, readOnly: true, settings }, (s) =>
-    withPg('target', cfg.target, { database: db, readOnly: true, settings }, async (t) => {
-      const out: string[] = [];
-      for (const tb of tables) {
-        const sql = verifySql(tb, checksums);
-        const [a, b] = await Promise.all([s.query<{ n: string; h: string }>(sql), t.query<{ n: string; h: string }>(sql)]);
-        if (a.rows[0]?.n !== b.rows[0]?.n) out.push(`${tb.schema}.${tb.name} (${a.rows[0]?.n} rows on the source, ${b.rows[0]?.n} on the target)`);
-        else if (a.rows[0]?.h !== b.rows[0]?.h) out.push(`${tb.schema}.${tb.name} (checksum differs)`);
-      }
-      return out;
-    }),
-  );
+  const open = async (): Promise<{ src: PgClient; tgt: PgClient }> => {
+    const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: STABLE_OUTPUT });
+    const tgt = await connectPg('target', cfg.target, { database: db, readOnly: true, settings: STABLE_OUTPUT }).catch(async (e: unknown) => {
+      await src.end().catch(() => undefined);
+      throw e;
+    });
+    return { src, tgt };
+  };
+  const close = async (w: { src: PgClient; tgt: PgClient }): Promise<void> => {
+    await Promise.all([w.src.end().catch(() => undefined), w.tgt.end().catch(() => undefined)]);
+  };
+  const mismatches = await verifyTables(tables, checksums ? 'checksums' : 'counts', cfg.copy.jobs, open, close);
+  return mismatches.map((m) => `${m.table} (${m.detail})`);
 }
 
 /** Stops a migration: replication objects removed on both sides, copied data kept (as Azure). */
