@@ -199,32 +199,21 @@ describe('online migration under a concurrent writer', () => {
     await noLeftovers('online_db');
   });
 
-  it('a source restart during replication: streaming resumes and cutover ends equal', async () => {
-    await resetTarget('online_db');
-    const { restartPostgres } = await import('../setup/servers.js');
-    const file = config('online-restart', 'online_db');
-    expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
-    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'before restart')`, 'online_db');
-    await restartPostgres(src);
-    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (2, 2, 'after restart'); UPDATE accounts SET balance = -1 WHERE id = 3`, 'online_db');
-    const c = await runCli(['cutover', file]);
-    expect(c.code, c.stderr).toBe(0);
-    expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
-    await noLeftovers('online_db');
-  });
-
-  it('a target restart during replication: streaming continues and cutover ends equal', async () => {
-    await resetTarget('online_db');
-    const { restartPostgres } = await import('../setup/servers.js');
-    const file = config('online-trestart', 'online_db');
-    expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
-    await restartPostgres(tgt);
-    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (3, 3, 'after target restart'); DELETE FROM events WHERE id = 5`, 'online_db');
-    const c = await runCli(['cutover', file]);
-    expect(c.code, c.stderr).toBe(0);
-    expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
-    await noLeftovers('online_db');
-  });
+  for (const side of ['source', 'target'] as const) {
+    it(`a ${side} restart during replication: streaming resumes and cutover ends equal`, async () => {
+      await resetTarget('online_db');
+      const { restartPostgres } = await import('../setup/servers.js');
+      const file = config(`online-restart-${side}`, 'online_db');
+      expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
+      await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'before ${side} restart')`, 'online_db');
+      await restartPostgres(side === 'source' ? src : tgt);
+      await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (2, 2, 'after ${side} restart'); UPDATE accounts SET balance = -1 WHERE id = 3; DELETE FROM events WHERE id = 5`, 'online_db');
+      const c = await runCli(['cutover', file]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
+      await noLeftovers('online_db');
+    });
+  }
 
   it('cutover: true cuts over at once; status shows when replication last heard from the source', async () => {
     await resetTarget('online_db');
