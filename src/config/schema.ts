@@ -1,11 +1,11 @@
 /**
- * JSON Schema validation of the raw YAML object with ajv (compiled once per process), with ajv's
+ * JSON Schema validation of the raw YAML object with ajv (standalone code compiled at build time), with ajv's
  * errors turned into positioned, human diagnostics: unknown keys suggest the nearest valid key,
  * enums suggest the nearest value, patterns say what was expected.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import * as validators from './validators.generated.js';
 import type { ConfigForm } from './types.js';
 import type { Diagnostic } from '../util/errors.js';
 import { nearest } from '../util/suggest.js';
@@ -27,36 +27,25 @@ interface JsonSchema {
   [k: string]: unknown;
 }
 
-let cached: { schema: JsonSchema; ajv: Ajv2020; validators: Partial<Record<ConfigForm, ValidateFunction>> } | undefined;
+let schemaCache: JsonSchema | undefined;
 
 export function loadSchema(): JsonSchema {
-  return compiled().schema;
+  schemaCache ??= JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as JsonSchema;
+  return schemaCache;
 }
 
-function compiled(): { schema: JsonSchema; ajv: Ajv2020; validators: Partial<Record<ConfigForm, ValidateFunction>> } {
-  if (cached) return cached;
-  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as JsonSchema;
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, coerceTypes: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-  ajv.addSchema(schema);
-  cached = { schema, ajv, validators: {} };
-  return cached;
-}
-
-/** The validator of one form, compiled on first use (once per process). */
+/**
+ * The validator of one form: ajv standalone code generated with the schema (`npm run gen:schema`,
+ * options in scripts/schema-src.mjs), so no schema is compiled at start-up; a unit test keeps it
+ * equal to the schema.
+ */
 function validatorFor(form: ConfigForm): ValidateFunction {
-  const c = compiled();
-  const existing = c.validators[form];
-  if (existing) return existing;
-  const v = c.ajv.getSchema(`${c.schema.$id ?? ''}#/$defs/${form}`);
-  if (!v) throw new Error(`schema definition ${form} missing`);
-  c.validators[form] = v;
-  return v;
+  return validators[form] as unknown as ValidateFunction;
 }
 
 /** Keys of an object schema at a $defs path, for case-insensitive matching (Azure). */
 export function schemaKeys(form: ConfigForm, path: readonly string[]): string[] {
-  let node: JsonSchema | undefined = compiled().schema.$defs?.[form];
+  let node: JsonSchema | undefined = loadSchema().$defs?.[form];
   for (const seg of path) node = node?.properties?.[seg];
   return Object.keys(node?.properties ?? {});
 }

@@ -12,6 +12,12 @@ describe('generated docs are current', () => {
     expect(committed).toBe(schemaText);
   });
 
+  it('src/config/validators.generated.ts is the schema compiled by ajv (run `npm run gen:schema`)', async () => {
+    const committed = readFileSync(join(ROOT, 'src', 'config', 'validators.generated.ts'), 'utf8');
+    const { validatorsText } = (await import('../../scripts/schema-src.mjs')) as { validatorsText: () => Promise<string> };
+    expect(committed).toBe(await validatorsText());
+  });
+
   it('README YAML reference equals the schema (run `npm run gen:reference`)', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'migration.schema.json'), 'utf8')) as Parameters<typeof renderReference>[0];
