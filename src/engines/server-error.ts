@@ -84,3 +84,42 @@ export function translateConnectError(e: unknown, role: ServerRole, conn: Connec
   }
   return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: ${raw}`, { cause: e });
 }
+
+const labels = new WeakMap<object, string>();
+const SERVER = Symbol.for('dbferry.server');
+
+/** Remembers which server a connection talks to ("source server user@host:port (database "x")"). */
+export function labelConnection(conn: object, label: string): void {
+  labels.set(conn, label);
+}
+
+export function labelOf(conn: object): string | undefined {
+  return labels.get(conn);
+}
+
+/** Marks a driver error, in place, with the server it came from (the first mark wins). Returns it. */
+export function tagServer<E>(e: E, label: string | undefined): E {
+  if (label && e !== null && typeof e === 'object' && !(SERVER in e)) Object.defineProperty(e, SERVER, { value: label, enumerable: false });
+  return e;
+}
+
+export function serverOf(e: unknown): string | undefined {
+  return e !== null && typeof e === 'object' && SERVER in e ? String((e as Record<symbol, unknown>)[SERVER]) : undefined;
+}
+
+/**
+ * A driver failure during a migration, as the user should read it: which server, what it said,
+ * and that the migration can be resumed. DbferryErrors and interruptions pass through unchanged.
+ */
+export function migrationError(e: unknown, database: string, resume: string): unknown {
+  if (e instanceof DbferryError || (e as { name?: string } | null)?.name === 'AbortError') return e;
+  const raw = redact(messageOf(e)).split('\n')[0] ?? '';
+  const code = String((e as DriverError | null)?.code ?? '');
+  const server = serverOf(e);
+  const lost = /^(57P0[123]|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|ER_QUERY_INTERRUPTED|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN)$/.test(code) || /terminat|connection (lost|error)|closed the connection|not queryable/i.test(raw);
+  const what = lost ? `the connection to the ${server ?? 'server'} was lost (${raw})` : server ? `the ${server} reported: ${raw}` : raw;
+  return new DbferryError('MIGRATION_FAILED', `migrating database "${database}" failed: ${what}`, {
+    hint: lost ? `Nothing is lost: once the server is reachable again, run \`dbferry apply\` again; ${resume}.` : `Fix the cause, then run \`dbferry apply\` again; ${resume}.`,
+    cause: e,
+  });
+}

@@ -119,7 +119,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
               hint: 'Wait for it to finish (`dbferry status --watch`), or stop it first.',
             });
           }
-          const r = await registerMigration(store, loaded, plan);
+          const r = await store.withRegistrationLock(() => registerMigration(store, loaded, plan));
           c.resumed = r.resumed;
           task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
         },
@@ -193,9 +193,14 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         title: 'Complete the migration',
         enabled: () => cfg.option !== 'Validate',
         task: async (_c, task) => {
-          await engine.afterDatabases(cfg, store, (line) => {
-            task.output = line;
-          });
+          await engine.afterDatabases(
+            cfg,
+            store,
+            (line) => {
+              task.output = line;
+            },
+            input.env,
+          );
           const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
           if (syncing.length === 0) {
             await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
@@ -206,7 +211,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
             task.title = 'Cut over (cutover: true)';
             const lines = await engine.cutover(cfg, store, cfg.cutoverDatabases, (line) => {
               task.output = line;
-            }, input.runner.signal);
+            }, input.runner.signal, input.env);
             const m = await store.getMigration(cfg.name);
             task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
             return;

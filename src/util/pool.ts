@@ -33,6 +33,17 @@ export class WorkPool<R> {
     this.wake();
   }
 
+  /** True once a job failed, fail() was called or the signal aborted: producers should stop. */
+  get stopped(): boolean {
+    return this.failure !== undefined || this.opts.signal?.aborted === true;
+  }
+
+  /** Stops the pool with an error from outside its jobs (e.g. the producer feeding it failed). */
+  fail(e: unknown): void {
+    if (this.failure === undefined) this.failure = e;
+    this.wake();
+  }
+
   /** No more jobs will be added once the queue drains. */
   close(): void {
     this.closed = true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPostData, filterStatements, parseEntries, rolesIn, splitDump, splitQName, statements } from '../../src/engines/postgres/dump-script.js';
+import { batchPreData, classifyPostData, inlineIndexes, filterStatements, parseEntries, rolesIn, splitDump, splitQName, statements } from '../../src/engines/postgres/dump-script.js';
 
 const PRE = `--
 -- PostgreSQL database dump
@@ -128,5 +128,66 @@ ALTER TABLE ONLY public.t
       ['fk', null],
     ]);
     expect(splitQName('"a.b"."c""d"')).toEqual({ schema: 'a.b', name: 'c"d' });
+  });
+});
+
+describe('pre-data batches', () => {
+  const e = (type: string, name: string, sql = `-- ${name}`, schema = 'public') => ({ type, name, schema, owner: 'o', sql });
+  it('cuts in dump order and releases each table with its last TABLE, TABLE ATTACH or identity entry', () => {
+    const entries = [
+      e('SCHEMA', 's', 'CREATE SCHEMA s;', '-'),
+      e('TABLE', 'a'),
+      e('TABLE', 'p'),
+      e('TABLE', 'p1'),
+      e('TABLE', 'we.ird'),
+      e('SEQUENCE', 'we.ird_id_seq', 'ALTER TABLE public."we.ird" ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME public."we.ird_id_seq"\n);'),
+      e('VIEW', 'v'),
+      e('TABLE ATTACH', 'p1'),
+    ];
+    const b = batchPreData(entries, 2);
+    expect(b.map((x) => x.entries.map((y) => y.name))).toEqual([['s', 'a', 'p'], ['p1', 'we.ird'], ['we.ird_id_seq', 'v', 'p1']]);
+    expect(b.map((x) => x.tables.map((t) => t.name).sort())).toEqual([['a', 'p'], [], ['p1', 'we.ird']]);
+    expect(batchPreData(entries, 100)).toHaveLength(1);
+    expect(batchPreData([], 8)).toEqual([]);
+  });
+});
+
+describe('simple indexes of small tables go with their table', () => {
+  const item = (sql: string, table: string) => ({ entry: { type: sql.startsWith('ALTER') ? 'CONSTRAINT' : 'INDEX', name: 'x', schema: 'public', owner: 'o', sql }, phase: 'table' as const, table: { schema: 'public', name: table } });
+  it('moves plain PK/UNIQUE/btree column indexes of small tables only', () => {
+    const pk = item('ALTER TABLE ONLY public.a\n    ADD CONSTRAINT a_pkey PRIMARY KEY (id);', 'a');
+    const uq = item('ALTER TABLE ONLY public."we.ird"\n    ADD CONSTRAINT "u q" UNIQUE ("col 1", id);', 'we.ird');
+    const ix = item('CREATE INDEX a_v ON public.a USING btree (v);', 'a');
+    const expr = item('CREATE INDEX a_lower ON public.a USING btree (lower(v));', 'a');
+    const partial = item('CREATE INDEX a_p ON public.a USING btree (v) WHERE (v IS NOT NULL);', 'a');
+    const gin = item('CREATE INDEX a_g ON public.a USING gin (doc);', 'a');
+    const desc = item('CREATE INDEX a_d ON public.a USING btree (v DESC);', 'a');
+    const big = item('ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_pkey PRIMARY KEY (id);', 'big');
+    const batches = [
+      { entries: [{ type: 'TABLE', name: 'a', schema: 'public', owner: 'o', sql: 'CREATE TABLE public.a ();' }], tables: [{ schema: 'public', name: 'a' }] },
+      { entries: [{ type: 'TABLE', name: 'we.ird', schema: 'public', owner: 'o', sql: '...' }, { type: 'TABLE', name: 'big', schema: 'public', owner: 'o', sql: '...' }], tables: [{ schema: 'public', name: 'we.ird' }, { schema: 'public', name: 'big' }] },
+    ];
+    const r = inlineIndexes(batches, [pk, uq, ix, expr, partial, gin, desc, big], new Set(['public\u0000a', 'public\u0000we.ird']));
+    expect([...r.moved]).toEqual([pk, ix, uq]);
+    expect(r.batches[0]?.entries.map((e) => e.sql)).toEqual(['CREATE TABLE public.a ();', pk.entry.sql, ix.entry.sql]);
+    expect(r.batches[1]?.entries.map((e) => e.sql)).toEqual(['...', '...', uq.entry.sql]);
+  });
+});
+
+describe('psql meta-commands in pg_dump output', () => {
+  it('are removed, including the \\encoding pg_dump writes for a non-ASCII database name', () => {
+    const text = [
+      '--\n-- Name: x; Type: DATABASE; Schema: -; Owner: postgres\n--\n',
+      'CREATE DATABASE "hostile ""db"".\\ü" WITH TEMPLATE = template0;',
+      '\\unrestrict abc',
+      '\\encoding SQL_ASCII',
+      '\\connect -reuse-previous=on "dbname=\'hostile ""db"".\\\\ü\'"',
+      '\\restrict abc',
+      '--\n-- Name: t; Type: TABLE; Schema: public; Owner: postgres\n--\n',
+      'CREATE TABLE public.t (a int);',
+    ].join('\n');
+    const d = splitDump(text);
+    expect(d.header.map((e) => e.sql)).toEqual(['CREATE DATABASE "hostile ""db"".\\ü" WITH TEMPLATE = template0;']);
+    expect(d.body.map((e) => e.sql)).toEqual(['CREATE TABLE public.t (a int);']);
   });
 });

@@ -19,7 +19,7 @@ export async function engineCommand(cli: Cli, file: string | undefined, op: 'cut
         });
       }
     }
-    const lines = await engine[op](cfg, store, databases, (line) => cli.info(line), cli.io.signal);
+    const lines = await engine[op](cfg, store, databases, (line) => cli.info(line), cli.io.signal, cli.io.env);
     const m = await store.getMigration(cfg.name);
     if (cli.opts.json) cli.json({ name: cfg.name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
     else {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '../../config/types.js';
-import { translateConnectError, type ServerRole } from '../server-error.js';
+import { labelConnection, serverLabel, tagServer, translateConnectError, type ServerRole } from '../server-error.js';
 
 export type MyConnection = mysql.Connection;
 
@@ -32,6 +32,15 @@ function sslOptions(conn: ConnectionConfig): mysql.SslOptions | undefined {
   }
 }
 
+/** Every error of this connection's queries carries the server it came from. */
+function labelQueries(c: MyConnection, label: string): void {
+  labelConnection(c, label);
+  for (const m of ['query', 'execute'] as const) {
+    const f = (c[m] as (...args: unknown[]) => Promise<unknown>).bind(c);
+    (c as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => f(...args).catch((e: unknown) => Promise.reject(tagServer(e, label)));
+  }
+}
+
 export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opts: MyConnectOptions = {}): Promise<MyConnection> {
   const attempt = async (ssl: mysql.SslOptions | undefined): Promise<MyConnection> => {
     const c = await mysql.createConnection({
@@ -50,6 +59,7 @@ export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opt
     });
     // A dropped connection must not crash the process; the next query reports it.
     c.on('error', () => undefined);
+    labelQueries(c, serverLabel(role, conn, opts.database));
     return c;
   };
   try {

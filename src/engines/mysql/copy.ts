@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MyConnection } from './connect.js';
 import { qi } from './sql.js';
+import { labelOf, tagServer } from '../server-error.js';
 
 const TAB = 0x09;
 const NL = 0x0a;
@@ -101,16 +102,41 @@ export function keyRanges(key: string, min: bigint, max: bigint, parts: number):
   return out;
 }
 
+/** Rejects when the connection reports a fatal error (tagged with its server); stop() detaches. */
+function connectionLost(c: MyConnection): { failed: Promise<never>; stop: () => void } {
+  const emitter = (c as unknown as { connection: NodeJS.EventEmitter }).connection;
+  let handler: (e: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    handler = (e: unknown) => reject(tagServer(e, labelOf(c)));
+    emitter.on('error', handler);
+  });
+  failed.catch(() => undefined);
+  return { failed, stop: () => emitter.off('error', handler) };
+}
+
 /** Streams `SELECT cols FROM db.table [range]` (on the source worker's snapshot) into the target table. */
 export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: string[], onBytes: (n: number) => void, range?: KeyRange): Promise<{ rows: number; bytes: number }> {
   const select = selectSql(db, table, columns, range);
   const raw = (src as unknown as { connection: { query(o: object): { stream(o?: object): Readable } } }).connection;
   const rows = raw.query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() }).stream({ highWaterMark: 512 });
+  rows.on('error', (e: unknown) => tagServer(e, labelOf(src)));
   const tsv = new RowsToTsv(onBytes);
   const load = tgt.query({ sql: loadDataSql(db, table, columns), infileStreamFactory: () => tsv } as never);
-  await Promise.all([pipeline(rows, tsv).catch((e: unknown) => {
+  // mysql2 settles neither a row stream nor a LOAD DATA whose connection dies (KILL, restart):
+  // a lost connection on either side fails the copy at once.
+  const lost = [connectionLost(src), connectionLost(tgt)];
+  try {
+    await Promise.race([
+      Promise.all([pipeline(rows, tsv), load]),
+      ...lost.map((l) => l.failed),
+    ]);
+  } catch (e) {
+    // Destroyed with the error, so a LOAD DATA still running never takes the cut as the end of its file.
+    rows.destroy();
     tsv.destroy(e as Error);
     throw e;
-  }), load]);
+  } finally {
+    for (const l of lost) l.stop();
+  }
   return { rows: tsv.rows, bytes: tsv.bytes };
 }

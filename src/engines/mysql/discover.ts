@@ -4,6 +4,7 @@ import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
 import { MYSQL_SYSTEM_DATABASES, selectDatabases, type Discovery, type ServerFacts, type SourceDatabaseFacts, type TargetDatabaseFacts } from '../engine.js';
 import { rows, withMysql, type MyConnection } from './connect.js';
+import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
 
 async function serverFacts(c: MyConnection, role: 'source' | 'target', cfg: MigrationConfig): Promise<ServerFacts> {
   const [r] = await rows<{ v: string }>(c, 'SELECT VERSION() AS v');
@@ -43,6 +44,14 @@ async function schemas(c: MyConnection): Promise<SchemaRow[]> {
   );
 }
 
+/** Databases an unfinished run of this migration started (read from the state store, if any). */
+async function resumableDatabases(c: MyConnection, name: string): Promise<Record<string, string>> {
+  const [present] = await rows<{ present: unknown }>(c, presentStatement('mysql'));
+  if (!isPresent(present?.present)) return {};
+  const r = await rows<{ dbname: string; phase: string }>(c, resumableStatement('mysql'), [name]);
+  return Object.fromEntries(r.map((x) => [x.dbname, x.phase]));
+}
+
 export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery> {
   const src = await withMysql('source', cfg.source, {}, async (c) => {
     const facts = await serverFacts(c, 'source', cfg);
@@ -66,7 +75,7 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
     for (const r of cols) h.update(`${r.s}\0${r.t}\0${r.c}\0${r.ty}\n`);
     return { facts, list, sel, fingerprint: `sha256:${h.digest('hex')}` };
   });
-  const tgt = await withMysql('target', cfg.target, {}, async (c) => ({ facts: await serverFacts(c, 'target', cfg), list: await schemas(c) }));
+  const tgt = await withMysql('target', cfg.target, {}, async (c) => ({ facts: await serverFacts(c, 'target', cfg), list: await schemas(c), resumable: await resumableDatabases(c, cfg.name) }));
   const databases = src.sel.selected.map((name) => {
     const s = src.list.find((r) => r.name === name);
     const t = tgt.list.find((r) => r.name === name);
@@ -92,6 +101,6 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
     excluded: src.sel.excluded,
     roles: null,
     sourceSchemaFingerprint: src.fingerprint,
-    resumable: {},
+    resumable: tgt.resumable,
   };
 }

@@ -84,7 +84,9 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
     const D = { level: 'database' as const, database: name };
     const facts = f.databases.find((x) => x.name === name);
     out.push(ok('my.db.size', `${formatBytes(d.source.sizeBytes)}, ${d.source.tables} tables, ~${d.source.rowEstimate} rows, ${d.source.encoding ?? '?'} / ${d.source.collation ?? '?'}`, D));
-    if (d.target.exists && (d.target.userObjects ?? 0) > 0) {
+    const resumePhase = f.discovery?.resumable[name];
+    if (resumePhase) out.push(ok('my.db.target_empty', `target database was started by an earlier run of this migration (phase ${resumePhase}): apply copies it again`, D));
+    else if (d.target.exists && (d.target.userObjects ?? 0) > 0) {
       if (cfg.databases.overwrite) out.push(warn('my.db.target_empty', `target database has ${d.target.userObjects} objects and will be DROPPED and recreated (overwrite: true)`, 'Remove databases.overwrite to keep it.', D));
       else out.push(fail('my.db.target_empty', `target database "${name}" exists with ${d.target.userObjects} objects`, 'Empty or drop it, or set databases.overwrite: true to replace it.', D));
     } else out.push(ok('my.db.target_empty', d.target.exists ? 'target database exists and is empty' : 'target database does not exist yet', D));

@@ -2,7 +2,7 @@
 import type { MigrationConfig } from '../../config/types.js';
 import type { Discovery } from '../engine.js';
 import { failureOf, readSide, type ConnectFailure } from '../checks.js';
-import { connectMysql, rows, type MyConnection } from './connect.js';
+import { connectMysql, rows, withMysql, type MyConnection } from './connect.js';
 import { discoverMysql } from './discover.js';
 
 
@@ -101,12 +101,8 @@ export async function gatherMysqlFacts(cfg: MigrationConfig, signal?: AbortSigna
   if (source.connected && target.connected) {
     try {
       discovery = await discoverMysql(cfg, signal);
-      const c = await connectMysql('source', cfg.source);
-      try {
-        databases = await dbFacts(c, discovery.databases.map((d) => d.source.name));
-      } finally {
-        await c.end().catch(() => undefined);
-      }
+      const names = discovery.databases.map((d) => d.source.name);
+      databases = await withMysql('source', cfg.source, {}, (c) => dbFacts(c, names));
     } catch (e) {
       if (signal?.aborted) throw e;
       discoveryFailure = failureOf(e);

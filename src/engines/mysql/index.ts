@@ -22,8 +22,8 @@ export const mysqlEngine: Engine = {
   async prepareTarget() {
     return [];
   },
-  async afterDatabases(cfg, store, report) {
-    return startReplication(cfg, store, report);
+  async afterDatabases(cfg, store, report, env) {
+    return startReplication(cfg, store, report, env);
   },
   async migrateDatabase(run) {
     await migrateMysqlDatabase(run);

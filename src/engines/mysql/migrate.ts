@@ -10,7 +10,9 @@ import type { DatabaseRecord } from '../../run/state/types.js';
 import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
+import { crashPoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
+import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import { tableRefMatches } from '../../config/identifiers.js';
 import type { DatabaseRun } from '../engine.js';
@@ -62,10 +64,22 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     if (!info) throw new DbferryError('MIGRATION_FAILED', `database "${db}" not found on the source`);
     if (restart || cfg.databases.overwrite) {
       run.report(restart ? 'the earlier run stopped before the end: starting this database over' : 'dropping the existing target database (overwrite: true)');
+      // A replica an interrupted run started would write into the database being copied again.
+      if (restart && run.method === 'replication') await removeReplica(cfg);
       await admin.query(`DROP DATABASE IF EXISTS ${qi(db)}`);
+    }
+    if (!restart && !cfg.databases.overwrite) {
+      // The check saw it empty; never write into a database something filled since.
+      const [n] = await rows<{ n: number }>(admin, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [db]);
+      if (Number(n?.n ?? 0) > 0) {
+        throw new DbferryError('STATE_CONFLICT', `target database "${db}" is not empty any more (${n?.n} tables appeared after the check); nothing was written to it`, {
+          hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
+        });
+      }
     }
     await admin.query(`CREATE DATABASE IF NOT EXISTS ${qi(db)} CHARACTER SET ${info.cs} COLLATE ${info.co}`);
     await save({ phase: 'created' });
+    crashPoint(run.env, 'after-create');
 
     // 2. One consistent snapshot for every worker: the global read lock is held only while they
     // start. Replicated databases share one snapshot (one GTID position for the one replica).
@@ -105,11 +119,13 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
       await tgt.end().catch(() => undefined);
     }
     await save({ phase: 'schema', tablesTotal: list.length, tablesQueued: list.length, bytesTotal: list.reduce((a, t) => a + t.bytes, 0) });
+    crashPoint(run.env, 'after-schema');
 
     // 4. Data, largest tables first, every worker on the snapshot.
     const copyList = list.filter((t) => wanted(cfg, db, t.name));
     let copied = 0;
     let completed = 0;
+    let tablesStarted = 0;
     let last = 0;
     const mismatches: string[] = [];
     const total = copyList.reduce((a, t) => a + t.bytes, 0);
@@ -123,7 +139,13 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         await t.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
         return { src, tgt: t };
       },
-      release: async (w) => {
+      release: async (w, failed) => {
+        if (failed) {
+          // A failed copy can leave a LOAD DATA half sent: end() would wait for it.
+          w.src.destroy();
+          w.tgt.destroy();
+          return;
+        }
         await w.src.query('COMMIT').catch(() => undefined);
         await Promise.all([w.src.end().catch(() => undefined), w.tgt.end().catch(() => undefined)]);
       },
@@ -161,6 +183,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         pool.add({
           label: `copy ${t.name}`,
           run: async (w) => {
+            if (left === ranges.length) tablesStarted++;
             const r = await copyMysqlTable(
               w.src,
               w.tgt,
@@ -170,6 +193,8 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
               (n) => {
                 copied += n;
                 progress();
+                // Kill point: rows are streaming into a LOAD DATA, and a second table has started.
+                if (tablesStarted >= Math.min(2, copyList.length)) crashPoint(run.env, 'mid-copy');
               },
               range,
             );
@@ -180,6 +205,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
             if (Number(cnt?.n ?? -1) !== sum.rows) mismatches.push(`${t.name} (${sum.rows} rows read on the source, ${cnt?.n} on the target)`);
             await store.upsertTables([{ migration: cfg.name, dbname: db, schema: '', table: t.name, done: true, rows: sum.rows, bytes: sum.bytes, updatedAt: now() }]);
             completed++;
+            crashPoint(run.env, `after-table-${completed}`);
             run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)} sent`);
           },
         });
@@ -188,11 +214,13 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     pool.close();
     await pool.run();
     await save({ phase: 'data', tablesCompleted: copyList.length, tablesQueued: 0, bytesCopied: total });
+    crashPoint(run.env, 'after-data');
 
     // 5. Views (retried until their dependencies exist), routines, triggers, events.
     run.report('creating views, routines, triggers and events');
     await createObjects(cfg, db);
     await save({ phase: 'post-data' });
+    crashPoint(run.env, 'after-post-data');
 
     // 6. Verify: the rows read on the snapshot were all loaded; with checksums, CHECKSUM TABLE on both.
     // (Online, the source keeps changing: checksums are compared at cutover's counts instead.)
@@ -211,12 +239,14 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
       if (!position) throw new DbferryError('MIGRATION_FAILED', 'the source reported no GTID position for the snapshot', { hint: 'Replication needs the binary log (log_bin) on the source.' });
       // Replication starts once every replicated database of the migration is copied (startReplication).
       await save({ phase: 'copied', replicationStart: position });
+      crashPoint(run.env, 'after-copied');
       run.report(`copied at GTID ${position}; replication starts when every replicated database is copied`);
       return;
     }
     await save({ phase: 'verified', status: 'done' });
     run.report(`done: ${copyList.length} table(s), ${formatBytes(copied)} in ${formatDuration((Date.now() - started) / 1000)}`);
-  } catch (e) {
+  } catch (caught) {
+    const e = migrationError(caught, db, 'the database is copied again from the start');
     await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
     // A failed online copy leaves no replica configuration behind.
     if (run.method === 'replication') await removeReplica(cfg).catch(() => undefined);
@@ -274,7 +304,7 @@ function sharedSnapshot(cfg: MigrationConfig, run: DatabaseRun): Promise<Snapsho
 }
 
 /** Starts the one replica for every copied replicated database, from their shared position. */
-export async function startReplication(cfg: MigrationConfig, store: StateStore, report: (line: string) => void): Promise<string[]> {
+export async function startReplication(cfg: MigrationConfig, store: StateStore, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]> {
   shared.delete(cfg.name);
   const copied = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.phase === 'copied');
   if (copied.length === 0) return [];
@@ -282,6 +312,7 @@ export async function startReplication(cfg: MigrationConfig, store: StateStore, 
   if (positions.length !== 1 || !positions[0]) throw new DbferryError('MIGRATION_FAILED', `the replicated databases were copied at different positions (${positions.join(' / ')}); cancel and apply again`);
   const dbs = copied.map((d) => d.dbname);
   await startReplica(cfg, dbs, positions[0]);
+  crashPoint(env, 'replica-started');
   for (const d of copied) await store.upsertDatabase({ ...d, phase: 'syncing', status: 'syncing', updatedAt: now() });
   report(`replicating ${dbs.join(', ')} from GTID ${positions[0]} until cutover`);
   return [`replicating ${dbs.join(', ')} from GTID ${positions[0]}`];

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionConfig } from '../../config/types.js';
-import { translateConnectError, type ServerRole } from '../server-error.js';
+import { serverLabel, tagServer, translateConnectError, type ServerRole } from '../server-error.js';
 
 export type PgClient = pg.Client;
 
@@ -61,6 +61,20 @@ export function pgClientConfig(conn: ConnectionConfig, opts: PgConnectOptions, s
   return cfg;
 }
 
+/**
+ * Every error of this client's queries (promises and COPY streams) carries the server it came
+ * from, so a failure deep in a migration still says which server failed.
+ */
+function labelQueries(client: pg.Client, label: string): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const r = query(...args);
+    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(tagServer(e, label)));
+    if (r !== null && typeof r === 'object' && typeof (r as { on?: unknown }).on === 'function') (r as NodeJS.EventEmitter).on('error', (e: unknown) => tagServer(e, label));
+    return r;
+  };
+}
+
 /** Connects, trying SSL first and falling back to plain for `allow`/`prefer` as libpq does. */
 export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: PgConnectOptions = {}): Promise<PgClient> {
   const attempt = async (ssl: false | ConnectionOptions): Promise<PgClient> => {
@@ -69,6 +83,7 @@ export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: 
     client.on('error', () => undefined);
     try {
       await client.connect();
+      labelQueries(client, serverLabel(role, conn, opts.database));
       return client;
     } catch (e) {
       await client.end().catch(() => undefined);

@@ -2,7 +2,6 @@
  * Table data: listing the tables of a database (on the snapshot) and streaming one table, or one
  * block range of it, from the source to the target with COPY and backpressure.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { PgClient } from './connect.js';
@@ -52,19 +51,6 @@ export interface CopyPart {
   blocks: { from: number; to: number | null } | null;
 }
 
-/** Counts the bytes that flow through (for progress). */
-class Counter extends Transform {
-  bytes = 0;
-  constructor(private readonly onBytes: (n: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
-}
-
 export function sourceCopySql(t: SourceTable, part: CopyPart, format: 'binary' | 'text'): string {
   const cols = t.columns.map(qi).join(', ');
   const where: string[] = [];
@@ -96,11 +82,17 @@ export interface PartResult {
 }
 
 export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, part: CopyPart, format: 'binary' | 'text', freeze: boolean, onBytes: (n: number) => void): Promise<PartResult> {
-  const counter = new Counter(onBytes);
   const out = src.query(copyTo(sourceCopySql(t, part, format)));
   const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
-  await pipeline(out, counter, into);
-  return { bytes: counter.bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
+  const done = pipeline(out, into);
+  // Bytes are counted by a second 'data' listener (after pipe's own) rather than a Transform stage.
+  let bytes = 0;
+  out.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    onBytes(chunk.length);
+  });
+  await done;
+  return { bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
 }
 
 /** Errors that mean "binary COPY cannot carry this table": retry it as text. */

@@ -4,6 +4,7 @@ import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
 import { PG_SYSTEM_DATABASES, selectDatabases, type Discovery, type ServerFacts, type SourceDatabaseFacts, type TargetDatabaseFacts } from '../engine.js';
 import { withPg, type PgClient } from './connect.js';
+import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
 
@@ -59,13 +60,8 @@ export async function databaseContents(c: PgClient): Promise<{ tables: number; s
 
 /** Databases an unfinished run of this migration started (read from the state store, if any). */
 async function resumableDatabases(c: PgClient, name: string): Promise<Record<string, string>> {
-  const present = (await c.query<{ p: boolean }>(`SELECT to_regclass('dbferry.databases') IS NOT NULL AS p`)).rows[0]?.p;
-  if (!present) return {};
-  const r = await c.query<{ dbname: string; phase: string }>(
-    `SELECT d.dbname, d.phase FROM dbferry.databases d JOIN dbferry.migrations m ON m.name = d.migration
-      WHERE m.name = $1 AND m.state IN ('InProgress', 'Failed', 'WaitingForUserAction') AND d.phase IS NOT NULL`,
-    [name],
-  );
+  if (!isPresent((await c.query<{ present: unknown }>(presentStatement('postgresql'))).rows[0]?.present)) return {};
+  const r = await c.query<{ dbname: string; phase: string }>(resumableStatement('postgresql'), [name]);
   return Object.fromEntries(r.rows.map((x) => [x.dbname, x.phase]));
 }
 

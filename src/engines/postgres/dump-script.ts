@@ -22,7 +22,7 @@ export interface SplitDump {
 
 const ENTRY = /^--\n-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: (.*)\n--\n/gm;
 
-/** Removes psql meta-commands (\restrict, \unrestrict, \connect) and returns the plain SQL parts. */
+/** Removes the psql meta-commands pg_dump writes (\restrict, \unrestrict, \connect, \encoding) and returns the plain SQL parts. */
 export function splitDump(text: string): SplitDump {
   const connectAt = text.search(/^\\connect .*$/m);
   const headerText = connectAt >= 0 ? text.slice(0, connectAt) : '';
@@ -31,7 +31,7 @@ export function splitDump(text: string): SplitDump {
 }
 
 export function parseEntries(text: string): DumpEntry[] {
-  const clean = text.replace(/^\\(restrict|unrestrict|connect)\b.*$/gm, '');
+  const clean = text.replace(/^\\(restrict|unrestrict|connect|encoding)\b.*$/gm, '');
   const out: DumpEntry[] = [];
   const matches = [...clean.matchAll(ENTRY)];
   for (let i = 0; i < matches.length; i++) {
@@ -170,4 +170,81 @@ export function classifyPostData(entries: DumpEntry[]): PostDataItem[] {
     }
     return { entry, phase: 'after', table: null };
   });
+}
+
+export interface PreDataBatch {
+  entries: DumpEntry[];
+  /** Tables whose definition is complete once this batch has run (their last TABLE / TABLE ATTACH entry is in it). */
+  tables: { schema: string; name: string }[];
+}
+
+/**
+ * Cuts the pre-data entries, in dump order, into batches of at most `tablesPerBatch` tables, so
+ * each batch can be committed on its own and the tables it completes copied while later batches
+ * are still being created.
+ */
+export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
+  const batches: PreDataBatch[] = [];
+  let cur: DumpEntry[] = [];
+  let tables = 0;
+  for (const e of entries) {
+    cur.push(e);
+    if (e.type === 'TABLE' && ++tables >= tablesPerBatch) {
+      batches.push({ entries: cur, tables: [] });
+      cur = [];
+      tables = 0;
+    }
+  }
+  if (cur.length) batches.push({ entries: cur, tables: [] });
+  const last = new Map<string, { at: number; schema: string; name: string }>();
+  batches.forEach((b, at) => {
+    for (const e of b.entries) {
+      if (e.type === 'TABLE' || e.type === 'TABLE ATTACH') last.set(`${e.schema}\u0000${e.name}`, { at, schema: e.schema, name: e.name });
+      // An identity column's sequence is its own entry: ALTER TABLE t ALTER COLUMN c ADD GENERATED ...
+      const m = e.type === 'SEQUENCE' ? new RegExp(`^ALTER TABLE (?:ONLY )?(${QNAME}) ALTER COLUMN .* ADD GENERATED `, 'm').exec(e.sql) : null;
+      if (m) {
+        const q = splitQName(m[1] as string);
+        const schema = q.schema ?? e.schema;
+        last.set(`${schema}\u0000${q.name}`, { at, schema, name: q.name });
+      }
+    }
+  });
+  for (const t of last.values()) batches[t.at]?.tables.push({ schema: t.schema, name: t.name });
+  return batches;
+}
+
+const COLS = `\\(${IDENT}(?:, ${IDENT})*\\)`;
+const SIMPLE_KEY = new RegExp(`^ALTER TABLE (?:ONLY )?${QNAME}\\s+ADD CONSTRAINT ${IDENT} (?:PRIMARY KEY|UNIQUE) ${COLS};?$`);
+const SIMPLE_INDEX = new RegExp(`^CREATE (?:UNIQUE )?INDEX ${IDENT} ON (?:ONLY )?${QNAME} USING btree ${COLS};?$`);
+
+/** A primary key, unique constraint or btree index on plain columns: it depends on nothing but its table. */
+export function isSimpleIndex(item: PostDataItem): boolean {
+  return item.phase === 'table' && (SIMPLE_KEY.test(item.entry.sql.trim()) || SIMPLE_INDEX.test(item.entry.sql.trim()));
+}
+
+/**
+ * Moves the simple indexes of the given (small) tables into the pre-data batch that completes
+ * the table: building them on the empty table and filling it with COPY costs the target less than
+ * a separate statement per index after the load. Returns the new batches and the moved items.
+ */
+export function inlineIndexes(batches: PreDataBatch[], items: PostDataItem[], small: ReadonlySet<string>): { batches: PreDataBatch[]; moved: Set<PostDataItem> } {
+  const byTable = new Map<string, PostDataItem[]>();
+  for (const it of items) {
+    if (!it.table || !isSimpleIndex(it)) continue;
+    const k = `${it.table.schema}\u0000${it.table.name}`;
+    if (!small.has(k)) continue;
+    byTable.set(k, [...(byTable.get(k) ?? []), it]);
+  }
+  const moved = new Set<PostDataItem>();
+  const out = batches.map((b) => {
+    const extra: DumpEntry[] = [];
+    for (const t of b.tables) {
+      for (const it of byTable.get(`${t.schema}\u0000${t.name}`) ?? []) {
+        extra.push(it.entry);
+        moved.add(it);
+      }
+    }
+    return extra.length ? { entries: [...b.entries, ...extra], tables: b.tables } : b;
+  });
+  return { batches: out, moved };
 }

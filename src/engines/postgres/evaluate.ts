@@ -141,6 +141,18 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
     const D = { level: 'database' as const, database: name };
     const facts = f.databases.find((x) => x.name === name);
     out.push(ok('pg.db.size', `${formatBytes(d.source.sizeBytes)}, ${d.source.tables} tables, ~${d.source.rowEstimate} rows`, D));
+    // pg_dump locks every table of the database in one transaction: the shared lock table must hold them.
+    // (Plus a margin for pg_dump's other locks and the rest of the server.)
+    const srcSettings = src?.settings;
+    if (srcSettings?.max_locks_per_transaction) {
+      const lockSlots = Number(srcSettings.max_connections ?? 100) + Number(srcSettings.max_prepared_transactions ?? 0);
+      const capacity = Number(srcSettings.max_locks_per_transaction) * lockSlots;
+      const need = d.source.tables + 100;
+      if (need > capacity) {
+        const per = Math.ceil((need * 1.5) / lockSlots);
+        out.push(fail('pg.db.lock_table', `${d.source.tables} tables, but the source's lock table holds about ${capacity} locks (max_locks_per_transaction ${srcSettings.max_locks_per_transaction} × connections): pg_dump would fail with "out of shared memory"`, `ALTER SYSTEM SET max_locks_per_transaction = ${per}; then restart the source server.`, D));
+      } else out.push(ok('pg.db.lock_table', `${d.source.tables} tables fit the source's lock table (~${capacity} locks)`, D));
+    }
     const resumePhase = f.discovery?.resumable[name];
     if (resumePhase) out.push(ok('pg.db.target_empty', `target database was started by an earlier run of this migration (phase ${resumePhase}): apply resumes it`, D));
     else if (d.target.exists && (d.target.userObjects ?? 0) > 0) {

@@ -53,7 +53,7 @@ export interface PgFacts {
   pgDump: { best: FoundTool | undefined; found: FoundTool[] };
 }
 
-const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers', 'server_encoding'];
+const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers', 'server_encoding', 'max_locks_per_transaction', 'max_connections', 'max_prepared_transactions'];
 
 async function one<T>(c: PgClient, sql: string): Promise<T> {
   return (await c.query(sql)).rows[0] as T;

@@ -51,8 +51,8 @@ export const postgresEngine: Engine = {
     if (!tool.best) throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, { hint: `Install postgresql-client-${major} or pass --pgbin.` });
     await migratePostgresDatabase(run, { pgDump: tool.best.path, jobs: run.jobs });
   },
-  async cutover(cfg, store, databases, report, signal) {
-    const done = await cutoverPostgres(cfg, store, databases, report, signal);
+  async cutover(cfg, store, databases, report, signal, env) {
+    const done = await cutoverPostgres(cfg, store, databases, report, signal, env ?? {});
     return done.map((d) => `${d.database}: cut over; ${d.sequences} sequence(s) synced; writes had to be paused for ${formatDuration(d.pausedSeconds)}`);
   },
   async cancel(cfg, store, databases, report) {

@@ -13,16 +13,18 @@ import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, pausePoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
+import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectPg, withPg, type PgClient } from './connect.js';
 import { createPublication, createSlotWithSnapshot, createSubscription, dropSourceObjects, dropSubscription, targetChangeCounters, type SlotSnapshot } from './replication.js';
 import { replicationObjectName } from './replication-sql.js';
 import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type PartResult, type SourceTable } from './copy.js';
-import { classifyPostData, filterStatements, parseEntries, splitDump, statements, type PostDataItem } from './dump-script.js';
+import { batchPreData, classifyPostData, inlineIndexes, filterStatements, parseEntries, splitDump, statements, type PostDataItem, type PreDataBatch } from './dump-script.js';
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
+import { databaseContents } from './discover.js';
 
 export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'syncing', 'verified'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -43,6 +45,12 @@ const PROLOG = [
 export const STABLE_OUTPUT = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
 const BULK = { synchronous_commit: 'off', maintenance_work_mem: '256MB', statement_timeout: '0', lock_timeout: '0', idle_in_transaction_session_timeout: '0', ...STABLE_OUTPUT };
 const TOLERATED_ON_RESUME = new Set(['42P07', '42710', '42P16', '42701']);
+/** "Already exists" errors: on resume, a schema batch failing with one was committed by the earlier run. */
+const ALREADY_EXISTS = new Set(['42P07', '42710', '42P06', '42723', '42701']);
+/** Tables smaller than this get their simple indexes built empty, in the schema batch, before the load. */
+const INLINE_INDEX_MAX = 1024 * 1024;
+/** Tables per pre-data batch: small, so the first tables can be copied while the rest are created. */
+const TABLES_PER_BATCH = 8;
 /** Tables at least this big are loaded with TRUNCATE + COPY FREEZE (fewer writes afterwards). */
 const FREEZE_MIN = 8 * 1024 * 1024;
 /** Tables at least this big are analyzed on their own as soon as they are indexed. */
@@ -113,6 +121,22 @@ async function exec(c: PgClient, sql: string, tolerant: boolean): Promise<void> 
   }
 }
 
+/**
+ * One pre-data batch in its own transaction. Batches are atomic, so when resuming, a batch whose
+ * objects already exist is one the interrupted run committed: it is skipped.
+ */
+async function runBatch(c: PgClient, sql: string, resuming: boolean): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    await c.query(sql);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    if (resuming && ALREADY_EXISTS.has((e as { code?: string }).code ?? '')) return;
+    throw e;
+  }
+}
+
 export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateContext): Promise<void> {
   const { cfg, database: db, store, signal } = run;
   let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, run.method, null);
@@ -158,9 +182,13 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       // slot, whose exported snapshot every copy worker and pg_dump imports.
       const pub = await publicationTables(cfg, db, (t) => wanted(cfg, db, t));
       if (pub.skippedNoKey.length) run.report(`not replicated (no primary key or replica identity; copied once): ${pub.skippedNoKey.join(', ')}`);
+      // A run killed before it recorded anything may have left this migration's slot or publication.
+      if (!resuming) await dropSourceObjects(cfg, db, objName);
       await withPg('source', cfg.source, { database: db }, (c) => createPublication(c, objName, pub.tables, pub.identityFull));
+      crashPoint(run.env, 'after-publication');
       run.report(`publication ${objName} created; creating the replication slot (waits for open write transactions on the source)`);
       slot = await createSlotWithSnapshot(cfg, db, objName);
+      crashPoint(run.env, 'after-slot');
       snapshot = slot.snapshot;
       await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await exporter.query(`SET TRANSACTION SNAPSHOT ${ql(snapshot)}`);
@@ -181,6 +209,16 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
           const tv = Number((await admin.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
           await admin.query(`DROP DATABASE ${qi(db)}${tv >= 130000 ? ' WITH (FORCE)' : ''}`);
         }
+        if (exists && !cfg.databases.overwrite) {
+          // The check saw it empty; something may have filled it since (another migration that
+          // finished in between): never write into a database that is not empty.
+          const contents = await withPg('target', cfg.target, { database: db, readOnly: true }, databaseContents);
+          if (contents.objects > 0) {
+            throw new DbferryError('STATE_CONFLICT', `target database "${db}" is not empty any more (${contents.objects} objects appeared after the check); nothing was written to it`, {
+              hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
+            });
+          }
+        }
         if (!exists || cfg.databases.overwrite) {
           await admin.query(
             `CREATE DATABASE ${qi(db)} WITH TEMPLATE template0 ENCODING ${ql(facts?.enc ?? 'UTF8')} LC_COLLATE ${ql(facts?.collate ?? 'C')} LC_CTYPE ${ql(facts?.ctype ?? 'C')}`,
@@ -197,7 +235,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     // The post-data script is taken on the snapshot while the pre-data schema is being created.
     const postDump = runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`], signal);
     postDump.catch(() => undefined);
-    // 2. Pre-data schema, in one transaction.
+    // 2. Pre-data schema: the database-level part now; the rest in batches of tables, each
+    // committed on its own, so copying starts as soon as the first tables exist (below).
+    let batches: PreDataBatch[] = [];
+    let schemaSkipped = 0;
     if (!reached('schema')) {
       run.report('creating the schema (pg_dump --section=pre-data)');
       const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`], signal));
@@ -205,29 +246,14 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         pre.header.map((e) => (e.type === 'DATABASE' ? { ...e, sql: statements(e.sql).filter((s) => !/^CREATE DATABASE /.test(s)).join('\n') } : e)).filter((e) => e.sql.trim() !== ''),
         targetRoles,
       );
-      const body = filterStatements(pre.body, targetRoles, cfg.extensions.exclude);
+      schemaSkipped += header.skipped.length;
       const admin = await connectPg('target', cfg.target, {});
       try {
         if (header.sql) await admin.query(header.sql);
       } finally {
         await admin.end().catch(() => undefined);
       }
-      const t = await connectPg('target', cfg.target, { database: db, settings: { statement_timeout: '0' } });
-      try {
-        await t.query('BEGIN');
-        await t.query(PROLOG);
-        if (body.sql) await t.query(body.sql);
-        await t.query('COMMIT');
-      } catch (e) {
-        await t.query('ROLLBACK').catch(() => undefined);
-        throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, { cause: e });
-      } finally {
-        await t.end().catch(() => undefined);
-      }
-      if (body.skipped.length + header.skipped.length) run.report(`${body.skipped.length + header.skipped.length} statement(s) naming roles not on the target were skipped`);
-      await save({ phase: 'schema' });
-      crashPoint(run.env, 'after-schema');
-      await pausePoint(run.env, 'after-schema', run.report, signal);
+      batches = batchPreData(pre.body, TABLES_PER_BATCH);
     }
 
     // 3. Post-data script.
@@ -264,16 +290,6 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     // 4. Data, with each table's indexes and constraints as soon as it is loaded.
     const analyzed = new Set<string>();
     if (!reached('data')) {
-      const pool = new WorkPool<Worker>({
-        workers: ctx.jobs,
-        create: () => openWorker(cfg, db, snapshot),
-        release: closeWorker,
-        interrupt: (w) => {
-          destroy(w.src);
-          destroy(w.tgt);
-        },
-        ...(signal ? { signal } : {}),
-      });
       const pending = new Set(copyList.filter((t) => !doneTables.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)));
       // Done marks are written in batches; one lost in a crash only means that table is copied again.
       let marks: TableRecord[] = [];
@@ -292,6 +308,11 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         pool.add({ label: `analyze ${t.schema}.${t.name}`, run: (w) => w.tgt.query(`ANALYZE ${qname(t.schema, t.name)}`).then(() => undefined) }, true);
       };
       const buildIndexes = (t: { schema: string; name: string; bytes: number }): void => {
+        // An index may use a function or type of a later schema batch: wait for the whole schema.
+        if (!schemaDone) {
+          deferredIndexes.push(t);
+          return;
+        }
         const items = byTable.get(key(t.schema, t.name)) ?? [];
         let left = items.length;
         if (left === 0) analyzeAfter(t);
@@ -316,21 +337,34 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         if (marks.length >= 100) void flush().catch(() => undefined);
         const nth = ++completed;
         loading--;
-        progress(true);
+        progress(nth === copyList.length);
         if (run.env.DBFERRY_CRASH_AT === `after-table-${nth}`) {
           await flush();
           crashPoint(run.env, `after-table-${nth}`);
         }
         buildIndexes(t);
       };
-      // Indexes of tables that are not copied now (done earlier, skipped, partitioned parents) can go at once.
-      for (const [k, items] of byTable) {
-        if (pending.has(k)) continue;
-        for (const p of items) pool.add({ label: `index ${p.entry.name}`, run: (w) => exec(w.tgt, p.entry.sql, resuming) });
+      if (batches.length) {
+        // Small tables get their simple keys and indexes with the table, in its schema batch.
+        const small = new Set(copyList.filter((t) => t.bytes < INLINE_INDEX_MAX && pending.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)));
+        const inlined = inlineIndexes(batches, post, small);
+        batches = inlined.batches;
+        for (const [k, items] of byTable) byTable.set(k, items.filter((i) => !inlined.moved.has(i)));
       }
+      let schemaDone = false;
+      const deferredIndexes: { schema: string; name: string; bytes: number }[] = [];
+      const pool = new WorkPool<Worker>({
+        workers: ctx.jobs,
+        create: () => openWorker(cfg, db, snapshot),
+        release: closeWorker,
+        interrupt: (w) => {
+          destroy(w.src);
+          destroy(w.tgt);
+        },
+        ...(signal ? { signal } : {}),
+      });
       const blockSize = Number(facts?.bs ?? 8192);
-      for (const t of copyList) {
-        if (!pending.has(key(t.schema, t.name))) continue;
+      const enqueueCopy = (t: SourceTable): void => {
         const split = t.bytes > cfg.copy.splitTablesLargerThan && versionNum >= 140000 && t.extensionCondition === null;
         if (!split) {
           pool.add({
@@ -344,14 +378,15 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
                 (n) => {
                   copied += n;
                   progress();
-                  if (copied > total / 2) crashPoint(run.env, 'mid-copy');
+                  // Kill point: rows are streaming into an uncommitted COPY, and a second table has started.
+                  if (loading + completed >= Math.min(2, copyList.length)) crashPoint(run.env, 'mid-copy');
                 },
                 () => openWorkerSource(cfg, db, snapshot),
               );
               await finishTable(t, r);
             },
           });
-          continue;
+          return;
         }
         const blocks = Math.ceil(t.bytes / blockSize);
         const nParts = Math.min(Math.ceil(t.bytes / cfg.copy.splitTablesLargerThan), ctx.jobs * 4);
@@ -385,14 +420,63 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
             },
           });
         }
-      }
-      pool.close();
+      };
+
+      // Tables are copied as their schema batch commits; everything else (indexes of tables not
+      // copied now, deferred index builds) waits for the whole schema, which they may depend on.
+      const unreleased = new Map(copyList.filter((t) => pending.has(key(t.schema, t.name))).map((t) => [key(t.schema, t.name), t]));
+      const release = (tables: readonly { schema: string; name: string }[]): void => {
+        const ready: SourceTable[] = [];
+        for (const x of tables) {
+          const t = unreleased.get(key(x.schema, x.name));
+          if (!t) continue;
+          unreleased.delete(key(x.schema, x.name));
+          ready.push(t);
+        }
+        for (const t of ready.sort((a, b) => b.bytes - a.bytes)) enqueueCopy(t);
+      };
+      const schemaComplete = (): void => {
+        schemaDone = true;
+        release(copyList);
+        for (const [k, items] of byTable) {
+          if (pending.has(k)) continue;
+          for (const p of items) pool.add({ label: `index ${p.entry.name}`, run: (w) => exec(w.tgt, p.entry.sql, resuming) }, true);
+        }
+        for (const t of deferredIndexes.splice(0)) buildIndexes(t);
+        pool.close();
+      };
+      const producer = async (): Promise<void> => {
+        if (reached('schema')) return schemaComplete();
+        const c = await connectPg('target', cfg.target, { database: db, settings: { statement_timeout: '0', synchronous_commit: 'off' } });
+        try {
+          await c.query(PROLOG);
+          for (const [i, batch] of batches.entries()) {
+            if (pool.stopped) return;
+            const f = filterStatements(batch.entries, targetRoles, cfg.extensions.exclude);
+            schemaSkipped += f.skipped.length;
+            if (f.sql) await runBatch(c, f.sql, resuming);
+            release(batch.tables);
+            if (i === 0 && batches.length > 1) crashPoint(run.env, 'mid-schema');
+          }
+        } catch (e) {
+          throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, { cause: e });
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+        if (schemaSkipped) run.report(`${schemaSkipped} statement(s) naming roles not on the target were skipped`);
+        await save({ phase: 'schema' });
+        crashPoint(run.env, 'after-schema');
+        await pausePoint(run.env, 'after-schema', run.report, signal);
+        schemaComplete();
+      };
+      const feeding = producer().catch((e: unknown) => pool.fail(e));
       try {
         await pool.run();
       } catch (e) {
         await save({ tablesErrored: rec.tablesErrored + 1, tablesLoading: 0 }).catch(() => undefined);
         throw e;
       } finally {
+        await feeding;
         clearInterval(flushTimer);
         await flush().catch(() => undefined);
       }
@@ -466,6 +550,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     if (repl) {
       const base = await withPg('target', cfg.target, { database: db }, targetChangeCounters);
       await createSubscription(cfg, db, objName);
+      crashPoint(run.env, 'after-subscription');
       await save({ phase: 'syncing', status: 'syncing', cdcBaseline: `${base.ins},${base.upd},${base.del}` });
       run.report(`replicating: subscription ${objName} streams the source's changes until cutover`);
       return;
@@ -485,7 +570,8 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
     await save({ phase: 'verified', status: 'done', error: null });
     run.report(`done: ${copyList.length} table(s), ${formatBytes(total)} in ${formatDuration((Date.now() - started) / 1000)}`);
-  } catch (e) {
+  } catch (caught) {
+    const e = migrationError(caught, db, repl ? 'an online copy starts over' : 'finished tables are not copied again');
     await save({ status: 'failed', error: redact(messageOf(e)) }).catch(() => undefined);
     if (repl) {
       // A failed online copy leaves no slot, publication or subscription behind.
@@ -538,12 +624,14 @@ async function withTargetRoles(cfg: MigrationConfig): Promise<Set<string>> {
 /**
  * Copies a whole table in one transaction: TRUNCATE + COPY FREEZE (big tables, or any table when
  * resuming, since a crashed run may have committed it without recording it), else a plain COPY
- * into the table created empty by this run; binary with a text fallback.
+ * (its own transaction) into the table created empty by this run; binary with a text fallback.
  * A failed COPY leaves the source connection mid-protocol, so the fallback reopens it on the
  * same snapshot.
  */
 async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, onBytes: (n: number) => void, reopenSource: () => Promise<PgClient>): Promise<PartResult> {
   const attempt = async (format: 'binary' | 'text'): Promise<PartResult> => {
+    // A table this run created empty needs no transaction around its COPY (one statement, atomic).
+    if (!truncate && t.extensionCondition === null) return streamPart(w.src, w.tgt, t, { blocks: null }, format, false, onBytes);
     await w.tgt.query('BEGIN');
     try {
       // Extension configuration tables keep the extension's own rows: replace only the user rows.

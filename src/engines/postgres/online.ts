@@ -14,6 +14,7 @@ import { replicationObjectName } from './replication-sql.js';
 import { qname, ql } from './sql.js';
 import { verifyTables } from './verify.js';
 import { STABLE_OUTPUT } from './migrate.js';
+import { crashPoint } from '../../util/crash.js';
 
 const now = (): string => new Date().toISOString();
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -82,7 +83,14 @@ export interface CutoverReport {
   sequences: number;
 }
 
-export async function cutoverPostgres(cfg: MigrationConfig, store: StateStore, only: string[], report: (line: string) => void, signal?: AbortSignal): Promise<CutoverReport[]> {
+export async function cutoverPostgres(
+  cfg: MigrationConfig,
+  store: StateStore,
+  only: string[],
+  report: (line: string) => void,
+  signal: AbortSignal | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<CutoverReport[]> {
   const m = await store.getMigration(cfg.name);
   if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`, { hint: 'Run `dbferry apply` first.' });
   const dbs = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.status === 'syncing' && (only.length === 0 || only.includes(d.dbname)));
@@ -101,26 +109,14 @@ export async function cutoverPostgres(cfg: MigrationConfig, store: StateStore, o
         hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
       });
     }
-    // 1. Lag within replication.maxLag.
-    await withPg('source', cfg.source, {}, async (c) => {
-      for (;;) {
-        const pos = await slotPosition(c, name);
-        if (!pos) throw new DbferryError('MIGRATION_FAILED', `replication slot ${name} is missing on the source`, { hint: 'Cancel this migration and start it again.' });
-        report(`${db}: lag ${formatBytes(pos.lagBytes)} (maxLag ${formatBytes(cfg.replication.maxLag)})`);
-        if (pos.lagBytes <= cfg.replication.maxLag) break;
-        await sleep(500, signal);
-      }
-    });
-    // 2. Everything the source had written when cutover began is applied on the target.
+    // An interrupted cutover drops the subscription only once the target has caught up and the
+    // sequences are set: without it, what is left is removing the source objects and verifying.
+    const subscribed = await withPg('target', cfg.target, {}, async (c) => (await c.query('SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2', [name, db])).rowCount === 1);
+    if (!subscribed) report(`${db}: an earlier cutover already stopped the subscription after catching up; finishing it`);
     const t0 = Date.now();
-    await withPg('source', cfg.source, {}, async (c) => {
-      // The insert position, not the write position: with asynchronous commit the last commits may
-      // still be in WAL buffers, before pg_current_wal_lsn().
-      const lsn = (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l as string;
-      report(`${db}: waiting for the target to apply everything up to ${lsn} (stop writes on the source now)`);
-      while (!(await reached(c, name, lsn))) await sleep(100, signal);
-    });
+    if (subscribed) await catchUp(cfg, db, name, report, signal);
     const paused = (Date.now() - t0) / 1000;
+    crashPoint(env, 'cutover-caught-up');
     // 3. Sequences (not carried by logical replication).
     const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
       (await c.query<{ s: string; n: string; v: string }>(`SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'dbferry'`)).rows,
@@ -130,6 +126,7 @@ export async function cutoverPostgres(cfg: MigrationConfig, store: StateStore, o
     });
     // 4. Stop replication and remove its objects on both sides.
     await dropSubscription(cfg, db, name);
+    crashPoint(env, 'cutover-unsubscribed');
     await dropSourceObjects(cfg, db, name);
     report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
     // 5. Verify.
@@ -213,4 +210,26 @@ export async function cancelPostgres(cfg: MigrationConfig, store: StateStore, on
   }
   if (m) await store.updateMigration(cfg.name, { state: 'Canceled', substate: m.substate === 'Completed' ? 'Completed' : m.substate, error: null, endedAt: now() });
   return removed;
+}
+
+/** Waits for lag within replication.maxLag, then for the target to apply everything the source had written. */
+async function catchUp(cfg: MigrationConfig, db: string, name: string, report: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  // 1. Lag within replication.maxLag.
+  await withPg('source', cfg.source, {}, async (c) => {
+    for (;;) {
+      const pos = await slotPosition(c, name);
+      if (!pos) throw new DbferryError('MIGRATION_FAILED', `replication slot ${name} is missing on the source`, { hint: 'Cancel this migration and start it again.' });
+      report(`${db}: lag ${formatBytes(pos.lagBytes)} (maxLag ${formatBytes(cfg.replication.maxLag)})`);
+      if (pos.lagBytes <= cfg.replication.maxLag) break;
+      await sleep(500, signal);
+    }
+  });
+  // 2. Everything the source had written when cutover began is applied on the target.
+  await withPg('source', cfg.source, {}, async (c) => {
+    // The insert position, not the write position: with asynchronous commit the last commits may
+    // still be in WAL buffers, before pg_current_wal_lsn().
+    const lsn = (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l as string;
+    report(`${db}: waiting for the target to apply everything up to ${lsn} (stop writes on the source now)`);
+    while (!(await reached(c, name, lsn))) await sleep(100, signal);
+  });
 }

@@ -119,6 +119,24 @@ export function tableName(d: Dialect, table: string): string {
   return `${q(d, STATE_CONTAINER)}.${q(d, table)}`;
 }
 
+/** One row, column `present`: true (PostgreSQL) or a count > 0 (MySQL) once the store exists (its tables are created together). */
+export function presentStatement(d: Dialect): string {
+  return d === 'postgresql'
+    ? `SELECT to_regclass('${STATE_CONTAINER}.migrations') IS NOT NULL AS present`
+    : `SELECT COUNT(*) AS present FROM information_schema.tables WHERE table_schema = '${STATE_CONTAINER}' AND table_name = 'migrations'`;
+}
+
+export function isPresent(v: unknown): boolean {
+  return v === true || Number(v) > 0;
+}
+
+/** Databases an unfinished run of the migration named by the one parameter started, with the phase each reached (columns dbname, phase). */
+export function resumableStatement(d: Dialect): string {
+  const col = (alias: string, c: string): string => `${alias}.${q(d, c)}`;
+  return `SELECT ${col('d', 'dbname')} AS dbname, ${col('d', 'phase')} AS phase FROM ${tableName(d, 'databases')} d JOIN ${tableName(d, 'migrations')} m ON ${col('m', 'name')} = ${col('d', 'migration')}
+     WHERE ${col('m', 'name')} = ${d === 'postgresql' ? '$1' : '?'} AND ${col('m', 'state')} IN ('InProgress', 'Failed', 'WaitingForUserAction') AND ${col('d', 'phase')} IS NOT NULL`;
+}
+
 export function createStatements(d: Dialect): string[] {
   const out = [d === 'postgresql' ? `CREATE SCHEMA IF NOT EXISTS ${q(d, STATE_CONTAINER)}` : `CREATE DATABASE IF NOT EXISTS ${q(d, STATE_CONTAINER)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`];
   for (const t of STATE_TABLES) {

@@ -4,7 +4,7 @@
  * `dbferry`). Reading never creates anything; the first write does.
  */
 import { ACTIVE_STATES, type DatabaseRecord, type MigrationRecord, type StateStore, type TableRecord, type ValidationRecord } from './types.js';
-import { createStatements, deleteStatement, fromRow, selectStatement, spec, tableName, toRow, upsertStatement, type Dialect } from './schema.js';
+import { createStatements, deleteStatement, fromRow, isPresent, presentStatement, selectStatement, spec, tableName, toRow, upsertStatement, type Dialect } from './schema.js';
 
 export interface SqlExecutor {
   readonly dialect: Dialect;
@@ -25,17 +25,17 @@ export class SqlStateStore implements StateStore {
   }
 
   async exists(): Promise<boolean> {
-    const rows =
-      this.d === 'postgresql'
-        ? await this.db.query(`SELECT to_regclass('dbferry.migrations') IS NOT NULL AS present`)
-        : await this.db.query(`SELECT COUNT(*) AS present FROM information_schema.tables WHERE table_schema = 'dbferry' AND table_name = 'migrations'`);
-    const v = rows[0]?.present;
-    return v === true || Number(v) > 0;
+    const rows = await this.db.query(presentStatement(this.d));
+    return isPresent(rows[0]?.present);
   }
 
   async ensure(): Promise<void> {
     if (this.ensured) return;
-    for (const sql of createStatements(this.d)) await this.db.query(sql);
+    // Two processes creating the store at once would race on the catalog (IF NOT EXISTS is not
+    // atomic in PostgreSQL): the creation is serialised by a lock of its own.
+    await this.withLock(' store', async () => {
+      for (const sql of createStatements(this.d)) await this.db.query(sql);
+    });
     this.ensured = true;
   }
 
@@ -122,6 +122,26 @@ export class SqlStateStore implements StateStore {
         : await this.db.query(`SELECT GET_LOCK(?, 0) AS locked`, [`dbferry:${name}`]);
     const v = rows[0]?.locked;
     return v === true || Number(v) === 1;
+  }
+
+  /**
+   * Runs `fn` holding the store-wide registration lock (waits for it), so two different
+   * migrations registering at once cannot both claim one target database. The lock's name has a
+   * space, which no migration name may contain.
+   */
+  async withRegistrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.withLock(' registration', fn);
+  }
+
+  /** Runs `fn` holding a store-wide lock, waiting for it (names with a space never clash with a migration's). */
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.d === 'postgresql') await this.db.query(`SELECT pg_advisory_lock(hashtext('dbferry'), hashtext($1))`, [name]);
+    else await this.db.query(`SELECT GET_LOCK(?, 60) AS locked`, [`dbferry:${name}`]);
+    try {
+      return await fn();
+    } finally {
+      await this.unlock(name).catch(() => undefined);
+    }
   }
 
   async unlock(name: string): Promise<void> {

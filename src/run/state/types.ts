@@ -109,5 +109,6 @@ export interface StateStore {
   /** Session lock on the migration name: false when another process holds it. */
   tryLock(name: string): Promise<boolean>;
   unlock(name: string): Promise<void>;
+  withRegistrationLock<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
