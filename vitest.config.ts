@@ -14,7 +14,9 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // Real servers, started once for both folders: test/integration (features) and
+          // test/reliability (faults, fuzzing, secrets, concurrency; heavier under DBFERRY_STRESS=1).
+          include: ['test/integration/**/*.test.ts', 'test/reliability/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/tmp-root.ts', 'test/setup/global-setup.ts'],
           testTimeout: 180_000,

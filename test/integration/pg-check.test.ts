@@ -33,7 +33,8 @@ const find = (d: Doc, id: string, db: string | null = null) => d.checks.find((c)
 
 beforeAll(async () => {
   // A cluster that cannot do logical replication, reachable on two loopback addresses.
-  bad = await startPostgres({ major: 15, settings: { wal_level: 'replica', max_replication_slots: 0, max_wal_senders: 0, listen_addresses: '127.0.0.1,127.0.0.2' } });
+  // Its lock table is small too (10 locks x 20 connections): pg_dump could not lock 150 tables.
+  bad = await startPostgres({ major: 15, settings: { wal_level: 'replica', max_replication_slots: 0, max_wal_senders: 0, listen_addresses: '127.0.0.1,127.0.0.2', max_locks_per_transaction: 10, max_connections: 20 } });
   for (const s of [pg13, pg15, bad]) {
     await pgQuery(s, 'DROP DATABASE IF EXISTS ck_app');
     await pgQuery(s, 'CREATE DATABASE ck_app');
@@ -95,6 +96,18 @@ describe('replication prerequisites', () => {
     expect(r.doc.databases[0]?.reason).toMatch(/^method auto fell back to dump: wal_level is replica/);
     expect(r.text).toContain('preferred migration method will be [Dump]');
     expect(r.text).toMatch(/ck_app\s+dump — method auto fell back to dump: wal_level is replica/);
+  });
+
+  it('more tables than the source lock table holds is Failed with the setting to raise', async () => {
+    await pgQuery(bad, 'DROP DATABASE IF EXISTS ck_locks');
+    await pgQuery(bad, 'CREATE DATABASE ck_locks');
+    await pgQuery(bad, `DO $$ BEGIN FOR i IN 1..150 LOOP EXECUTE format('CREATE TABLE %I (id int)', 't' || i); COMMIT; END LOOP; END $$`, 'ck_locks');
+    const r = await check(pgYaml({ name: 'ck-locks', source: bad, target: pg17, include: ['ck_locks', 'ck_app'] }));
+    expect(r.code).toBe(1);
+    expect(find(r.doc, 'pg.db.lock_table', 'ck_locks')).toMatchObject({ result: 'Failed', hint: 'ALTER SYSTEM SET max_locks_per_transaction = 19; then restart the source server.' });
+    expect(find(r.doc, 'pg.db.lock_table', 'ck_locks')?.message).toMatch(/^150 tables, but the source's lock table holds about 200 locks/);
+    expect(find(r.doc, 'pg.db.lock_table', 'ck_app')?.result).toBe('Succeeded');
+    await pgQuery(bad, 'DROP DATABASE ck_locks');
   });
 
   it('method: replication with the same cluster fails the check instead (exit 1)', async () => {

@@ -21,7 +21,9 @@ export async function setup(project: TestProject): Promise<void> {
     // A role that must authenticate with a password, for the wrong-password tests.
     const hba = ['host all dbferry_pw 127.0.0.1/32 scram-sha-256'];
     // Each server is recorded as soon as it is up, so a failure still tears down the others.
-    await Promise.all(majors.map(async (major) => started.pg.push(await startPostgres({ major, hba }))));
+    // A lock table big enough for pg_dump of the 10,000-table database of the stress suite.
+    const settings = { max_locks_per_transaction: 256 };
+    await Promise.all(majors.map(async (major) => started.pg.push(await startPostgres({ major, hba, settings }))));
     await Promise.all([11, 12].map(async (serverId) => started.maria.push(await startMariadb({ serverId }))));
     started.maria.sort((a, b) => a.serverId - b.serverId);
   } catch (e) {

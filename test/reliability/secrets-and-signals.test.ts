@@ -1,8 +1,8 @@
 /** A marker password given through YAML, env and URI never appears anywhere; watch and SIGINT. */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pgQuery, pgYaml, runCli, startCli, tempDir, writeFile } from '../setup/cli.js';
+import { pgQuery, pgYaml, runCli, spawnCli, startCli, tempDir, writeFile } from '../setup/cli.js';
 
 const servers = inject('servers');
 const src = servers.pg['15'] ?? Object.values(servers.pg)[0]!;
@@ -73,6 +73,50 @@ describe('secrets never leak', () => {
     const state = await pgQuery<{ dump: string }>(tgt, `SELECT (SELECT json_agg(m)::text FROM dbferry.migrations m) || (SELECT coalesce(json_agg(d)::text, '') FROM dbferry.databases d) AS dump`);
     expect(state[0]?.dump).toContain('sec-mig');
     expect(state[0]?.dump).not.toContain(MARKER);
+  });
+});
+
+describe('child processes', () => {
+  it('pg_dump: the marker is in no `ps` output while it runs, its .pgpass is private (0600) and removed afterwards', async () => {
+    const dir = tempDir();
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const log = join(dir, 'ps.log');
+    // A pg_dump that records what `ps` shows of every process (itself and dbferry included) while it runs.
+    writeFileSync(
+      join(bin, 'pg_dump'),
+      [
+        '#!/bin/bash',
+        `{ echo "== parent $(tr '\\0' ' ' < /proc/$PPID/cmdline)"; echo "== ps"; ps -eo pid,args; if [ -n "$PGPASSFILE" ]; then echo "== pgpass $(stat -c '%a' "$PGPASSFILE") $PGPASSFILE"; fi; } >> '${log}'`,
+        `exec /usr/lib/postgresql/15/bin/pg_dump "$@"`,
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    let dumps = 0;
+    for (const v of variants(dir)) {
+      await pgQuery(tgt, 'DROP DATABASE IF EXISTS sec_db');
+      await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+      writeFileSync(log, '');
+      // The real binary, so that pg_dump's parent is a dbferry process of its own.
+      const r = await spawnCli(['apply', v.file, '--yes', '--pgbin', bin], { env: v.env, cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      const seen = readFileSync(log, 'utf8');
+      const runs = seen.split('== ps').length - 1;
+      expect(runs, v.label).toBeGreaterThanOrEqual(2);
+      dumps += runs;
+      // pg_dump's parent is dbferry itself; its command line is read from /proc/$PPID.
+      const parents = [...seen.matchAll(/== parent (.*)/g)].map((m) => m[1] ?? '');
+      expect(parents.length, v.label).toBe(runs);
+      for (const p of parents) expect(p, v.label).toMatch(/dbferry\.js apply /);
+      expect(seen, v.label).not.toContain(MARKER);
+      const pgpass = [...seen.matchAll(/== pgpass (\d+) (.+)/g)];
+      expect(pgpass.length, v.label).toBeGreaterThanOrEqual(2);
+      for (const m of pgpass) {
+        expect(m[1]).toBe('600');
+        expect(existsSync(m[2] as string), `${m[2]} removed`).toBe(false);
+      }
+    }
+    expect(dumps).toBeGreaterThanOrEqual(8);
   });
 });
 

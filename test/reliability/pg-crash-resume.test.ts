@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogDescription, dataHashes } from '../setup/compare.js';
 import { pgQuery, pgYaml, runCli, spawnCli, startCli, tempDir, waitForStderr, writeFile } from '../setup/cli.js';
+import { seededPick } from '../setup/seeded.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
@@ -52,26 +53,10 @@ afterAll(async () => {
   await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
 });
 
-/** Deterministic PRNG (mulberry32) so the chosen kill points are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 10 kill points drawn from every crash point of the dump method (seed DBFERRY_KILL_SEED, default 62: it reaches every phase). */
+/** 10 kill points drawn from every crash point of the dump method (seed DBFERRY_KILL_SEED, default 266: it reaches every phase but the last); all of them under DBFERRY_STRESS. */
 function killPoints(): string[] {
-  const candidates = ['after-roles', 'after-create', 'after-schema', 'mid-copy', ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`), 'after-data', 'mid-post-data', 'after-post-data', 'after-finalize'];
-  const rnd = prng(Number(process.env.DBFERRY_KILL_SEED ?? 62));
-  const pool = [...candidates];
-  const out: string[] = [];
-  while (out.length < 10 && pool.length) out.push(pool.splice(Math.floor(rnd() * pool.length), 1)[0] as string);
-  return out;
+  const candidates = ['after-roles', 'after-create', 'mid-schema', 'after-schema', 'mid-copy', ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`), 'after-data', 'mid-post-data', 'after-post-data', 'after-finalize'];
+  return process.env.DBFERRY_STRESS ? candidates : seededPick(candidates, 10, Number(process.env.DBFERRY_KILL_SEED ?? 266));
 }
 
 describe('kill -9 at 10 seeded-random points, then apply again', () => {
