@@ -2,7 +2,8 @@
  * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore, pg_dump -Fd -j | pg_restore -j
  * and pgcopydb clone, on the same data, same machine, in one run. Cases: pgbench (scale from
  * --scale, default 50), 1,000 small tables, wide rows. Source and target: embedded PostgreSQL 15
- * (the machine's pg_dump is 15). Prints seconds, MB/s, dbferry's peak RSS and its speed-up.
+ * (the machine's pg_dump is 15). Prints seconds, MB/s, dbferry's peak RSS, its speed-up, and the CPU
+ * seconds each run cost the source's server processes, the target's and the tool's own processes.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,12 +17,33 @@ const PGBIN = '/usr/lib/postgresql/15/bin';
 interface Timed {
   seconds: number;
   peakRssMb: number | null;
+  /** CPU seconds spent during the run by each side's server processes and by the tool (all its processes). */
+  cpu: { source: number; target: number; tool: number };
 }
+
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime (+ cutime + cstime: children already reaped) of a process, in seconds. */
+function cpuOf(pid: number | 'self', withSelf: boolean): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ').map(Number);
+  // After the ") ", fields start at the 3rd of proc(5): utime is the 14th, so index 11.
+  const [ut = 0, st = 0, cut = 0, cst = 0] = fields.slice(11, 15);
+  return ((withSelf ? ut + st : 0) + cut + cst) / TICKS;
+}
+
+/** A cluster's CPU: its postmaster and the backends it has reaped (ended connections, autovacuum workers). */
+function clusterCpu(s: PgServer): number {
+  const pid = Number(readFileSync(join(s.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return cpuOf(pid, true);
+}
+
+let servers: { source: PgServer; target: PgServer } | undefined;
 
 /** Runs a shell pipeline (or a command) and times it; samples VmHWM of the first process. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, trackRss = false): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
+    const before = servers ? { source: clusterCpu(servers.source), target: clusterCpu(servers.target), tool: cpuOf('self', false) } : undefined;
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     let peak = 0;
@@ -39,8 +61,12 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
     child.on('close', (code) => {
       if (timer) clearInterval(timer);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
-      else resolve({ seconds, peakRssMb: trackRss ? peak : null });
+      // Backends end a moment after their client: give the postmasters time to reap them.
+      setTimeout(() => {
+        const cpu = servers && before ? { source: clusterCpu(servers.source) - before.source, target: clusterCpu(servers.target) - before.target, tool: cpuOf('self', false) - before.tool } : { source: 0, target: 0, tool: 0 };
+        if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
+        else resolve({ seconds, peakRssMb: trackRss ? peak : null, cpu });
+      }, 300);
     });
   });
 }
@@ -97,10 +123,11 @@ export async function benchCopy(args: string[]): Promise<string> {
   const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 2);
   const withPgcopydb = ensurePgcopydb();
   const [source, target] = await Promise.all([startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }), startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } })]);
+  servers = { source, target };
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
   const rows: string[] = [
-    `| case | size | tool | seconds | MB/s | dbferry speed-up |`,
-    `|---|---:|---|---:|---:|---:|`,
+    `| case | size | tool | seconds | MB/s | dbferry speed-up | CPU s: source / target / tool |`,
+    `|---|---:|---|---:|---:|---:|---:|`,
   ];
   try {
     for (const [i, c] of cases(scale).entries()) {
@@ -123,6 +150,12 @@ export async function benchCopy(args: string[]): Promise<string> {
       results.push({
         tool: 'pg_dump -Fc \\| pg_restore',
         t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`]),
+      });
+      // The same, plus the ANALYZE that pg_restore leaves to the user and that dbferry (and pgcopydb) include.
+      await fresh(true);
+      results.push({
+        tool: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
+        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`]),
       });
       await fresh(true);
       const dumpDir = join(dir, `dump${i}`);
@@ -152,14 +185,16 @@ export async function benchCopy(args: string[]): Promise<string> {
       results.push({ tool: 'dbferry apply', t: ferry });
       for (const r of results) {
         const ratio = r.tool === 'dbferry apply' ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
-        rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} |`);
+        const cpu = `${r.t.cpu.source.toFixed(1)} / ${r.t.cpu.target.toFixed(1)} / ${r.t.cpu.tool.toFixed(1)}`;
+        rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} | ${cpu} |`);
       }
-      rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | |`);
+      rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | | |`);
       await pgQuery(source, `DROP DATABASE ${db}`);
       await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    servers = undefined;
     await Promise.all([stopPostgres(source), stopPostgres(target)]);
   }
   if (!existsSync('/usr/bin/pgcopydb')) rows.push('', '(pgcopydb could not be installed: its rows are missing)');
