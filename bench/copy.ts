@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, pgQuery } from '../test/setup/cli.js';
+import { ensureDebianTool } from './debian-tool.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
 const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -37,13 +38,16 @@ function clusterCpu(s: PgServer): number {
   return cpuOf(pid, true);
 }
 
-let servers: { source: PgServer; target: PgServer } | undefined;
+interface Servers {
+  source: PgServer;
+  target: PgServer;
+}
 
 /** Runs a shell pipeline (or a command) and times it; samples VmHWM of the first process. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, trackRss = false): Promise<Timed> {
+function timed(servers: Servers, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, trackRss = false): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const before = servers ? { source: clusterCpu(servers.source), target: clusterCpu(servers.target), tool: cpuOf('self', false) } : undefined;
+    const before = { source: clusterCpu(servers.source), target: clusterCpu(servers.target), tool: cpuOf('self', false) };
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     let peak = 0;
@@ -63,26 +67,12 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Backends end a moment after their client: give the postmasters time to reap them.
       setTimeout(() => {
-        const cpu = servers && before ? { source: clusterCpu(servers.source) - before.source, target: clusterCpu(servers.target) - before.target, tool: cpuOf('self', false) - before.tool } : { source: 0, target: 0, tool: 0 };
+        const cpu = { source: clusterCpu(servers.source) - before.source, target: clusterCpu(servers.target) - before.target, tool: cpuOf('self', false) - before.tool };
         if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
         else resolve({ seconds, peakRssMb: trackRss ? peak : null, cpu });
       }, 300);
     });
   });
-}
-
-function ensurePgcopydb(): boolean {
-  try {
-    execFileSync('pgcopydb', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    try {
-      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 interface Case {
@@ -121,9 +111,9 @@ export async function benchCopy(args: string[]): Promise<string> {
   const scaleArg = args.find((a) => /^--scale=/.test(a)) ?? (args.includes('--scale') ? `--scale=${args[args.indexOf('--scale') + 1]}` : undefined);
   const scale = Number(scaleArg?.split('=')[1] ?? 50);
   const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 2);
-  const withPgcopydb = ensurePgcopydb();
+  const withPgcopydb = ensureDebianTool('pgcopydb');
   const [source, target] = await Promise.all([startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }), startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } })]);
-  servers = { source, target };
+  const servers: Servers = { source, target };
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
   const rows: string[] = [
     `| case | size | tool | seconds | MB/s | dbferry speed-up | CPU s: source / target / tool |`,
@@ -149,19 +139,19 @@ export async function benchCopy(args: string[]): Promise<string> {
       await fresh(true);
       results.push({
         tool: 'pg_dump -Fc \\| pg_restore',
-        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`]),
+        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`]),
       });
       // The same, plus the ANALYZE that pg_restore leaves to the user and that dbferry (and pgcopydb) include.
       await fresh(true);
       results.push({
         tool: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
-        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`]),
+        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`]),
       });
       await fresh(true);
       const dumpDir = join(dir, `dump${i}`);
       results.push({
         tool: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
-        t: await timed('bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`]),
+        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`]),
       });
       rmSync(dumpDir, { recursive: true, force: true });
       if (withPgcopydb) {
@@ -169,7 +159,7 @@ export async function benchCopy(args: string[]): Promise<string> {
         const work = join(dir, `pgcopydb${i}`);
         results.push({
           tool: `pgcopydb clone (${jobs} table/index jobs)`,
-          t: await timed('pgcopydb', ['clone', '--source', srcUri, '--target', tgtUri, '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], { ...process.env, PGCOPYDB_PG_BIN: PGBIN }),
+          t: await timed(servers, 'pgcopydb', ['clone', '--source', srcUri, '--target', tgtUri, '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], { ...process.env, PGCOPYDB_PG_BIN: PGBIN }),
         });
         rmSync(work, { recursive: true, force: true });
       }
@@ -179,7 +169,7 @@ export async function benchCopy(args: string[]): Promise<string> {
         cfgFile,
         `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
       );
-      const ferry = await timed(process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
+      const ferry = await timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
       const counted = (await pgQuery(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
       if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
       results.push({ tool: 'dbferry apply', t: ferry });
@@ -194,7 +184,6 @@ export async function benchCopy(args: string[]): Promise<string> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    servers = undefined;
     await Promise.all([stopPostgres(source), stopPostgres(target)]);
   }
   if (!existsSync('/usr/bin/pgcopydb')) rows.push('', '(pgcopydb could not be installed: its rows are missing)');

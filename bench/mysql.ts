@@ -3,32 +3,19 @@
  * `mysqldump --single-transaction | mysql` (and mydumper/myloader when Debian's package installs),
  * same data, two fresh MariaDB instances on this machine, one run.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, myQuery } from '../test/setup/cli.js';
 import { startMariadb, stopMariadb, type MariaServer } from '../test/setup/servers.js';
+import { ensureDebianTool } from './debian-tool.js';
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr?.slice(-2000)}`);
   return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-function hasMydumper(): boolean {
-  try {
-    execFileSync('mydumper', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    try {
-      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mydumper'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 export async function benchMysql(args: string[]): Promise<string> {
@@ -51,7 +38,7 @@ export async function benchMysql(args: string[]): Promise<string> {
     await reset();
     await myQuery(tgt, 'CREATE DATABASE shop');
     results.push({ tool: 'mysqldump --single-transaction \\| mysql', s: timed('bash', ['-o', 'pipefail', '-c', `mysqldump ${cli(src).join(' ')} --single-transaction --quick shop | mysql ${cli(tgt).join(' ')} shop`]) });
-    if (hasMydumper()) {
+    if (ensureDebianTool('mydumper')) {
       await reset();
       const out = join(dir, 'dump');
       results.push({
