@@ -66,11 +66,19 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     process.stdout.write(`Wrote ${join(dir, 'migration.yaml')}\n`);
-    dbferry(['validate'], dir);
-    dbferry(['check'], dir);
-    dbferry(['plan'], dir);
-    dbferry(['apply', '--yes'], dir);
-    dbferry(['status'], dir);
+    const failed: string[] = [];
+    for (const step of [['validate'], ['check'], ['plan'], ['apply', '--yes'], ['status']]) {
+      const code = dbferry(step, dir);
+      if (code !== 0) failed.push(`\`dbferry ${step.join(' ')}\` exited ${code}`);
+      // Nothing after a failed apply can succeed; stop there.
+      if (code !== 0 && step[0] === 'apply') break;
+    }
+    if (failed.length) {
+      process.stderr.write(`\nDemo failed: ${failed.join('; ')}.\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write('\nDemo finished: every step succeeded.\n');
+    }
     if (keep) {
       process.stdout.write(`\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`);
       return;

@@ -8,6 +8,9 @@ import { COLOR, PLAIN, type Style } from '../util/style.js';
 export interface Stream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** Terminal size, when the stream is a terminal. */
+  columns?: number;
+  rows?: number;
 }
 
 export interface CliIo {
@@ -89,4 +92,28 @@ export function chooseRenderer(opts: GlobalOptions, stderrIsTTY: boolean, env: R
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
   if (stderrIsTTY && !ci) return 'default';
   return opts.verbose ? 'verbose' : 'simple';
+}
+
+/**
+ * The stream Listr2's renderers write progress to: everything redacted, then passed to the CLI's
+ * stderr. Listr2's default renderer takes over a stream by assigning its `write` and copies its
+ * own properties (isTTY, columns, rows) for log-update, so all of them are plain own properties.
+ */
+export class ProgressStream {
+  isTTY: boolean;
+  columns: number | undefined;
+  rows: number | undefined;
+  write: (chunk: unknown, ...rest: unknown[]) => boolean;
+
+  constructor(target: Stream) {
+    this.isTTY = target.isTTY === true;
+    this.columns = target.columns;
+    this.rows = target.rows;
+    this.write = (chunk: unknown, ...rest: unknown[]): boolean => {
+      target.write(redact(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk)));
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    };
+  }
 }

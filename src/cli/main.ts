@@ -189,8 +189,18 @@ export async function main(argv: string[]): Promise<number> {
       ? {
           confirm: async (q: string) => {
             const rl = createInterface({ input: process.stdin, output: process.stderr });
+            // readline holds the terminal in raw mode while asking: Ctrl-C reaches it, not the
+            // process, so it is turned into the same abort a SIGINT gives.
+            const asked = new AbortController();
+            rl.once('SIGINT', () => {
+              asked.abort();
+              onSignal('SIGINT');
+            });
             try {
-              return (await rl.question(q)).trim() === 'yes';
+              return (await rl.question(q, { signal: asked.signal })).trim() === 'yes';
+            } catch (e) {
+              if (asked.signal.aborted) return false;
+              throw e;
             } finally {
               rl.close();
             }

@@ -12,6 +12,7 @@ import { interrupted, runTasks, type RunnerOptions } from './runner.js';
 import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
 import { newDatabaseRecord } from './state/records.js';
+import { stateAfterStoppedRun } from './state/transitions.js';
 import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
@@ -240,14 +241,9 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
       const checkFailed = e instanceof DbferryError && e.code === 'CHECK_FAILED';
       const interruptedRun = input.runner.signal?.aborted === true || (e instanceof DbferryError && e.code === 'INTERRUPTED');
       if (!checkFailed && (await store.getMigration(cfg.name).catch(() => undefined))) {
-        await store
-          .updateMigration(cfg.name, {
-            state: interruptedRun ? 'InProgress' : 'Failed',
-            substate: interruptedRun ? 'MigratingData' : 'Failed',
-            error: redact(interruptedRun ? 'interrupted; run `dbferry apply` again to resume' : messageOf(e)),
-            endedAt: interruptedRun ? null : now(),
-          })
-          .catch(() => undefined);
+        const recorded = await store.getDatabases(cfg.name).catch(() => []);
+        const patch = stateAfterStoppedRun(recorded, { interrupted: interruptedRun, message: redact(messageOf(e)), at: now() });
+        await store.updateMigration(cfg.name, patch).catch(() => undefined);
       }
       throw interruptedRun ? interrupted() : e;
     }

@@ -7,10 +7,17 @@ import { DbferryError } from '../util/errors.js';
 
 export interface RunnerOptions {
   renderer: 'default' | 'simple' | 'verbose' | 'silent';
-  /** Where progress goes (a stream that redacts). */
-  output: NodeJS.WriteStream;
+  /** Where progress goes (a stream that redacts); its `write` must be assignable (Listr2 takes it over). */
+  output: ProgressOutput;
   signal?: AbortSignal;
   concurrent?: boolean | number;
+}
+
+export interface ProgressOutput {
+  write(chunk: unknown, ...rest: unknown[]): boolean;
+  isTTY?: boolean;
+  columns?: number | undefined;
+  rows?: number | undefined;
 }
 
 export function interrupted(): DbferryError {
@@ -40,7 +47,7 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, opts: RunnerOptions): Promise<Ctx> {
-  const processOutput = new ProcessOutput(opts.output, opts.output, { dump: ['stdout', 'stderr'], leaveEmptyLine: false });
+  const processOutput = new ProcessOutput(opts.output as NodeJS.WriteStream, opts.output as NodeJS.WriteStream, { dump: ['stdout', 'stderr'], leaveEmptyLine: false });
   const wrapped = tasks.map((t) => ({
     ...t,
     task: t.task ? (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => abortable(Promise.resolve(t.task!(c, task)), opts.signal) : undefined,
@@ -53,7 +60,8 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     renderer: opts.renderer,
     fallbackRenderer: opts.renderer === 'verbose' ? 'verbose' : 'simple',
     // Every renderer logs through a logger bound to our stream (progress never touches stdout).
-    rendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }) } as never,
+    // The default renderer keeps finished databases visible with their last line (what was done).
+    rendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }), collapseSubtasks: false } as never,
     fallbackRendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }) } as never,
     forceColor: false,
   } as never);

@@ -2,6 +2,8 @@
  * Fault injection for the reliability tests: when DBFERRY_CRASH_AT names this point, the process
  * kills itself with SIGKILL right here, exactly as `kill -9` would. Inert otherwise.
  */
+import { DbferryError } from './errors.js';
+
 export function crashPoint(env: Readonly<Record<string, string | undefined>>, name: string): void {
   if (env.DBFERRY_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
 }
@@ -18,4 +20,12 @@ export async function pausePoint(env: Readonly<Record<string, string | undefined
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
   signal?.throwIfAborted();
+}
+
+/**
+ * Failure point for the state tests: when DBFERRY_FAIL_AT names this point, the run fails here
+ * with an ordinary migration error, as a server refusing a statement would make it fail.
+ */
+export function failPoint(env: Readonly<Record<string, string | undefined>>, name: string): void {
+  if (env.DBFERRY_FAIL_AT === name) throw new DbferryError('MIGRATION_FAILED', `injected failure at ${name} (DBFERRY_FAIL_AT)`);
 }

@@ -266,4 +266,36 @@ describe('online migration under a concurrent writer', () => {
     expect(c.code, c.stderr).toBe(0);
     await noLeftovers('online_db');
   });
+  it('one database fails while another replicates: the migration stays InProgress, apply again resumes', async () => {
+    await resetTarget('online_db');
+    await makeSource('online_db2');
+    await resetTarget('online_db2');
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({ name: 'online-partial', source: src, target: tgt, include: ['online_db', 'online_db2'], extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ncopy:\n  jobs: 1' }),
+    );
+    // Databases run one after the other (jobs: 1) in name order: online_db replicates, then online_db2 fails.
+    const failed = await runCli(['apply', file, '--yes'], { env: { DBFERRY_FAIL_AT: 'after-schema:online_db2' } });
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain('injected failure at after-schema:online_db2');
+    const [m] = await pgQuery<{ state: string; substate: string; error: string }>(tgt, `SELECT state, substate, error FROM dbferry.migrations WHERE name = 'online-partial'`);
+    // The servers replicate online_db: recording a Failed migration would contradict them.
+    expect(m).toMatchObject({ state: 'InProgress', substate: 'MigratingData' });
+    expect(m?.error).toContain('replication of "online_db" is still running');
+    expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toHaveLength(1);
+    const again = await runCli(['apply', file, '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('already replicating');
+    expect(await pgQuery(tgt, `SELECT state, substate FROM dbferry.migrations WHERE name = 'online-partial'`)).toEqual([{ state: 'InProgress', substate: 'WaitingForCutoverTrigger' }]);
+    await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'after resume')`, 'online_db2');
+    const c = await runCli(['cutover', file]);
+    expect(c.code, c.stderr).toBe(0);
+    for (const db of ['online_db', 'online_db2']) {
+      expect(await dataHashes(tgt, db)).toEqual(await dataHashes(src, db));
+      await noLeftovers(db);
+    }
+    await resetTarget('online_db2');
+    await pgQuery(src, 'DROP DATABASE IF EXISTS online_db2');
+  });
 });

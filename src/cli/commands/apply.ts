@@ -8,7 +8,7 @@ import type { Plan } from '../../plan/types.js';
 import { applyMigration } from '../../run/apply.js';
 import { DbferryError } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
-import { chooseRenderer, type Cli } from '../io.js';
+import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
 import type { MigrationConfig } from '../../config/types.js';
 import type { Engine } from '../../engines/engine.js';
@@ -36,22 +36,6 @@ function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile: string
     throw new DbferryError('USAGE', `${path} is not a dbferry plan (expected "format": "dbferry-plan", formatVersion 1)`, { hint: 'Save a plan with `dbferry plan --out plan.json`.' });
   }
   return { plan, configFile: resolve(dirname(abs), plan.configFile) };
-}
-
-/** Makes a stream that writes redacted text to the CLI's stderr, usable by Listr2. */
-function progressStream(cli: Cli): NodeJS.WriteStream {
-  const target = cli.io.stderr;
-  const s = Object.create(process.stderr) as NodeJS.WriteStream;
-  Object.defineProperty(s, 'write', {
-    value: (chunk: unknown, ...rest: unknown[]) => {
-      target.write(redact(String(chunk)));
-      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      cb?.();
-      return true;
-    },
-  });
-  Object.defineProperty(s, 'isTTY', { value: target.isTTY === true });
-  return s;
 }
 
 /** `apply --wait`: follow lag and change counters until the migration leaves replication or Ctrl-C. */
@@ -126,7 +110,7 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     engine,
     env: cli.io.env,
     ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
-    runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: progressStream(cli), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
+    runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: new ProgressStream(cli.io.stderr), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
   });
   if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);

@@ -1,7 +1,8 @@
 /** `dbferry cutover` and `dbferry cancel`: delegate to the engine, holding the migration's lock. */
 import { engineFor } from '../../engines/index.js';
 import { DbferryError } from '../../util/errors.js';
-import type { Cli } from '../io.js';
+import { runTasks } from '../../run/runner.js';
+import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
 
 export async function engineCommand(cli: Cli, file: string | undefined, op: 'cutover' | 'cancel', databases: string[]): Promise<number> {
@@ -19,7 +20,24 @@ export async function engineCommand(cli: Cli, file: string | undefined, op: 'cut
         });
       }
     }
-    const lines = await engine[op](cfg, store, databases, (line) => cli.info(line), cli.io.signal, cli.io.env);
+    let lines: string[] = [];
+    // No signal for the runner: the engine watches it itself and stops at a safe point.
+    const runner = { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: new ProgressStream(cli.io.stderr) };
+    const title = `${op === 'cutover' ? 'Cut over' : 'Cancel'} migration "${cfg.name}"${databases.length ? ` (${databases.join(', ')})` : ''}`;
+    await runTasks(
+      [
+        {
+          title,
+          task: async (_c, task) => {
+            lines = await engine[op](cfg, store, databases, (line) => (task.output = line), cli.io.signal, cli.io.env);
+            task.title = `${title}: done`;
+          },
+          rendererOptions: { persistentOutput: true },
+        },
+      ],
+      {},
+      runner,
+    );
     const m = await store.getMigration(cfg.name);
     if (cli.opts.json) cli.json({ name: cfg.name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
     else {

@@ -49,7 +49,8 @@ async function watchPlan(cli: Cli, file: string | undefined, opts: PlanOptions):
   const { watch } = await import('chokidar');
   const watcher = watch(dirname(path), { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
   const once = async (): Promise<void> => {
-    if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');
+    // Clear the screen (cursor home, erase display) for the new plan; the scrollback keeps the old one.
+    if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001b[H\u001b[2J');
     try {
       const { plan, loaded } = await computePlan(cli, file, opts);
       emit(cli, plan, opts);

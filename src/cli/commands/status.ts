@@ -4,6 +4,7 @@ import { ACTIVE_STATES } from '../../run/state/types.js';
 import { renderListText, renderStatusText, statusDocument, type StatusDocument } from '../../run/status-view.js';
 import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';
+import { Redrawer } from '../redraw.js';
 import { loadForCommand } from '../shared.js';
 
 export interface StatusOptions {
@@ -40,10 +41,11 @@ export async function statusCommand(cli: Cli, file: string | undefined, opts: St
     return exitFor(doc);
   }
   const signal = cli.io.signal;
+  const screen = new Redrawer({ write: (s: string) => cli.out(s), isTTY: cli.io.stdout.isTTY === true && !cli.opts.json, ...(cli.io.stdout.columns ? { columns: cli.io.stdout.columns } : {}) });
   for (;;) {
     const doc = await readStatus(cli, file, opts);
-    if (cli.io.stdout.isTTY && !cli.opts.json) cli.out('\u001bc');
-    show(doc);
+    if (cli.opts.json) show(doc);
+    else screen.draw(renderStatusText(doc, cli.style));
     if (!ACTIVE_STATES.includes(doc.state as never)) return exitFor(doc);
     const stopped = await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), (opts.interval ?? 2) * 1000);

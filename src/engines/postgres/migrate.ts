@@ -11,7 +11,7 @@ import type { DatabaseRecord, TableRecord } from '../../run/state/types.js';
 import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
-import { crashPoint, pausePoint } from '../../util/crash.js';
+import { crashPoint, failPoint, pausePoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
@@ -342,6 +342,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
           await flush();
           crashPoint(run.env, `after-table-${nth}`);
         }
+        if (run.env.DBFERRY_PAUSE_AT === `after-table-${nth}`) {
+          await flush();
+          await pausePoint(run.env, `after-table-${nth}`, run.report, signal);
+        }
         buildIndexes(t);
       };
       if (batches.length) {
@@ -467,6 +471,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         await save({ phase: 'schema' });
         crashPoint(run.env, 'after-schema');
         await pausePoint(run.env, 'after-schema', run.report, signal);
+        failPoint(run.env, `after-schema:${db}`);
         schemaComplete();
       };
       const feeding = producer().catch((e: unknown) => pool.fail(e));
