@@ -198,6 +198,29 @@ describe('dbferry in a terminal', () => {
     await pgQuery(src, 'DELETE FROM c WHERE id > 100000', DB);
   });
 
+  it('validate, plan, check, list and cancel work in a terminal', async () => {
+    await resetTarget();
+    const { dir } = migration('tty-others', 'mode: online\nmethod: replication');
+    for (const command of ['validate', 'plan', 'check']) {
+      const t = await terminal(dbferry(command), dir);
+      const { code, screen } = await t.finished();
+      expect(code, screen).toBe(0);
+      expectCleanScreen(screen);
+    }
+    const applied = await (await terminal(dbferry('apply --yes'), dir)).finished();
+    expect(applied.code, applied.screen).toBe(0);
+    const list = await (await terminal(dbferry('list'), dir)).finished();
+    expect(list.screen).toMatch(/tty-others\s+.*InProgress/);
+    const cancel = await (await terminal(dbferry('cancel'), dir)).finished();
+    expect(cancel.code, cancel.screen).toBe(0);
+    expectCleanScreen(cancel.screen);
+    expect(cancel.screen).toMatch(/✔ Cancel migration "tty-others": done/);
+    expect(cancel.screen).toContain('Migration "tty-others": Canceled');
+    expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots`)).toEqual([]);
+    expect(await pgQuery(src, `SELECT pubname FROM pg_publication`, DB)).toEqual([]);
+    expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toEqual([]);
+  });
+
   it('plan --watch re-plans in place on every save and ends on Ctrl-C', async () => {
     const { dir, file } = migration('tty-plan');
     const t = await terminal(dbferry('plan --offline --watch'), dir);

@@ -10,6 +10,7 @@ import type { DatabaseRecord } from '../../run/state/types.js';
 import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
+import { copyProgressLine } from '../progress.js';
 import { crashPoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
@@ -163,10 +164,14 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         WHERE k.TABLE_SCHEMA = ? AND k.CONSTRAINT_NAME = 'PRIMARY' GROUP BY k.TABLE_NAME HAVING COUNT(*) = 1`,
       [db],
     );
+    const copyStarted = Date.now();
+    // On-disk sizes are the estimate: the bytes sent differ, so the ETA is approximate.
+    const report = (): void =>
+      run.report(copyProgressLine({ tablesDone: completed, tablesTotal: copyList.length, bytesCopied: copied, bytesTotal: Math.max(total, copied), elapsed: (Date.now() - copyStarted) / 1000 }));
     const progress = (): void => {
       if (Date.now() - last > 500) {
         last = Date.now();
-        run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)} sent`);
+        report();
       }
     };
     for (const t of copyList) {
@@ -206,7 +211,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
             await store.upsertTables([{ migration: cfg.name, dbname: db, schema: '', table: t.name, done: true, rows: sum.rows, bytes: sum.bytes, updatedAt: now() }]);
             completed++;
             crashPoint(run.env, `after-table-${completed}`);
-            run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)} sent`);
+            report();
           },
         });
       }

@@ -12,6 +12,7 @@ import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, failPoint, pausePoint } from '../../util/crash.js';
+import { copyProgressLine } from '../progress.js';
 import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
@@ -278,9 +279,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       const t = Date.now();
       if (!force && t - lastReport < 500) return;
       lastReport = t;
-      const rate = copied / Math.max(0.001, (t - started) / 1000);
-      const eta = rate > 0 ? Math.max(0, (total - copied) / rate) : 0;
-      run.report(`copying: ${completed}/${copyList.length} tables, ${formatBytes(copied)}/${formatBytes(total)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)}`);
+      run.report(copyProgressLine({ tablesDone: completed, tablesTotal: copyList.length, bytesCopied: copied, bytesTotal: total, elapsed: (t - started) / 1000 }));
       if (t - lastSave > 2000) {
         lastSave = t;
         void save({ bytesCopied: Math.min(copied, total), tablesCompleted: completed, tablesLoading: loading, tablesQueued: copyList.length - completed - loading }).catch(() => undefined);

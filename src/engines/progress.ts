@@ -1,0 +1,18 @@
+/** The copy's progress line, the same for both engines: tables, bytes, rate and ETA. Pure. */
+import { formatBytes, formatDuration } from '../util/sizes.js';
+
+export interface CopyProgress {
+  tablesDone: number;
+  tablesTotal: number;
+  bytesCopied: number;
+  /** The source's size estimate of what is being copied. */
+  bytesTotal: number;
+  /** Seconds since the copy started. */
+  elapsed: number;
+}
+
+export function copyProgressLine(p: CopyProgress): string {
+  const rate = p.bytesCopied / Math.max(0.001, p.elapsed);
+  const eta = rate > 0 ? Math.max(0, (p.bytesTotal - p.bytesCopied) / rate) : 0;
+  return `copying: ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.bytesCopied)}/${formatBytes(p.bytesTotal)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)}`;
+}
