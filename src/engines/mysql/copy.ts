@@ -7,6 +7,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MyConnection } from './connect.js';
 import { qi } from './sql.js';
+import type { TransferForm } from './dialect.js';
+import { DbferryError } from '../../util/errors.js';
 import { labelOf, tagServer } from '../server-error.js';
 
 const TAB = 0x09;
@@ -68,8 +70,17 @@ export class RowsToTsv extends Transform {
   }
 }
 
-export function loadDataSql(db: string, table: string, columns: string[]): string {
-  return `LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE ${qi(db)}.${qi(table)} CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns.map(qi).join(', ')})`;
+/** A column of the copy and how its values travel (see `transferForm`). */
+export interface CopyColumn {
+  name: string;
+  form: TransferForm;
+}
+
+/** LOAD DATA for the columns in order; text-form columns go through a variable and CONVERT. Pure. */
+export function loadDataSql(db: string, table: string, columns: CopyColumn[]): string {
+  const targets = columns.map((c, i) => (c.form === 'text' ? `@dbferry_${i}` : qi(c.name)));
+  const sets = columns.flatMap((c, i) => (c.form === 'text' ? [`${qi(c.name)} = CONVERT(@dbferry_${i} USING utf8mb4)`] : []));
+  return `LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE ${qi(db)}.${qi(table)} CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${targets.join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`;
 }
 
 /** A key range of a table split for parallel copy: `from <= key < to` (either end open). */
@@ -114,9 +125,17 @@ function connectionLost(c: MyConnection): { failed: Promise<never>; stop: () => 
   return { failed, stop: () => emitter.off('error', handler) };
 }
 
+async function failOnWarnings(tgt: MyConnection, db: string, table: string): Promise<never> {
+  const [warnings] = (await tgt.query('SHOW WARNINGS LIMIT 5')) as unknown as [{ Level: string; Code: number; Message: string }[]];
+  const detail = warnings.map((w) => `${w.Level} ${w.Code}: ${w.Message}`).join('; ');
+  throw new DbferryError('MIGRATION_FAILED', `copying ${db}.${table} changed values on the way: the target reported ${detail || 'warnings'}`, {
+    hint: 'Nothing is wrong with the source. Report the column type to dbferry; exclude the table with tables.skip meanwhile.',
+  });
+}
+
 /** Streams `SELECT cols FROM db.table [range]` (on the source worker's snapshot) into the target table. */
-export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: string[], onBytes: (n: number) => void, range?: KeyRange): Promise<{ rows: number; bytes: number }> {
-  const select = selectSql(db, table, columns, range);
+export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: CopyColumn[], onBytes: (n: number) => void, range?: KeyRange): Promise<{ rows: number; bytes: number }> {
+  const select = selectSql(db, table, columns.map((c) => c.name), range);
   const raw = (src as unknown as { connection: { query(o: object): { stream(o?: object): Readable } } }).connection;
   const rows = raw.query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() }).stream({ highWaterMark: 512 });
   rows.on('error', (e: unknown) => tagServer(e, labelOf(src)));
@@ -126,10 +145,10 @@ export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: s
   // a lost connection on either side fails the copy at once.
   const lost = [connectionLost(src), connectionLost(tgt)];
   try {
-    await Promise.race([
-      Promise.all([pipeline(rows, tsv), load]),
-      ...lost.map((l) => l.failed),
-    ]);
+    const [, [loaded]] = (await Promise.race([Promise.all([pipeline(rows, tsv), load]), ...lost.map((l) => l.failed)])) as unknown as [unknown, [{ warningStatus?: number }]];
+    // LOAD DATA LOCAL turns every conversion error into a warning and loads a zero or NULL
+    // instead: any warning means a value did not arrive as it was.
+    if ((loaded?.warningStatus ?? 0) > 0) await failOnWarnings(tgt, db, table);
   } catch (e) {
     // Destroyed with the error, so a LOAD DATA still running never takes the cut as the end of its file.
     rows.destroy();

@@ -123,3 +123,28 @@ export function statusColumns(d: Dialect): { host: string; port: string; io: str
     ? { host: 'Source_Host', port: 'Source_Port', io: 'Replica_IO_Running', sql: 'Replica_SQL_Running', behind: 'Seconds_Behind_Source' }
     : { host: 'Master_Host', port: 'Master_Port', io: 'Slave_IO_Running', sql: 'Slave_SQL_Running', behind: 'Seconds_Behind_Master' };
 }
+
+/**
+ * How a column's values travel from SELECT to LOAD DATA ... CHARACTER SET binary:
+ * - raw: the source's bytes as they are (numbers, strings, blobs, temporals, BIT, ENUM/SET,
+ *   geometry in its internal form, MariaDB JSON, which is LONGTEXT);
+ * - text: the bytes are the value's text form but the column refuses a binary string (MariaDB
+ *   UUID/INET4/INET6, MySQL 8 JSON), so they are loaded into a variable and converted to utf8mb4.
+ * Any other type is not known to round-trip: null, and the check fails naming the column.
+ */
+export type TransferForm = 'raw' | 'text';
+
+export const RAW_TYPES = new Set([
+  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'bit', 'bool', 'boolean',
+  'char', 'varchar', 'binary', 'varbinary', 'tinytext', 'text', 'mediumtext', 'longtext', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'enum', 'set',
+  'date', 'time', 'datetime', 'timestamp', 'year',
+  'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection',
+]);
+
+export function transferForm(flavor: Flavor, dataType: string): TransferForm | null {
+  const t = dataType.toLowerCase();
+  if (RAW_TYPES.has(t)) return 'raw';
+  if (flavor === 'mariadb' && (t === 'uuid' || t === 'inet4' || t === 'inet6')) return 'text';
+  if (t === 'json') return flavor === 'mysql' ? 'text' : 'raw';
+  return null;
+}

@@ -3,7 +3,7 @@ import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
 import { fail, ok, warn, type CheckResult } from '../checks.js';
-import { dialectFor, globalPrivileges, hasPrivileges } from './dialect.js';
+import { dialectFor, globalPrivileges, hasPrivileges, transferForm } from './dialect.js';
 import type { MyFacts } from './facts.js';
 
 const list = (xs: string[], max = 8): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
@@ -93,6 +93,12 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
     if (!facts) continue;
     if (facts.nonInnodb.length) out.push(warn('my.db.engines', `non-InnoDB table(s) are not covered by the consistent snapshot: ${list(facts.nonInnodb)}`, 'ALTER TABLE ... ENGINE=InnoDB, or keep them unchanged during the copy.', D));
     else out.push(ok('my.db.engines', 'every table is InnoDB', D));
+    if (src) {
+      const unsupported = facts.unusualColumns.filter((c) => transferForm(src.flavor, c.type) === null).map((c) => `${c.table}.${c.column} (${c.type})`);
+      const converted = facts.unusualColumns.filter((c) => transferForm(src.flavor, c.type) === 'text').map((c) => `${c.table}.${c.column} (${c.type})`);
+      if (unsupported.length) out.push(fail('my.db.column_types', `column(s) of a type dbferry cannot copy exactly: ${list(unsupported)}`, 'Exclude their tables with tables.skip, or convert the columns to a supported type.', D));
+      else out.push(ok('my.db.column_types', `every column type round-trips${converted.length ? `; loaded through their text form: ${list(converted)}` : ''}`, D));
+    }
     if (facts.noKey.length) out.push(warn('my.db.primary_keys', `table(s) without primary or unique key: ${list(facts.noKey)}${online ? '; row-based replication of their updates is slow and the copy cannot be split' : '; the copy cannot be split'}`, 'Add primary keys.', D));
     else out.push(ok('my.db.primary_keys', 'every table has a primary or unique key', D));
     if (tgt && facts.definers.length) {

@@ -4,6 +4,7 @@ import type { Discovery } from '../engine.js';
 import { failureOf, readSide, type ConnectFailure } from '../checks.js';
 import { connectMysql, rows, withMysql, type MyConnection } from './connect.js';
 import { discoverMysql } from './discover.js';
+import { RAW_TYPES } from './dialect.js';
 
 
 export interface MySide {
@@ -26,6 +27,8 @@ export interface MyDbFacts {
   nonInnodb: string[];
   noKey: string[];
   definers: string[];
+  /** Copied columns whose type is not one of the plain raw-copied types (checked against the dialect). */
+  unusualColumns: { table: string; column: string; type: string }[];
 }
 
 export interface MyFacts {
@@ -85,11 +88,19 @@ async function dbFacts(c: MyConnection, dbs: string[]): Promise<MyDbFacts[]> {
      UNION SELECT EVENT_SCHEMA, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (?)`,
     [dbs, dbs, dbs, dbs],
   );
+  const unusual = await rows<{ s: string; t: string; c: string; ty: string }>(
+    c,
+    `SELECT c.TABLE_SCHEMA AS s, c.TABLE_NAME AS t, c.COLUMN_NAME AS c, c.DATA_TYPE AS ty FROM information_schema.COLUMNS c
+       JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+      WHERE c.TABLE_SCHEMA IN (?) AND c.EXTRA NOT LIKE '%GENERATED%' AND LOWER(c.DATA_TYPE) NOT IN (?) ORDER BY 1, 2, c.ORDINAL_POSITION`,
+    [dbs, [...RAW_TYPES]],
+  );
   return dbs.map((name) => ({
     name,
     nonInnodb: engines.filter((r) => r.s === name).map((r) => `${r.t} (${r.e})`),
     noKey: nokey.filter((r) => r.s === name).map((r) => r.t),
     definers: [...new Set(definers.filter((r) => r.s === name).map((r) => r.d))].sort(),
+    unusualColumns: unusual.filter((r) => r.s === name).map((r) => ({ table: r.t, column: r.c, type: r.ty })),
   }));
 }
 

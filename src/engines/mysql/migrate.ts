@@ -18,7 +18,8 @@ import { formatBytes, formatDuration } from '../../util/sizes.js';
 import { tableRefMatches } from '../../config/identifiers.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectMysql, rows, type MyConnection } from './connect.js';
-import { copyMysqlTable, keyRanges, type KeyRange } from './copy.js';
+import { copyMysqlTable, keyRanges, type CopyColumn, type KeyRange } from './copy.js';
+import { transferForm, type Flavor } from './dialect.js';
 import { removeReplica, startReplica } from './replication.js';
 import type { StateStore } from '../../run/state/types.js';
 import { qi } from './sql.js';
@@ -28,7 +29,16 @@ const now = (): string => new Date().toISOString();
 interface Table {
   name: string;
   bytes: number;
-  columns: string[];
+  columns: CopyColumn[];
+}
+
+/** How a column is copied; a type not known to round-trip stops the run (the check names it first). */
+function copyColumn(flavor: Flavor, db: string, c: { t: string; c: string; ty: string }): CopyColumn {
+  const form = transferForm(flavor, c.ty);
+  if (!form) {
+    throw new DbferryError('MIGRATION_FAILED', `column ${db}.${c.t}.${c.c} has type ${c.ty}, which dbferry cannot copy exactly`, { hint: 'Exclude the table with tables.skip, or convert the column.' });
+  }
+  return { name: c.c, form };
 }
 
 function wanted(cfg: MigrationConfig, db: string, t: string): boolean {
@@ -40,7 +50,8 @@ function wanted(cfg: MigrationConfig, db: string, t: string): boolean {
 async function snapshotWorker(cfg: MigrationConfig): Promise<MyConnection> {
   const c = await connectMysql('source', cfg.source);
   await c.query('SET SESSION net_write_timeout = 3600, net_read_timeout = 3600');
-  await c.query('SET SESSION character_set_results = NULL');
+  // TIMESTAMP values travel as text in the session's time zone: UTC on both sides, whatever the servers' defaults.
+  await c.query("SET SESSION character_set_results = NULL, time_zone = '+00:00'");
   await c.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   return c;
 }
@@ -102,11 +113,17 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
 
     // 3. Tables, from SHOW CREATE TABLE (with their AUTO_INCREMENT), foreign key checks off.
     const tables = await rows<{ t: string; bytes: string }>(first, `SELECT TABLE_NAME AS t, DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME`, [db]);
-    const cols = await rows<{ t: string; c: string; g: string }>(first, `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, EXTRA AS g FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`, [db]);
+    const cols = await rows<{ t: string; c: string; g: string; ty: string }>(
+      first,
+      `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, EXTRA AS g, DATA_TYPE AS ty FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+      [db],
+    );
+    const [version] = await rows<{ v: string }>(first, 'SELECT VERSION() AS v');
+    const flavor = /mariadb/i.test(version?.v ?? '') ? 'mariadb' : 'mysql';
     const list: Table[] = tables.map((t) => ({
       name: t.t,
       bytes: Number(t.bytes ?? 0),
-      columns: cols.filter((c) => c.t === t.t && !/GENERATED/i.test(c.g)).map((c) => c.c),
+      columns: cols.filter((c) => c.t === t.t && !/GENERATED/i.test(c.g)).map((c) => copyColumn(flavor, db, c)),
     }));
     const tgt = await connectMysql('target', cfg.target, { database: db });
     try {
@@ -136,7 +153,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         const src = workers.shift() as MyConnection;
         const t = await connectMysql('target', cfg.target, { database: db });
         await t.query('SET SESSION foreign_key_checks = 0, unique_checks = 0');
-        await t.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+        await t.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'");
         await t.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
         return { src, tgt: t };
       },
