@@ -62,7 +62,9 @@ export async function catalogDescription(s: PgServer, db: string, sameMajor: boo
        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${USER} AND t.typtype IN ('e', 'd', 'c', 'r') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
        AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
      UNION ALL
-     SELECT 'seq ' || schemaname || '.' || sequencename || ' last=' || coalesce(last_value::text, 'null') FROM pg_sequences WHERE schemaname <> 'dbferry'
+     SELECT 'seq ' || schemaname || '.' || sequencename || ' state=' || (xpath('/row/v/text()', query_to_xml(format(
+              $q$SELECT last_value || ',' || is_called AS v FROM %I.%I$q$, schemaname, sequencename), false, true, '')))[1]::text
+       FROM pg_sequences WHERE schemaname <> 'dbferry'
      UNION ALL
      SELECT 'ext ' || extname FROM pg_extension
      UNION ALL

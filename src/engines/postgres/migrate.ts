@@ -25,6 +25,7 @@ import { batchPreData, classifyPostData, inlineIndexes, filterStatements, parseE
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
+import { readSequences, writeSequences } from './sequences.js';
 import { databaseContents } from './discover.js';
 
 export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'syncing', 'verified'] as const;
@@ -407,7 +408,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
               await truncated;
               await w.tgt.query('BEGIN');
               try {
-                const r = await streamPart(w.src, w.tgt, t, part, 'binary', false, (n) => {
+                const r = await streamPart(w.src, w.tgt, t, part, t.format, false, (n) => {
                   copied += n;
                   progress();
                 });
@@ -517,15 +518,11 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     // 6. Sequences, large objects, ANALYZE.
     if (!reached('finalized')) {
       run.report('setting sequences, copying large objects');
-      const seqs = (
-        await exporter.query<{ schemaname: string; sequencename: string; last_value: string }>(
-          `SELECT schemaname, sequencename, last_value::text FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'dbferry'`,
-        )
-      ).rows;
+      const seqs = await readSequences(exporter);
       const los = (await exporter.query<{ oid: string }>('SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid')).rows.map((r) => r.oid);
       const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
       try {
-        for (const s of seqs) await t.query(`SELECT setval(${ql(qname(s.schemaname, s.sequencename))}::regclass, $1::bigint, true)`, [s.last_value]);
+        await writeSequences(t, seqs);
         const CHUNK = 1024 * 1024;
         for (const oid of los) {
           const exists = (await t.query('SELECT 1 FROM pg_largeobject_metadata WHERE oid = $1::oid', [oid])).rowCount === 1;
@@ -651,9 +648,9 @@ async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, onBy
     }
   };
   try {
-    return await attempt('binary');
+    return await attempt(t.format);
   } catch (e) {
-    if (!isBinaryFormatError(e)) throw e;
+    if (t.format === 'text' || !isBinaryFormatError(e)) throw e;
     destroy(w.src);
     await w.src.end().catch(() => undefined);
     w.src = await reopenSource();

@@ -13,6 +13,7 @@ import { dropSourceObjects, dropSubscription, findLeftovers, reached, slotPositi
 import { replicationObjectName } from './replication-sql.js';
 import { qname, ql } from './sql.js';
 import { verifyTables } from './verify.js';
+import { readSequences, writeSequences } from './sequences.js';
 import { STABLE_OUTPUT } from './migrate.js';
 import { crashPoint } from '../../util/crash.js';
 
@@ -118,12 +119,8 @@ export async function cutoverPostgres(
     const paused = (Date.now() - t0) / 1000;
     crashPoint(env, 'cutover-caught-up');
     // 3. Sequences (not carried by logical replication).
-    const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
-      (await c.query<{ s: string; n: string; v: string }>(`SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname <> 'dbferry'`)).rows,
-    );
-    await withPg('target', cfg.target, { database: db }, async (c) => {
-      for (const q of seqs) await c.query(`SELECT setval(${ql(qname(q.s, q.n))}::regclass, $1::bigint, true)`, [q.v]);
-    });
+    const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, readSequences);
+    await withPg('target', cfg.target, { database: db }, (c) => writeSequences(c, seqs));
     // 4. Stop replication and remove its objects on both sides.
     await dropSubscription(cfg, db, name);
     crashPoint(env, 'cutover-unsubscribed');
