@@ -174,10 +174,12 @@ const extras = {
   },
   verify: {
     type: 'string',
-    enum: ['counts', 'checksums', 'none'],
-    description: 'Compare source and target after the copy: row counts per table, also a checksum per table, or nothing.',
-    default: 'counts',
+    enum: ['auto', 'checksums', 'counts', 'none'],
+    description:
+      'Compare source and target after the copy. auto: row counts and row checksums of every table, tables above verifySampleAbove checksummed on a deterministic sample of key ranges. checksums: row counts and full checksums of every table. counts: row counts only. none: nothing.',
+    default: 'auto',
   },
+  verifySampleAbove: sizeOrBytes('With verify: auto, tables larger than this with an integer primary key are checksummed on about this much data in 32 key ranges instead of in full.', '1GB'),
 };
 
 const canonical = {
@@ -200,6 +202,7 @@ const canonical = {
     cutover: extras.cutover,
     copy: extras.copy,
     verify: extras.verify,
+    verifySampleAbove: extras.verifySampleAbove,
   },
 };
 
@@ -238,6 +241,7 @@ const aiven = {
     replication: extras.replication,
     copy: extras.copy,
     verify: extras.verify,
+    verifySampleAbove: extras.verifySampleAbove,
   },
 };
 
@@ -323,6 +327,7 @@ const azure = {
     replication: extras.replication,
     copy: extras.copy,
     verify: extras.verify,
+    verifySampleAbove: extras.verifySampleAbove,
   },
 };
 

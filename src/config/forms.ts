@@ -26,6 +26,7 @@ export interface RawCanonical {
   cancel?: { requested: boolean; databases: string[] };
   copy?: { jobs?: number; splitTablesLargerThan?: string | number };
   verify?: string;
+  verifySampleAbove?: string | number;
 }
 
 export type Origins = Map<string, YamlPath>;
@@ -51,7 +52,7 @@ const commaList = (v: unknown): string[] =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-const CANONICAL_EXTRAS = ['version', 'name', 'engine', 'mode', 'option', 'method', 'databases', 'roles', 'tables', 'extensions', 'replication', 'cutover', 'copy', 'verify'] as const;
+const CANONICAL_EXTRAS = ['version', 'name', 'engine', 'mode', 'option', 'method', 'databases', 'roles', 'tables', 'extensions', 'replication', 'cutover', 'copy', 'verify', 'verifySampleAbove'] as const;
 
 function copyExtras(doc: Obj, raw: RawCanonical): void {
   for (const k of CANONICAL_EXTRAS) {

@@ -233,7 +233,7 @@ function emit(raw: RawCanonical, opts: ImportOptions, from: 'azure' | 'aiven', h
     out.replication = { maxLag: engine === 'mysql' ? '5s' : '1MB' };
     out.cutover = raw.cutover ?? false;
   }
-  out.verify = 'counts';
+  out.verify = 'auto';
   if (raw.cancel?.requested) notes.push('the input requests cancel: run `dbferry cancel` for that; it is not part of migration.yaml');
   if (raw.cutoverDatabases?.length) notes.push(`dbsToTriggerCutoverOn (${raw.cutoverDatabases.join(', ')}): use \`dbferry cutover --db ...\``);
   notes.push(

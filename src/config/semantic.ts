@@ -130,6 +130,9 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
   const split = raw.copy?.splitTablesLargerThan === undefined ? 2 * 1024 ** 3 : parseSize(raw.copy.splitTablesLargerThan);
   if (split === undefined) err(['copy', 'splitTablesLargerThan'], 'copy.splitTablesLargerThan must be a size such as 2GB');
 
+  const sampleAbove = raw.verifySampleAbove === undefined ? 1024 ** 3 : parseSize(raw.verifySampleAbove);
+  if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
+
   const cutoverDatabases = raw.cutoverDatabases ?? [];
   cutoverDatabases.forEach((db, i) => {
     if (include.length && !include.includes(db)) err(['cutoverDatabases', i], `database "${db}" is set to cut over but is not in the databases to migrate`);
@@ -154,7 +157,8 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     cutoverDatabases,
     cancel: raw.cancel ?? { requested: false, databases: [] },
     copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3 },
-    verify: (raw.verify ?? 'counts') as VerifyMode,
+    verify: (raw.verify ?? 'auto') as VerifyMode,
+    verifySampleAbove: sampleAbove ?? 1024 ** 3,
   };
   return { config, issues };
 }

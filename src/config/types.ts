@@ -4,7 +4,7 @@ export type Mode = 'offline' | 'online';
 export type MigrationOption = 'Validate' | 'Migrate' | 'ValidateAndMigrate';
 export type Method = 'auto' | 'replication' | 'dump';
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
-export type VerifyMode = 'counts' | 'checksums' | 'none';
+export type VerifyMode = 'auto' | 'checksums' | 'counts' | 'none';
 export type ConfigForm = 'canonical' | 'aiven' | 'azure';
 export type PasswordSource = 'yaml' | 'uri' | 'env' | 'pgpass' | 'none';
 
@@ -56,6 +56,8 @@ export interface MigrationConfig {
   cancel: { requested: boolean; databases: string[] };
   copy: { jobs: number; splitTablesLargerThan: number };
   verify: VerifyMode;
+  /** verify: auto checksums tables above this size (bytes) on a sample of key ranges. */
+  verifySampleAbove: number;
 }
 
 export interface LoadedConfig {

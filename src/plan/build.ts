@@ -1,4 +1,5 @@
 /** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
+import { SAMPLE_RANGES } from '../engines/verify-policy.js';
 import { describeServer } from '../config/connection.js';
 import type { LoadedConfig, MigrationConfig } from '../config/types.js';
 import type { Discovery } from '../engines/engine.js';
@@ -77,8 +78,14 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
       add('cutover', `cutover: wait for lag <= maxLag, stop and remove replication${only}`);
     }
   }
-  if (cfg.verify !== 'none') add('verify', cfg.verify === 'checksums' ? 'verify row counts and checksums per table' : 'verify row counts per table');
+  if (cfg.verify !== 'none') add('verify', verifyDescription(cfg));
   return out;
+}
+
+function verifyDescription(cfg: MigrationConfig): string {
+  if (cfg.verify === 'counts') return 'verify row counts per table (verify: counts: no checksums)';
+  if (cfg.verify === 'checksums') return 'verify row counts and a checksum of every row, per table';
+  return `verify row counts and a checksum of every row per table; tables above ${formatBytes(cfg.verifySampleAbove)} with an integer primary key: checksums of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)}`;
 }
 
 function actionFor(cfg: MigrationConfig, exists: boolean | null, objects: number | null): PlanDatabase['action'] {

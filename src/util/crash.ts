@@ -2,6 +2,7 @@
  * Fault injection for the reliability tests: when DBFERRY_CRASH_AT names this point, the process
  * kills itself with SIGKILL right here, exactly as `kill -9` would. Inert otherwise.
  */
+import { existsSync } from 'node:fs';
 import { DbferryError } from './errors.js';
 
 export function crashPoint(env: Readonly<Record<string, string | undefined>>, name: string): void {
@@ -18,6 +19,16 @@ export async function pausePoint(env: Readonly<Record<string, string | undefined
   await new Promise<void>((resolve) => {
     if (!signal || signal.aborted) return resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
+    // With DBFERRY_RESUME_FILE, the run goes on once the test has created that file.
+    const resumeFile = env.DBFERRY_RESUME_FILE;
+    if (resumeFile) {
+      const timer = setInterval(() => {
+        if (existsSync(resumeFile) || signal.aborted) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 100);
+    }
   });
   signal?.throwIfAborted();
 }

@@ -5,7 +5,7 @@ import { isBinaryFormatError, sourceCopySql, targetCopySql, type SourceTable } f
 import { verifySql } from '../../src/engines/postgres/verify.js';
 import { WorkPool } from '../../src/util/pool.js';
 
-const t: SourceTable = { schema: 'Odd "S"', name: 'user', bytes: 1, pages: 1, rows: 1, columns: ['id', 'select', 'a"b'], extensionCondition: null, format: 'binary' };
+const t: SourceTable = { schema: 'Odd "S"', name: 'user', bytes: 1, pages: 1, rows: 1, columns: ['id', 'select', 'a"b'], extensionCondition: null, format: 'binary', intKey: null };
 
 describe('roles', () => {
   it('creates only missing roles, without attributes the target user may not grant', () => {

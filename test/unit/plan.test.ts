@@ -83,3 +83,35 @@ describe('plan', () => {
     expect(plan.steps.some((s) => s.kind === 'roles')).toBe(false);
   });
 });
+
+describe('verify policy', () => {
+  it('auto checksums every table in full, and big tables with an integer key on key ranges', async () => {
+    const { tableVerify, sampleRanges, rangesCondition } = await import('../../src/engines/verify-policy.js');
+    expect(tableVerify('auto', { bytes: 10, intKey: 'id' }, 100)).toBe('full');
+    expect(tableVerify('auto', { bytes: 1000, intKey: 'id' }, 100)).toBe('sample');
+    expect(tableVerify('auto', { bytes: 1000, intKey: null }, 100)).toBe('full');
+    expect(tableVerify('checksums', { bytes: 1000, intKey: 'id' }, 100)).toBe('full');
+    expect(tableVerify('counts', { bytes: 1000, intKey: 'id' }, 100)).toBe('counts');
+    expect(tableVerify('none', { bytes: 1, intKey: null }, 100)).toBe('none');
+    const r = sampleRanges(1n, 1000n, 0.1, 4);
+    expect(r).toEqual([
+      { from: 1n, to: 26n },
+      { from: 251n, to: 276n },
+      { from: 501n, to: 526n },
+      { from: 751n, to: 776n },
+    ]);
+    // The whole span when the fraction is 1; 64-bit keys stay exact.
+    expect(sampleRanges(1n, 8n, 1, 4)).toEqual([
+      { from: 1n, to: 3n },
+      { from: 3n, to: 5n },
+      { from: 5n, to: 7n },
+      { from: 7n, to: 9n },
+    ]);
+    const big = sampleRanges(-9223372036854775808n, 9223372036854775807n, 0.5, 2);
+    expect(big[0]?.from).toBe(-9223372036854775808n);
+    expect(big[1]?.from).toBe(0n);
+    expect(sampleRanges(5n, 5n, 0.01, 32)).toEqual([{ from: 5n, to: 6n }]);
+    expect(rangesCondition('"id"', [{ from: 1n, to: 3n }])).toBe('("id" >= 1 AND "id" < 3)');
+    expect(rangesCondition('"id"', [])).toBe('false');
+  });
+});

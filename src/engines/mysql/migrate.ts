@@ -11,7 +11,7 @@ import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { copyProgressLine } from '../progress.js';
-import { crashPoint } from '../../util/crash.js';
+import { crashPoint, pausePoint } from '../../util/crash.js';
 import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
@@ -21,6 +21,7 @@ import { connectMysql, rows, type MyConnection } from './connect.js';
 import { copyMysqlTable, keyRanges, type CopyColumn, type KeyRange } from './copy.js';
 import { transferForm, type Flavor } from './dialect.js';
 import { removeReplica, startReplica } from './replication.js';
+import { verifyMysqlTables } from './verify.js';
 import type { StateStore } from '../../run/state/types.js';
 import { qi } from './sql.js';
 
@@ -246,13 +247,12 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
 
     // 6. Verify: the rows read on the snapshot were all loaded; with checksums, CHECKSUM TABLE on both.
     // (Online, the source keeps changing: checksums are compared at cutover's counts instead.)
-    if (cfg.verify === 'checksums' && run.method === 'dump') {
-      for (const t of copyList) {
-        const q = `CHECKSUM TABLE ${qi(db)}.${qi(t.name)} EXTENDED`;
-        const [a] = await rows<{ Checksum: string | null }>(control, q);
-        const [b] = await rows<{ Checksum: string | null }>(admin, q);
-        if (String(a?.Checksum) !== String(b?.Checksum)) mismatches.push(`${t.name} (checksum differs)`);
-      }
+    if ((cfg.verify === 'checksums' || cfg.verify === 'auto') && run.method === 'dump') {
+      await pausePoint(run.env, 'before-verify', run.report, signal);
+      run.report(`verifying row counts and checksums of ${copyList.length} table(s)`);
+      await Promise.all([control.query("SET SESSION time_zone = '+00:00'"), admin.query("SET SESSION time_zone = '+00:00'")]);
+      const verified = copyList.map((t) => ({ ...t, intKey: pks.find((p) => p.t === t.name && /int$/i.test(p.ty))?.c ?? null }));
+      mismatches.push(...(await verifyMysqlTables(control, admin, db, verified, { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove })));
     }
     if (cfg.verify !== 'none' && mismatches.length) {
       throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.join('; ')}`);

@@ -22,6 +22,8 @@ export interface SourceTable {
    * does not read back its own binary form (an empty tsquery).
    */
   format: 'binary' | 'text';
+  /** The single-column integer primary key, for verify's key-range samples; null without one. */
+  intKey: string | null;
 }
 
 /** Types whose values must travel as text: every pg_catalog type whose binary form is an OID, and tsquery. */
@@ -30,7 +32,7 @@ const TEXT_ONLY_TYPES = ['regclass', 'regproc', 'regprocedure', 'regoper', 'rego
 /** One query: the tables whose data is copied (plain tables and leaf partitions, extension config tables). */
 export async function listSourceTables(c: PgClient, versionNum: number): Promise<SourceTable[]> {
   const generated = versionNum >= 120000 ? "AND a.attgenerated = ''" : '';
-  const r = await c.query<{ schema: string; name: string; bytes: string; pages: number; rows: string; columns: string[]; cond: string | null; text_only: boolean }>(
+  const r = await c.query<{ schema: string; name: string; bytes: string; pages: number; rows: string; columns: string[]; cond: string | null; text_only: boolean; int_key: string | null }>(
     `WITH RECURSIVE cfg AS (
        SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond FROM pg_extension
      ), text_only(oid) AS (
@@ -44,6 +46,8 @@ export async function listSourceTables(c: PgClient, versionNum: number): Promise
             greatest(c.reltuples, 0) AS rows, cfg.cond,
             coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ${generated}), '[]') AS columns,
+            (SELECT a.attname FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+              WHERE k.conrelid = c.oid AND k.contype = 'p' AND array_length(k.conkey, 1) = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key,
             EXISTS (SELECT 1 FROM pg_attribute a JOIN text_only x ON x.oid = a.atttypid WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS text_only
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN cfg ON cfg.oid = c.oid
       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%'
@@ -61,6 +65,7 @@ export async function listSourceTables(c: PgClient, versionNum: number): Promise
     columns: row.columns,
     extensionCondition: row.cond === null ? null : row.cond,
     format: row.text_only ? 'text' : 'binary',
+    intKey: row.int_key,
   }));
 }
 

@@ -559,9 +559,11 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
 
     // Row counts were verified table by table during the copy (COPY's own counts on both sides);
     // checksums compare every row again at the end.
-    if (cfg.verify === 'checksums' && !reached('verified')) {
-      run.report(`verifying ${cfg.verify === 'checksums' ? 'row counts and checksums' : 'row counts'} of ${copyList.length} table(s)`);
-      const mismatches: VerifyMismatch[] = await verifyTables(copyList, cfg.verify, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
+    if ((cfg.verify === 'checksums' || cfg.verify === 'auto') && !reached('verified')) {
+      await pausePoint(run.env, 'before-verify', run.report, signal);
+      run.report(`verifying row counts and checksums of ${copyList.length} table(s)`);
+      const opts = { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove };
+      const mismatches: VerifyMismatch[] = await verifyTables(copyList, opts, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
       if (mismatches.length) {
         const names = mismatches.map((m) => `${m.table} (${m.detail})`);
         throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${names.slice(0, 5).join('; ')}${names.length > 5 ? `; and ${names.length - 5} more` : ''}`, {

@@ -128,7 +128,7 @@ export async function cutoverPostgres(
     report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
     // 5. Verify.
     if (cfg.verify !== 'none') {
-      const mismatches = await verifyOnline(cfg, db, cfg.verify === 'checksums');
+      const mismatches = await verifyOnline(cfg, db);
       if (mismatches.length) {
         const msg = `verify failed after cutover for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`;
         await store.upsertDatabase({ ...d, status: 'failed', error: msg, updatedAt: now() });
@@ -145,7 +145,7 @@ export async function cutoverPostgres(
 }
 
 /** Row counts (and checksums) of every table, source against target, now (writes stopped). */
-async function verifyOnline(cfg: MigrationConfig, db: string, checksums: boolean): Promise<string[]> {
+async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]> {
   const tables = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) => {
     const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
     return listSourceTables(c, v);
@@ -161,7 +161,7 @@ async function verifyOnline(cfg: MigrationConfig, db: string, checksums: boolean
   const close = async (w: { src: PgClient; tgt: PgClient }): Promise<void> => {
     await Promise.all([w.src.end().catch(() => undefined), w.tgt.end().catch(() => undefined)]);
   };
-  const mismatches = await verifyTables(tables, checksums ? 'checksums' : 'counts', cfg.copy.jobs, open, close);
+  const mismatches = await verifyTables(tables, { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove }, cfg.copy.jobs, open, close);
   return mismatches.map((m) => `${m.table} (${m.detail})`);
 }
 
