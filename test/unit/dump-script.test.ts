@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchPreData, classifyPostData, inlineIndexes, filterStatements, parseEntries, rolesIn, splitDump, splitQName, statements } from '../../src/engines/postgres/dump-script.js';
+import { batchPreData, classifyPostData, describeSkipped, inlineIndexes, filterStatements, parseEntries, rolesIn, splitDump, splitQName, statements } from '../../src/engines/postgres/dump-script.js';
 
 const PRE = `--
 -- PostgreSQL database dump
@@ -84,14 +84,25 @@ describe('pg_dump script', () => {
   });
 
   it('filters statements naming roles missing on the target, and excluded extensions', () => {
-    const r = filterStatements(splitDump(PRE).body, new Set(['app', 'reader']), ['hstore']);
+    const r = filterStatements(splitDump(PRE).body, { existing: new Set(['app', 'reader']), ownable: 'any' }, ['hstore']);
     expect(r.sql).toContain('CREATE SCHEMA sales;');
     expect(r.sql).toContain('ALTER SCHEMA sales OWNER TO app;');
     expect(r.sql).not.toContain('OWNER TO legacy');
     expect(r.sql).not.toContain('"Odd Role"');
     expect(r.sql).not.toContain('hstore');
     expect(r.sql).toContain('REVOKE ALL ON TABLE public.t FROM PUBLIC;');
-    expect(r.skipped).toHaveLength(3);
+    expect(r.skipped).toHaveLength(2);
+    expect(r.extensionsLeftOut).toEqual(['hstore']);
+  });
+
+  it('keeps ownership with the target user where it may not give it (managed targets)', () => {
+    // The target user is a member of app only: objects of other roles stay its own, grants to existing roles stay.
+    const r = filterStatements(splitDump(PRE).body, { existing: new Set(['app', 'reader', 'legacy', 'postgres']), ownable: new Set(['app']) }, []);
+    expect(r.sql).toContain('ALTER SCHEMA sales OWNER TO app;');
+    expect(r.sql).not.toContain('OWNER TO legacy');
+    expect(r.skipped.filter((x) => x.why === 'owner').map((x) => x.role)).toContain('legacy');
+    const lines = describeSkipped(r.skipped);
+    expect(lines[0]).toMatch(/^owned by the target user instead: .*\(legacy\)/);
   });
 
   it('ties indexes and constraints to their table; FKs last', () => {

@@ -118,34 +118,70 @@ export function rolesIn(stmt: string): string[] {
   return [...new Set(out)];
 }
 
-export interface FilterResult {
-  sql: string;
-  skipped: string[];
+/** What the target allows: the roles that exist, and those the target user may make owners. */
+export interface TargetRoles {
+  existing: ReadonlySet<string>;
+  /** Roles the target user may give ownership to (member of them; SET on 16+); 'any' for a superuser. */
+  ownable: ReadonlySet<string> | 'any';
 }
 
+export interface SkippedStatement {
+  /** The dump entry's object, e.g. `TABLE public.orders`. */
+  object: string;
+  role: string;
+  /** owner: the object stays owned by the target user; missing: a grant or policy role not on the target. */
+  why: 'owner' | 'missing';
+}
+
+export interface FilterResult {
+  sql: string;
+  skipped: SkippedStatement[];
+  extensionsLeftOut: string[];
+}
+
+/** Whether `statement` only makes `role` the owner of something. */
+const isOwnerChange = (statement: string, role: string): boolean => {
+  const m = new RegExp(`\\bOWNER TO (${IDENT});?$`).exec(statement.replace(/\s+/g, ' ').trim());
+  return m !== null && unquoteIdent(m[1] as string) === role;
+};
+
 /**
- * Drops statements that name roles not on the target (the object stays owned by the connecting
- * user) and CREATE/COMMENT statements of excluded extensions.
+ * Drops statements the target would refuse: an ownership change to a role the target user may
+ * not give objects to (the object stays owned by the target user), grants and policies naming
+ * roles not on the target, and CREATE/COMMENT statements of excluded extensions.
  */
-export function filterStatements(entries: DumpEntry[], targetRoles: ReadonlySet<string>, excludedExtensions: readonly string[] = []): FilterResult {
+export function filterStatements(entries: DumpEntry[], roles: TargetRoles, excludedExtensions: readonly string[] = []): FilterResult {
   const kept: string[] = [];
-  const skipped: string[] = [];
+  const skipped: SkippedStatement[] = [];
+  const extensionsLeftOut: string[] = [];
   for (const e of entries) {
     if (e.type === 'EXTENSION' && excludedExtensions.includes(e.name)) {
-      skipped.push(`extension ${e.name} (extensions.exclude)`);
+      extensionsLeftOut.push(e.name);
       continue;
     }
     if (e.type === 'COMMENT' && /^EXTENSION /.test(e.name) && excludedExtensions.includes(e.name.slice(10))) continue;
+    const object = `${e.type} ${e.schema ? `${e.schema}.` : ''}${e.name}`;
     for (const st of statements(e.sql)) {
-      const missing = rolesIn(st).filter((r) => !targetRoles.has(r));
-      if (missing.length) {
-        skipped.push(`${st.split('\n')[0]} (role ${missing.join(', ')} not on the target)`);
+      const refused = rolesIn(st).find((r) => !roles.existing.has(r) || (isOwnerChange(st, r) && roles.ownable !== 'any' && !roles.ownable.has(r)));
+      if (refused !== undefined) {
+        skipped.push({ object, role: refused, why: isOwnerChange(st, refused) ? 'owner' : 'missing' });
         continue;
       }
       kept.push(st.endsWith(';') ? st : `${st};`);
     }
   }
-  return { sql: kept.join('\n'), skipped };
+  return { sql: kept.join('\n'), skipped, extensionsLeftOut };
+}
+
+/** One line per kind for the run output and status: what was not given to which role. */
+export function describeSkipped(skipped: readonly SkippedStatement[], max = 10): string[] {
+  const list = (xs: string[]): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
+  const owners = [...new Set(skipped.filter((x) => x.why === 'owner').map((x) => `${x.object} (${x.role})`))];
+  const missing = [...new Set(skipped.filter((x) => x.why === 'missing').map((x) => `${x.object} (${x.role})`))];
+  return [
+    ...(owners.length ? [`owned by the target user instead: ${list(owners)}`] : []),
+    ...(missing.length ? [`grants and policies for roles not on the target skipped: ${list(missing)}`] : []),
+  ];
 }
 
 export type PostDataPhase = 'table' | 'after' | 'fk';

@@ -106,6 +106,12 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
     out.push(warn('pg.source.dbferry_slots', `dbferry replication slot(s) of other migrations on the source: ${list(foreignSlots)}; they retain WAL`, 'Run `dbferry cancel` for the migration they belong to, or SELECT pg_drop_replication_slot(name).'));
   }
   if (tgt) {
+    const store = tgt.stateStore;
+    if (store.usable) out.push(ok('pg.target.state_store', `${tgt.user.name} may keep the migration state in schema dbferry of database "${store.database}"`));
+    else
+      out.push(
+        fail('pg.target.state_store', `${tgt.user.name} may not create schema dbferry in database "${store.database}", where dbferry records the migration`, `GRANT CREATE ON DATABASE ${quoteRole(store.database)} TO ${quoteRole(tgt.user.name)}; or set target.dbname to a database the user owns (Aiven: defaultdb).`),
+      );
     const needCreate = dbs.filter((d) => !d.target.exists).length;
     if (needCreate === 0 || tgt.user.superuser || tgt.user.createdb) out.push(ok('pg.target.createdb', needCreate ? `${tgt.user.name} may create databases` : 'no database needs to be created'));
     else out.push(fail('pg.target.createdb', `${tgt.user.name} may not create databases; ${needCreate} must be created`, `ALTER ROLE ${quoteRole(tgt.user.name)} CREATEDB;`));

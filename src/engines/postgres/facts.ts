@@ -30,6 +30,8 @@ export interface ServerSide {
   extensions: { name: string; versions: string[]; trusted: boolean; superuser: boolean }[];
   /** Source roles (not superuser, not pg_*) with the attributes that need privileges. */
   roles: { name: string; replication: boolean; bypassrls: boolean }[];
+  /** The connection database, and whether the user may keep dbferry's state there (schema dbferry). */
+  stateStore: { database: string; usable: boolean };
 }
 
 export type Side = ServerSide | { connected: false; failure: ConnectFailure };
@@ -114,6 +116,12 @@ async function side(c: PgClient): Promise<ServerSide> {
         WHERE rolname !~ '^pg_' AND NOT rolsuper AND rolname <> current_user ORDER BY rolname`,
     )
   ).rows;
+  const store = await one<{ db: string; usable: boolean }>(
+    c,
+    `SELECT current_database() AS db,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'dbferry') THEN has_schema_privilege('dbferry', 'CREATE') AND has_schema_privilege('dbferry', 'USAGE')
+                 ELSE has_database_privilege(current_database(), 'CREATE') END AS usable`,
+  );
   return {
     connected: true,
     ssl: base.ssl === true,
@@ -128,6 +136,7 @@ async function side(c: PgClient): Promise<ServerSide> {
     dbferrySlots: slots,
     dbferrySubscriptions: subs,
     longTransactions: longTx,
+    stateStore: { database: store.db, usable: store.usable },
     preparedTransactions: Number(counts.prepared),
     collations,
     extensions,

@@ -21,7 +21,7 @@ import { connectPg, withPg, type PgClient } from './connect.js';
 import { createPublication, createSlotWithSnapshot, createSubscription, dropSourceObjects, dropSubscription, targetChangeCounters, type SlotSnapshot } from './replication.js';
 import { replicationObjectName } from './replication-sql.js';
 import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type PartResult, type SourceTable } from './copy.js';
-import { batchPreData, classifyPostData, inlineIndexes, filterStatements, parseEntries, splitDump, statements, type PostDataItem, type PreDataBatch } from './dump-script.js';
+import { batchPreData, classifyPostData, describeSkipped, inlineIndexes, filterStatements, type SkippedStatement, type TargetRoles, parseEntries, splitDump, statements, type PostDataItem, type PreDataBatch } from './dump-script.js';
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
@@ -240,7 +240,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     // 2. Pre-data schema: the database-level part now; the rest in batches of tables, each
     // committed on its own, so copying starts as soon as the first tables exist (below).
     let batches: PreDataBatch[] = [];
-    let schemaSkipped = 0;
+    const schemaSkipped: SkippedStatement[] = [];
     if (!reached('schema')) {
       run.report('creating the schema (pg_dump --section=pre-data)');
       const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`], signal));
@@ -248,7 +248,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         pre.header.map((e) => (e.type === 'DATABASE' ? { ...e, sql: statements(e.sql).filter((s) => !/^CREATE DATABASE /.test(s)).join('\n') } : e)).filter((e) => e.sql.trim() !== ''),
         targetRoles,
       );
-      schemaSkipped += header.skipped.length;
+      schemaSkipped.push(...header.skipped);
       const admin = await connectPg('target', cfg.target, {});
       try {
         if (header.sql) await admin.query(header.sql);
@@ -260,7 +260,11 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
 
     // 3. Post-data script.
     const post = classifyPostData(parseEntries(await postDump)).map(
-      (p): PostDataItem => ({ ...p, entry: { ...p.entry, sql: filterStatements([p.entry], targetRoles, cfg.extensions.exclude).sql } }),
+      (p): PostDataItem => {
+        const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
+        schemaSkipped.push(...f.skipped);
+        return { ...p, entry: { ...p.entry, sql: f.sql } };
+      },
     );
     const byTable = new Map<string, PostDataItem[]>();
     for (const p of post) if (p.phase === 'table' && p.table) byTable.set(key(p.table.schema, p.table.name), [...(byTable.get(key(p.table.schema, p.table.name)) ?? []), p]);
@@ -457,7 +461,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
           for (const [i, batch] of batches.entries()) {
             if (pool.stopped) return;
             const f = filterStatements(batch.entries, targetRoles, cfg.extensions.exclude);
-            schemaSkipped += f.skipped.length;
+            schemaSkipped.push(...f.skipped);
             if (f.sql) await runBatch(c, f.sql, resuming);
             release(batch.tables);
             if (i === 0 && batches.length > 1) crashPoint(run.env, 'mid-schema');
@@ -467,7 +471,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         } finally {
           await c.end().catch(() => undefined);
         }
-        if (schemaSkipped) run.report(`${schemaSkipped} statement(s) naming roles not on the target were skipped`);
+        for (const line of describeSkipped(schemaSkipped)) run.report(line);
         await save({ phase: 'schema' });
         crashPoint(run.env, 'after-schema');
         await pausePoint(run.env, 'after-schema', run.report, signal);
@@ -615,10 +619,17 @@ async function publicationTables(
   return { tables: chosen.filter((r) => !r.nokey), identityFull: [], skippedNoKey: nokey.map((r) => `${r.schema}.${r.name}`) };
 }
 
-async function withTargetRoles(cfg: MigrationConfig): Promise<Set<string>> {
+/** The target's roles, and those its user may make owners of objects (ALTER ... OWNER TO). */
+async function withTargetRoles(cfg: MigrationConfig): Promise<TargetRoles> {
   const c = await connectPg('target', cfg.target, {});
   try {
-    return new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
+    const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+    // Since 16, giving an object to a role needs the SET option of the membership.
+    const r = await c.query<{ rolname: string; ownable: boolean; su: boolean }>(
+      `SELECT rolname, pg_has_role(current_user, oid, ${v >= 160000 ? "'SET'" : "'MEMBER'"}) AS ownable, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su FROM pg_roles`,
+    );
+    const superuser = r.rows[0]?.su === true;
+    return { existing: new Set(r.rows.map((x) => x.rolname)), ownable: superuser ? 'any' : new Set(r.rows.filter((x) => x.ownable).map((x) => x.rolname)) };
   } finally {
     await c.end().catch(() => undefined);
   }

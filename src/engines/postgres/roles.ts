@@ -1,7 +1,8 @@
 /** Creating the source's roles on the target (instance level, once per migration). */
 import type { MigrationConfig } from '../../config/types.js';
-import { withPg } from './connect.js';
+import { withPg, type PgClient } from './connect.js';
 import { createRoleStatements, membershipStatements, roleSettingStatements, type SourceRole } from './roles-sql.js';
+import { qi } from './sql.js';
 
 export interface RolesResult {
   created: string[];
@@ -48,8 +49,20 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
       const present = new Set([...existing, ...created]);
       const mine = new Set(created);
       // Memberships and settings only for the roles created here: existing roles are left as they are.
-      for (const st of membershipStatements(src.members.filter((m) => mine.has(m.member) || mine.has(m.role)), present)) await c.query(st);
+      // A membership the target user may not grant (no ADMIN OPTION on the role) is left out and listed.
+      const mineMembers = src.members.filter((m) => mine.has(m.member) || mine.has(m.role));
+      const grantable = await grantableRoles(c, powers?.superuser === true, powers?.createrole === true, Number(powers?.v ?? 0));
+      const refused = mineMembers.filter((m) => present.has(m.role) && present.has(m.member) && !grantable.has(m.role));
+      for (const st of membershipStatements(mineMembers.filter((m) => grantable.has(m.role)), present)) await c.query(st);
+      if (refused.length) plan.warnings.push(`membership(s) not granted (the target user may not grant these roles): ${refused.map((m) => `${m.member} in ${m.role}`).join(', ')}`);
       for (const st of roleSettingStatements(src.settings.filter((s) => mine.has(s.role)), present)) await c.query(st);
+      // A target user that is not a superuser may give objects only to roles it is a member of, and
+      // create objects in their schemas only with their privileges: it takes membership in the
+      // roles it created, as one does before pg_restore on a managed server.
+      if (!powers?.superuser && created.length) {
+        for (const r of created) await c.query(`GRANT ${qi(r)} TO CURRENT_USER`);
+        plan.warnings.push(`the target user was made a member of the ${created.length} created role(s) so that their objects can be given to them`);
+      }
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -57,4 +70,14 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
     }
     return { created, existing: wanted.filter((r) => existing.has(r.name)).map((r) => r.name), superusersSkipped: superusers, warnings: plan.warnings };
   });
+}
+
+/**
+ * Roles whose membership the target user may grant: all for a superuser; before 16, CREATEROLE
+ * grants any non-superuser role; since 16, only roles it holds with ADMIN OPTION (which it gets
+ * on every role it creates).
+ */
+async function grantableRoles(c: PgClient, superuser: boolean, createrole: boolean, versionNum: number): Promise<Set<string>> {
+  const condition = superuser ? 'true' : versionNum < 160000 && createrole ? 'NOT rolsuper' : "pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION')";
+  return new Set((await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE ${condition}`)).rows.map((r) => r.rolname));
 }

@@ -3,6 +3,7 @@
  * query executor (PostgreSQL: schema `dbferry` in the maintenance database; MySQL: database
  * `dbferry`). Reading never creates anything; the first write does.
  */
+import { DbferryError, messageOf } from '../../util/errors.js';
 import { ACTIVE_STATES, type DatabaseRecord, type MigrationRecord, type StateStore, type TableRecord, type ValidationRecord } from './types.js';
 import { createStatements, deleteStatement, fromRow, isPresent, presentStatement, selectStatement, spec, tableName, toRow, upsertStatement, type Dialect } from './schema.js';
 
@@ -33,9 +34,20 @@ export class SqlStateStore implements StateStore {
     if (this.ensured) return;
     // Two processes creating the store at once would race on the catalog (IF NOT EXISTS is not
     // atomic in PostgreSQL): the creation is serialised by a lock of its own.
-    await this.withLock(' store', async () => {
-      for (const sql of createStatements(this.d)) await this.db.query(sql);
-    });
+    try {
+      await this.withLock(' store', async () => {
+        for (const sql of createStatements(this.d)) await this.db.query(sql);
+      });
+    } catch (e) {
+      if (!/permission denied|access denied|command denied/i.test(messageOf(e))) throw e;
+      const where = this.d === 'postgresql' ? 'the schema dbferry in the connection database' : 'the database dbferry';
+      throw new DbferryError('MIGRATION_FAILED', `the state store could not be created on the ${this.location}: ${messageOf(e)}`, {
+        hint:
+          this.d === 'postgresql'
+            ? `dbferry keeps its state in ${where}. Grant the target user CREATE on that database, or set target.dbname to a database it owns (Aiven: defaultdb).`
+            : `dbferry keeps its state in ${where}. Grant the target user CREATE on it (GRANT ALL ON dbferry.* TO ...).`,
+      });
+    }
     this.ensured = true;
   }
 
