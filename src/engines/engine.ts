@@ -46,6 +46,8 @@ export interface Discovery {
   excluded: string[];
   /** PostgreSQL roles that would be created (null for MySQL). */
   roles: string[] | null;
+  /** PostgreSQL source roles not created, with the reason (superuser, excluded, already there...). */
+  rolesNotCreated?: { name: string; why: string }[];
   /** Hash of the source schema of the selected databases. */
   sourceSchemaFingerprint: string;
   /** Databases an unfinished run of this migration already started on the target (db -> phase reached). */

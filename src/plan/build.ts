@@ -148,6 +148,13 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
           ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
           : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
       );
+      const skipped = discovery?.rolesNotCreated ?? [];
+      if (skipped.length) {
+        inst(
+          'roles-not-created',
+          `roles not created: ${skipped.map((r) => `${r.name} (${r.why})`).join(', ')}; objects owned by a role that is not on the target, or that the target user may not give objects to, are owned by the target user`,
+        );
+      }
     }
     for (const d of databases) {
       if (d.action === 'refuse-non-empty') continue;

@@ -5,6 +5,7 @@ export type StepKind =
   | 'validate'
   | 'register'
   | 'roles'
+  | 'roles-not-created'
   | 'create-database'
   | 'schema-pre-data'
   | 'publication'

@@ -107,6 +107,8 @@ for (const [sm, tm] of pairs) {
         );
         const check = await runCli(['check', file]);
         expect(check.code, check.stdout + check.stderr).toBe(0);
+        const plan = await runCli(['plan', file]);
+        if (roles) expect(plan.stdout).toMatch(/roles not created: .*mng_excluded \(roles\.exclude\).*postgres \(superuser\)/);
         const r = await runCli(['apply', file, '--yes']);
         expect(r.code, r.stderr).toBe(0);
         expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
@@ -123,5 +125,66 @@ for (const [sm, tm] of pairs) {
         expect(await pgQuery(tgt, `SELECT last_value::text AS v FROM public.seq_postgres`, DB)).toEqual([{ v: '77' }]);
       });
     }
+
+    it('online: replicates when the target user may subscribe (16+), else method auto falls back to dump loudly', async () => {
+      await prepareTarget(tgt);
+      // A non-superuser's subscription must authenticate with a password: the source user has one.
+      await pgQuery(src, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$; SET password_encryption = 'scram-sha-256'; ALTER ROLE dbferry_pw SUPERUSER PASSWORD 'right-one'`);
+      const canSubscribe = tm !== '15b';
+      if (canSubscribe) await pgQuery(tgt, `GRANT pg_create_subscription TO ${ADMIN}`);
+      try {
+        const yaml = pgYaml({ name: 'managed-online', source: { ...src, user: 'dbferry_pw' }, target: { ...tgt, user: ADMIN }, include: [DB], extra: 'mode: online\nroles:\n  exclude: [mng_excluded]' })
+          .replace('username: dbferry_pw', 'username: dbferry_pw\n  password: ${SPW}')
+          .replace(`username: ${ADMIN}`, `username: ${ADMIN}\n  dbname: defaultdb`);
+        const file = writeFile(tempDir(), 'migration.yaml', yaml);
+        const env = { SPW: 'right-one' };
+        const r = await runCli(['apply', file, '--yes'], { env });
+        expect(r.code, r.stderr).toBe(0);
+        if (!canSubscribe) {
+          expect(r.stderr).toContain('method auto fell back to dump');
+          expect(r.stderr).toContain('may not create subscriptions on the target (PostgreSQL < 16 needs superuser)');
+          expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
+          return;
+        }
+        expect(r.stderr).toMatch(/Replicating "managed_db"/);
+        await pgQuery(src, `INSERT INTO public.owned_by_postgres (id, h) VALUES (1000, 'a=>b'); UPDATE app.orders SET email = 'changed@x' WHERE id = 7; DELETE FROM app.owned_by_excluded WHERE id = 2`, DB);
+        const c = await runCli(['cutover', file], { env });
+        expect(c.code, c.stderr).toBe(0);
+        expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
+        expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots`)).toEqual([]);
+        expect(await pgQuery(src, `SELECT pubname FROM pg_publication`, DB)).toEqual([]);
+        expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toEqual([]);
+      } finally {
+        await pgQuery(src, `DELETE FROM public.owned_by_postgres WHERE id = 1000; UPDATE app.orders SET email = 'U7@x' WHERE id = 7; INSERT INTO app.owned_by_excluded VALUES (2) ON CONFLICT DO NOTHING`, DB);
+        await pgQuery(src, 'ALTER ROLE dbferry_pw NOSUPERUSER');
+      }
+    });
   });
 }
+
+describe('a source user that is not a superuser', () => {
+  it('with pg_read_all_data (14+) migrates offline; without it the check names the grants to add', async () => {
+    const src = servers.pg['15']!;
+    const tgt = servers.pg['17']!;
+    await prepareSource(src);
+    await prepareTarget(tgt);
+    await pgQuery(src, `DROP ROLE IF EXISTS mng_src; CREATE ROLE mng_src LOGIN`);
+    try {
+      const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'managed-src', source: { ...src, user: 'mng_src' }, target: tgt, include: [DB], extra: 'roles:\n  exclude: [mng_excluded]' }));
+      const refused = await runCli(['check', file, '--json']);
+      expect(refused.code).toBe(1);
+      const checks = (JSON.parse(refused.stdout) as { checks: { id: string; result: string; message: string; hint: string }[] }).checks;
+      expect(checks.find((c) => c.id === 'pg.db.source_read')).toMatchObject({ result: 'Failed', hint: expect.stringContaining('GRANT pg_read_all_data TO mng_src;') });
+      await pgQuery(src, 'GRANT pg_read_all_data TO mng_src');
+      const r = await runCli(['apply', file, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
+    } finally {
+      await prepareTarget(tgt);
+      await pgQuery(tgt, 'DROP DATABASE IF EXISTS defaultdb WITH (FORCE)');
+      await pgQuery(tgt, `DROP ROLE IF EXISTS ${ADMIN}`);
+      await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
+      await pgQuery(src, 'DROP ROLE IF EXISTS mng_src');
+    }
+  });
+});

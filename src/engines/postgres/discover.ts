@@ -70,16 +70,10 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
   const src = await withPg('source', cfg.source, ro, async (c) => ({
     facts: await serverFacts(c, 'source', cfg),
     dbs: await listDatabases(c),
-    roles: cfg.roles.migrate
-      ? (
-          await c.query<{ rolname: string }>(
-            `SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper AND rolname <> current_user ORDER BY rolname`,
-          )
-        ).rows
-          .map((r) => r.rolname)
-          .filter((r) => !cfg.roles.exclude.includes(r))
-      : null,
+    roles: (await c.query<{ rolname: string; su: boolean; me: boolean }>(`SELECT rolname, rolsuper AS su, rolname = current_user AS me FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`)).rows,
   }));
+  const targetRoles = await withPg('target', cfg.target, ro, async (c) => new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname)));
+  const roleChoice = chooseRoles(cfg, src.roles, targetRoles);
   const sel = selectDatabases(
     src.dbs.map((d) => d.datname),
     cfg.databases.include,
@@ -121,8 +115,24 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
     databases: sourceDbs.map((s, i) => ({ source: s, target: targetDbs[i] as TargetDatabaseFacts })),
     missing: sel.missing,
     excluded: sel.excluded,
-    roles: src.roles,
+    roles: roleChoice.create,
+    rolesNotCreated: roleChoice.notCreated,
     sourceSchemaFingerprint: `sha256:${fingerprint.digest('hex')}`,
     resumable: tgt.resumable,
   };
+}
+
+/** Which source roles a migration creates, and why each other one is not created. Pure. */
+export function chooseRoles(cfg: MigrationConfig, source: { rolname: string; su: boolean; me: boolean }[], onTarget: ReadonlySet<string>): { create: string[] | null; notCreated: { name: string; why: string }[] } {
+  if (!cfg.roles.migrate) return { create: null, notCreated: [] };
+  const create: string[] = [];
+  const notCreated: { name: string; why: string }[] = [];
+  for (const r of source) {
+    if (r.su) notCreated.push({ name: r.rolname, why: 'superuser' });
+    else if (r.me) notCreated.push({ name: r.rolname, why: 'the source connection user' });
+    else if (cfg.roles.exclude.includes(r.rolname)) notCreated.push({ name: r.rolname, why: 'roles.exclude' });
+    else if (onTarget.has(r.rolname)) notCreated.push({ name: r.rolname, why: 'exists on the target, left as it is' });
+    else create.push(r.rolname);
+  }
+  return { create, notCreated };
 }

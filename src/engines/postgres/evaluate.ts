@@ -147,6 +147,18 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
     const D = { level: 'database' as const, database: name };
     const facts = f.databases.find((x) => x.name === name);
     out.push(ok('pg.db.size', `${formatBytes(d.source.sizeBytes)}, ${d.source.tables} tables, ~${d.source.rowEstimate} rows`, D));
+    if (facts && src) {
+      const user = quoteRole(src.user.name);
+      if (facts.unreadable.length === 0) out.push(ok('pg.db.source_read', `${src.user.name} may read every table and sequence`, D));
+      else {
+        const schemas = [...new Set(facts.unreadable.map((t) => t.slice(0, t.lastIndexOf('.'))))];
+        const grants =
+          src.versionNum >= 140000
+            ? `GRANT pg_read_all_data TO ${user};`
+            : schemas.map((sc) => `GRANT USAGE ON SCHEMA ${sc} TO ${user}; GRANT SELECT ON ALL TABLES IN SCHEMA ${sc} TO ${user}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${sc} TO ${user};`).join(' ');
+        out.push(fail('pg.db.source_read', `${src.user.name} may not read ${facts.unreadable.length} table(s) or sequence(s) on the source: ${list(facts.unreadable)}`, `On the source, in database ${name}: ${grants}`, D));
+      }
+    }
     // pg_dump locks every table of the database in one transaction: the shared lock table must hold them.
     // (Plus a margin for pg_dump's other locks and the rest of the server.)
     const srcSettings = src?.settings;

@@ -42,6 +42,8 @@ export interface SourceDbFacts {
   noKey: string[];
   unlogged: string[];
   largeObjects: number;
+  /** Tables and sequences the source user may not read (no USAGE on the schema or no SELECT). */
+  unreadable: string[];
   dbferryPublications: string[];
   generatedColumns: number;
 }
@@ -149,7 +151,7 @@ const USER_REL = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry
 
 /** One query per database. */
 export async function sourceDbFacts(c: PgClient, name: string, versionNum: number): Promise<SourceDbFacts> {
-  const r = await one<{ extensions: { name: string; version: string }[]; no_key: string[]; unlogged: string[]; lo: string; pubs: string[]; generated: string }>(
+  const r = await one<{ extensions: { name: string; version: string }[]; no_key: string[]; unlogged: string[]; lo: string; pubs: string[]; generated: string; unreadable: string[] }>(
     c,
     `SELECT
        (SELECT coalesce(json_agg(json_build_object('name', extname, 'version', extversion) ORDER BY extname), '[]') FROM pg_extension WHERE extname <> 'plpgsql') AS extensions,
@@ -160,6 +162,9 @@ export async function sourceDbFacts(c: PgClient, name: string, versionNum: numbe
        (SELECT coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '[]')
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u' AND ${USER_REL}) AS unlogged,
        (SELECT count(*) FROM pg_largeobject_metadata) AS lo,
+       (SELECT coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '[]')
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'S', 'm') AND ${USER_REL} AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))) AS unreadable,
        (SELECT coalesce(json_agg(pubname ORDER BY pubname), '[]') FROM pg_publication WHERE pubname LIKE 'dbferry\\_%') AS pubs,
        (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE a.attnum > 0 AND NOT a.attisdropped AND ${versionNum >= 120000 ? "a.attgenerated <> ''" : 'false'} AND ${USER_REL}) AS generated`,
@@ -170,6 +175,7 @@ export async function sourceDbFacts(c: PgClient, name: string, versionNum: numbe
     noKey: r.no_key,
     unlogged: r.unlogged,
     largeObjects: Number(r.lo),
+    unreadable: r.unreadable,
     dbferryPublications: r.pubs,
     generatedColumns: Number(r.generated),
   };
