@@ -93,6 +93,23 @@ export async function dataHashes(s: PgServer, db: string): Promise<Record<string
   return Object.fromEntries(rows.map((r) => [r.t, r.v]));
 }
 
+/**
+ * Per column of every table: count and an order-independent hash of the column's values (text
+ * form), so a column that does not round-trip is named, not only its table.
+ */
+export async function columnHashes(s: PgServer, db: string): Promise<Record<string, string>> {
+  const rows = await q<{ k: string; v: string }>(
+    s,
+    db,
+    `SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS k,
+            (xpath('/row/v/text()', query_to_xml(format(
+              $q$SELECT count(*) || ':' || coalesce(sum(('x' || substr(md5(coalesce(%I::text, '<null>')), 1, 15))::bit(60)::bigint), 0) AS v FROM ONLY %I.%I$q$, a.attname, n.nspname, c.relname), false, true, '')))[1]::text AS v
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER} AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.k, r.v]));
+}
+
 /** pg_dump --schema-only, without the lines that differ between any two dumps. */
 export async function schemaDump(s: PgServer, db: string): Promise<string> {
   const { stdout } = await run('pg_dump', ['-h', s.host, '-p', String(s.port), '-U', s.user, '--schema-only', db], { maxBuffer: 64 * 1024 * 1024 });
