@@ -163,18 +163,23 @@ export async function benchCopy(args: string[]): Promise<string> {
         });
         rmSync(work, { recursive: true, force: true });
       }
-      await fresh(false);
-      const cfgFile = join(dir, `m${i}.yaml`);
-      writeFileSync(
-        cfgFile,
-        `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
-      );
-      const ferry = await timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
+      const ferryRun = async (verify: string | null): Promise<Timed> => {
+        await fresh(false);
+        const cfgFile = join(dir, `m${i}.yaml`);
+        writeFileSync(
+          cfgFile,
+          `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n${verify ? `verify: ${verify}\n` : ''}`,
+        );
+        return timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
+      };
+      // The default verify (row checksums) costs this much over the counts-only opt-out.
+      results.push({ tool: 'dbferry apply, verify: counts', t: await ferryRun('counts') });
+      const ferry = await ferryRun(null);
       const counted = (await pgQuery(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
       if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
-      results.push({ tool: 'dbferry apply', t: ferry });
+      results.push({ tool: 'dbferry apply (default: verify auto)', t: ferry });
       for (const r of results) {
-        const ratio = r.tool === 'dbferry apply' ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
+        const ratio = r.tool.startsWith('dbferry apply') ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
         const cpu = `${r.t.cpu.source.toFixed(1)} / ${r.t.cpu.target.toFixed(1)} / ${r.t.cpu.tool.toFixed(1)}`;
         rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} | ${cpu} |`);
       }

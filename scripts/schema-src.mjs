@@ -179,7 +179,7 @@ const extras = {
       'Compare source and target after the copy. auto: row counts and row checksums of every table, tables above verifySampleAbove checksummed on a deterministic sample of key ranges. checksums: row counts and full checksums of every table. counts: row counts only. none: nothing.',
     default: 'auto',
   },
-  verifySampleAbove: sizeOrBytes('With verify: auto, tables larger than this with an integer primary key are checksummed on about this much data in 32 key ranges instead of in full.', '1GB'),
+  verifySampleAbove: sizeOrBytes('With verify: auto, tables larger than this with an integer primary key are checksummed on about this much data in 32 key ranges instead of in full.', '64MB'),
 };
 
 const canonical = {

@@ -21,6 +21,11 @@ import { reportError } from './shared.js';
 
 export const VERSION = '0.1.0';
 
+/** Repeatable, comma-separated option values (one value per option, so the file argument is never swallowed). */
+function collectNames(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
 type Action = (cli: Cli) => Promise<number>;
 
 export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command {
@@ -92,14 +97,14 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .command('cutover')
     .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
     .argument('[file]', 'migration YAML')
-    .option('--db <name...>', 'only these databases')
+    .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
     .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [])));
 
   program
     .command('cancel')
     .description('stop a migration and remove its replication objects on both sides')
     .argument('[file]', 'migration YAML')
-    .option('--db <name...>', 'only these databases')
+    .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
     .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cancel', o.db ?? [])));
 
   program

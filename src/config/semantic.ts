@@ -130,7 +130,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
   const split = raw.copy?.splitTablesLargerThan === undefined ? 2 * 1024 ** 3 : parseSize(raw.copy.splitTablesLargerThan);
   if (split === undefined) err(['copy', 'splitTablesLargerThan'], 'copy.splitTablesLargerThan must be a size such as 2GB');
 
-  const sampleAbove = raw.verifySampleAbove === undefined ? 1024 ** 3 : parseSize(raw.verifySampleAbove);
+  const sampleAbove = raw.verifySampleAbove === undefined ? 64 * 1024 ** 2 : parseSize(raw.verifySampleAbove);
   if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
 
   const cutoverDatabases = raw.cutoverDatabases ?? [];
@@ -158,7 +158,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     cancel: raw.cancel ?? { requested: false, databases: [] },
     copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3 },
     verify: (raw.verify ?? 'auto') as VerifyMode,
-    verifySampleAbove: sampleAbove ?? 1024 ** 3,
+    verifySampleAbove: sampleAbove ?? 64 * 1024 ** 2,
   };
   return { config, issues };
 }

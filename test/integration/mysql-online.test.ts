@@ -74,6 +74,11 @@ describe('MySQL online migration', () => {
     expect(st.databases[0]).toMatchObject({ status: 'syncing', error: null });
     const ops = await writer.stop();
     expect(ops).toBeGreaterThan(50);
+    // One replica serves both databases: cutting over one alone is refused, and changes nothing.
+    const one = await runCli(['cutover', '--db', DB, file]);
+    expect(one.code, one.stderr).toBe(2);
+    expect(one.stderr).toContain(`one replica on the target replicates ${DB}, ${DB}_b together, so ${DB}_b would stop replicating too`);
+    expect((await myQuery<{ io: string }>(m2, 'SHOW SLAVE STATUS')).length).toBe(1);
     const c = await runCli(['cutover', file]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/my_online: cut over; replication stopped and removed; writes had to be paused for/);

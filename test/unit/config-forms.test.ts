@@ -32,7 +32,7 @@ describe('canonical form', () => {
       option: 'ValidateAndMigrate',
       method: 'auto',
       verify: 'auto',
-      verifySampleAbove: 1024 ** 3,
+      verifySampleAbove: 64 * 1024 ** 2,
       copy: { jobs: 4, splitTablesLargerThan: 2 * 1024 ** 3 },
       replication: { maxLag: 1024 * 1024 },
       roles: { migrate: true, exclude: [] },

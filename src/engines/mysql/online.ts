@@ -27,8 +27,17 @@ export async function liveMysql(cfg: MigrationConfig, dbs: DatabaseRecord[]): Pr
 export async function cutoverMysql(cfg: MigrationConfig, store: StateStore, only: string[], report: (l: string) => void, signal?: AbortSignal): Promise<string[]> {
   const m = await store.getMigration(cfg.name);
   if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`);
-  const dbs = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing' && (only.length === 0 || only.includes(d.dbname)));
+  const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
+  const dbs = syncing.filter((d) => only.length === 0 || only.includes(d.dbname));
   if (dbs.length === 0) throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`);
+  // One replica serves every replicated database: stopping it for some would leave the others
+  // recorded as syncing while nothing replicates them.
+  const sharing = syncing.filter((d) => !dbs.includes(d)).map((d) => d.dbname);
+  if (sharing.length) {
+    throw new DbferryError('USAGE', `cutover --db ${only.join(', ')} refused: one replica on the target replicates ${syncing.map((d) => d.dbname).join(', ')} together, so ${sharing.join(', ')} would stop replicating too`, {
+      hint: `Cut them over together: \`dbferry cutover\` (or --db ${syncing.map((d) => d.dbname).join(' --db ')}).`,
+    });
+  }
   await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration' });
   await withMysql('target', cfg.target, {}, async (c) => {
     for (;;) {

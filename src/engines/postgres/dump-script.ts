@@ -148,7 +148,8 @@ const isOwnerChange = (statement: string, role: string): boolean => {
 /**
  * Drops statements the target would refuse: an ownership change to a role the target user may
  * not give objects to (the object stays owned by the target user), grants and policies naming
- * roles not on the target, and CREATE/COMMENT statements of excluded extensions.
+ * roles not on the target; CREATE/COMMENT statements of excluded extensions; and dbferry's own
+ * publications, which pg_dump carries like any other.
  */
 export function filterStatements(entries: DumpEntry[], roles: TargetRoles, excludedExtensions: readonly string[] = []): FilterResult {
   const kept: string[] = [];
@@ -160,6 +161,8 @@ export function filterStatements(entries: DumpEntry[], roles: TargetRoles, exclu
       continue;
     }
     if (e.type === 'COMMENT' && /^EXTENSION /.test(e.name) && excludedExtensions.includes(e.name.slice(10))) continue;
+    // dbferry's own publications (of this or another online migration) never reach the target.
+    if (/^PUBLICATION/.test(e.type) && /^dbferry_/.test(e.name)) continue;
     const object = `${e.type} ${e.schema ? `${e.schema}.` : ''}${e.name}`;
     for (const st of statements(e.sql)) {
       const refused = rolesIn(st).find((r) => !roles.existing.has(r) || (isOwnerChange(st, r) && roles.ownable !== 'any' && !roles.ownable.has(r)));

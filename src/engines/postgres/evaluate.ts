@@ -202,18 +202,13 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
       else out.push(ok('pg.db.extensions', facts.extensions.length ? `extensions available on the target: ${list(facts.extensions.map((e) => e.name))}` : 'no extensions', D));
     }
     if (online) {
-      if (facts.noKey.length) {
-        out.push(
-          warn(
-            'pg.db.replica_identity',
-            `${facts.noKey.length} table(s) without primary key or replica identity: ${list(facts.noKey)}; their UPDATE/DELETE will not replicate`,
-            cfg.replication.replicaIdentityFull ? 'replication.replicaIdentityFull is set: dbferry sets REPLICA IDENTITY FULL on them.' : 'Add primary keys, or set replication.replicaIdentityFull: true (sets REPLICA IDENTITY FULL on the source).',
-            D,
-          ),
-        );
+      if (facts.noKey.length && cfg.replication.replicaIdentityFull) {
+        out.push(warn('pg.db.replica_identity', `${facts.noKey.length} table(s) without primary key or replica identity: ${list(facts.noKey)}; dbferry sets REPLICA IDENTITY FULL on them (replication.replicaIdentityFull), which changes the source`, 'Add primary keys to avoid it.', D));
+      } else if (facts.noKey.length) {
+        out.push(ok('pg.db.replica_identity', `${facts.noKey.length} table(s) without primary key or replica identity: their inserts replicate; at cutover those changed by UPDATE or DELETE are copied again: ${list(facts.noKey)}`, D));
       } else out.push(ok('pg.db.replica_identity', 'every table has a primary key or replica identity', D));
-      if (facts.unlogged.length) out.push(warn('pg.db.unlogged_tables', `unlogged table(s) are copied once but not replicated: ${list(facts.unlogged)}`, 'Make them logged (ALTER TABLE ... SET LOGGED) if their changes matter.', D));
-      if (facts.largeObjects > 0) out.push(warn('pg.db.large_objects', `${facts.largeObjects} large object(s): copied once, not replicated`, 'Change large objects only before the copy, or re-run an offline migration.', D));
+      if (facts.unlogged.length) out.push(ok('pg.db.unlogged_tables', `unlogged table(s) are not replicated; at cutover those that changed are copied again: ${list(facts.unlogged)}`, D));
+      if (facts.largeObjects > 0) out.push(ok('pg.db.large_objects', `${facts.largeObjects} large object(s) are not replicated; at cutover those created, changed or unlinked are synced`, D));
       if (facts.dbferryPublications.length) out.push(warn('pg.db.dbferry_publications', `dbferry publication(s) already in the source database: ${list(facts.dbferryPublications)}`, 'Run `dbferry cancel` for the migration they belong to.', D));
       const own = replicationObjectName(cfg.name, name);
       const sub = tgt?.dbferrySubscriptions.find((s) => s.database === name);

@@ -10,7 +10,7 @@ import { evaluatePostgres } from './evaluate.js';
 import { gatherPgFacts } from './facts.js';
 import { migratePostgresDatabase } from './migrate.js';
 import { migrateRoles } from './roles.js';
-import { cancelPostgres, cutoverPostgres, liveDatabase } from './online.js';
+import { cancelPostgres, cutoverPostgres, describeCutover, liveDatabase } from './online.js';
 import { formatDuration } from '../../util/sizes.js';
 import { findTool } from './tools.js';
 import { DbferryError } from '../../util/errors.js';
@@ -53,7 +53,7 @@ export const postgresEngine: Engine = {
   },
   async cutover(cfg, store, databases, report, signal, env) {
     const done = await cutoverPostgres(cfg, store, databases, report, signal, env ?? {});
-    return done.map((d) => `${d.database}: cut over; ${d.sequences} sequence(s) synced; writes had to be paused for ${formatDuration(d.pausedSeconds)}`);
+    return done.map(describeCutover);
   },
   async cancel(cfg, store, databases, report) {
     const removed = await cancelPostgres(cfg, store, databases, report);

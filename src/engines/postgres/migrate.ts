@@ -26,6 +26,7 @@ import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
 import { readSequences, writeSequences } from './sequences.js';
+import { copyLargeObject } from './large-objects.js';
 import { databaseContents } from './discover.js';
 
 export const PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'syncing', 'verified'] as const;
@@ -71,7 +72,7 @@ interface Worker {
 const now = (): string => new Date().toISOString();
 const key = (schema: string, name: string): string => `${schema}\u0000${name}`;
 
-function wanted(cfg: MigrationConfig, db: string, t: { schema: string; name: string }): boolean {
+export function wanted(cfg: MigrationConfig, db: string, t: { schema: string; name: string }): boolean {
   const skip = cfg.tables.skip.some((r) => tableRefMatches(r, db, t.schema, t.name));
   if (skip) return false;
   const inc = cfg.tables.include.filter((r) => r.db === undefined || r.db === db);
@@ -183,10 +184,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       // The publication first (the slot decodes with the catalog of its consistent point), then the
       // slot, whose exported snapshot every copy worker and pg_dump imports.
       const pub = await publicationTables(cfg, db, (t) => wanted(cfg, db, t));
-      if (pub.skippedNoKey.length) run.report(`not replicated (no primary key or replica identity; copied once): ${pub.skippedNoKey.join(', ')}`);
+      if (pub.keyless.length) run.report(`replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): ${pub.keyless.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
       // A run killed before it recorded anything may have left this migration's slot or publication.
       if (!resuming) await dropSourceObjects(cfg, db, objName);
-      await withPg('source', cfg.source, { database: db }, (c) => createPublication(c, objName, pub.tables, pub.identityFull));
+      await withPg('source', cfg.source, { database: db }, (c) => createPublication(c, objName, pub.tables, pub.identityFull, pub.keyless));
       crashPoint(run.env, 'after-publication');
       run.report(`publication ${objName} created; creating the replication slot (waits for open write transactions on the source)`);
       slot = await createSlotWithSnapshot(cfg, db, objName);
@@ -527,17 +528,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
       try {
         await writeSequences(t, seqs);
-        const CHUNK = 1024 * 1024;
-        for (const oid of los) {
-          const exists = (await t.query('SELECT 1 FROM pg_largeobject_metadata WHERE oid = $1::oid', [oid])).rowCount === 1;
-          if (!exists) await t.query('SELECT lo_create($1::oid)', [oid]);
-          for (let off = 0; ; off += CHUNK) {
-            const part = (await exporter.query<{ b: Buffer }>('SELECT lo_get($1::oid, $2, $3) AS b', [oid, off, CHUNK])).rows[0]?.b;
-            if (!part || part.length === 0) break;
-            await t.query('SELECT lo_put($1::oid, $2, $3)', [oid, off, part]);
-            if (part.length < CHUNK) break;
-          }
-        }
+        for (const oid of los) await copyLargeObject(exporter, t, oid);
       } finally {
         await t.end().catch(() => undefined);
       }
@@ -594,12 +585,12 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
   }
 }
 
-/** Tables to publish: the copied ones that are logged; without a key only with replicaIdentityFull. */
+/** Tables to publish: the copied ones that are logged; those without a key inserts-only, unless replicaIdentityFull. */
 async function publicationTables(
   cfg: MigrationConfig,
   db: string,
   keep: (t: { schema: string; name: string }) => boolean,
-): Promise<{ tables: { schema: string; name: string }[]; identityFull: { schema: string; name: string }[]; skippedNoKey: string[] }> {
+): Promise<{ tables: { schema: string; name: string }[]; identityFull: { schema: string; name: string }[]; keyless: { schema: string; name: string }[] }> {
   const rows = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
     (
       await c.query<{ schema: string; name: string; nokey: boolean }>(
@@ -615,8 +606,9 @@ async function publicationTables(
   );
   const chosen = rows.filter(keep);
   const nokey = chosen.filter((r) => r.nokey);
-  if (cfg.replication.replicaIdentityFull) return { tables: chosen, identityFull: nokey, skippedNoKey: [] };
-  return { tables: chosen.filter((r) => !r.nokey), identityFull: [], skippedNoKey: nokey.map((r) => `${r.schema}.${r.name}`) };
+  const names = (xs: typeof chosen) => xs.map((r) => ({ schema: r.schema, name: r.name }));
+  if (cfg.replication.replicaIdentityFull) return { tables: names(chosen), identityFull: names(nokey), keyless: [] };
+  return { tables: names(chosen.filter((r) => !r.nokey)), identityFull: [], keyless: names(nokey) };
 }
 
 /** The target's roles, and those its user may make owners of objects (ALTER ... OWNER TO). */

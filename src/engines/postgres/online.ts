@@ -14,7 +14,8 @@ import { replicationObjectName } from './replication-sql.js';
 import { qname, ql } from './sql.js';
 import { verifyTables } from './verify.js';
 import { readSequences, writeSequences } from './sequences.js';
-import { STABLE_OUTPUT } from './migrate.js';
+import { STABLE_OUTPUT, wanted } from './migrate.js';
+import { resyncUnreplicated, type ResyncReport } from './resync.js';
 import { crashPoint } from '../../util/crash.js';
 
 const now = (): string => new Date().toISOString();
@@ -82,8 +83,30 @@ export interface CutoverReport {
   database: string;
   pausedSeconds: number;
   sequences: number;
+  resync: ResyncReport | null;
+  /** Set when this database could not be cut over; its replication is left running. */
+  error: string | null;
 }
 
+/** One line per database for the cutover's output. */
+export function describeCutover(r: CutoverReport): string {
+  if (r.error) return `${r.database}: NOT cut over: ${r.error}`;
+  const rs = r.resync;
+  const parts = [`${r.database}: cut over; ${r.sequences} sequence(s) synced`];
+  if (rs) {
+    if (rs.recopied.length) parts.push(`re-copied (changed by UPDATE/DELETE or not replicated): ${rs.recopied.join(', ')}`);
+    if (rs.unchanged.length) parts.push(`unchanged, not re-copied: ${rs.unchanged.join(', ')}`);
+    if (rs.largeObjects.copied || rs.largeObjects.removed) parts.push(`large objects: ${rs.largeObjects.copied} copied, ${rs.largeObjects.removed} removed`);
+  }
+  parts.push(`writes had to be paused for ${formatDuration(r.pausedSeconds)}`);
+  return parts.join('; ');
+}
+
+/**
+ * Cuts over every syncing database (or those in `only`), each to an end state: cut over, or failed
+ * with its replication still running and the error recorded. The migration ends Succeeded when
+ * every database is cut over, else it waits for the next `dbferry cutover` with the errors.
+ */
 export async function cutoverPostgres(
   cfg: MigrationConfig,
   store: StateStore,
@@ -98,57 +121,91 @@ export async function cutoverPostgres(
   const unknown = only.filter((d) => !dbs.some((x) => x.dbname === d));
   if (unknown.length) throw new DbferryError('USAGE', `not replicating in migration "${cfg.name}": ${unknown.join(', ')}`, { hint: '`dbferry status` lists the databases and their state.' });
   if (dbs.length === 0) throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`);
-  await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration' });
+  await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration', error: null });
   const out: CutoverReport[] = [];
   for (const d of dbs) {
-    const db = d.dbname;
-    const name = replicationObjectName(cfg.name, db);
-    const drift = await schemaDrift(cfg, db);
-    if (drift.length) {
-      await store.updateMigration(cfg.name, { state: 'WaitingForUserAction', substate: 'WaitingForCutoverTrigger', error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}` });
-      throw new DbferryError('STATE_CONFLICT', `cutover refused: the schema of "${db}" changed during replication: ${drift.join('; ')}`, {
-        hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
-      });
-    }
-    // An interrupted cutover drops the subscription only once the target has caught up and the
-    // sequences are set: without it, what is left is removing the source objects and verifying.
-    const subscribed = await withPg('target', cfg.target, {}, async (c) => (await c.query('SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2', [name, db])).rowCount === 1);
-    if (!subscribed) report(`${db}: an earlier cutover already stopped the subscription after catching up; finishing it`);
-    const t0 = Date.now();
-    if (subscribed) await catchUp(cfg, db, name, report, signal);
-    const paused = (Date.now() - t0) / 1000;
-    crashPoint(env, 'cutover-caught-up');
-    // 3. Sequences (not carried by logical replication).
-    const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, readSequences);
-    await withPg('target', cfg.target, { database: db }, (c) => writeSequences(c, seqs));
-    // 4. Stop replication and remove its objects on both sides.
-    await dropSubscription(cfg, db, name);
-    crashPoint(env, 'cutover-unsubscribed');
-    await dropSourceObjects(cfg, db, name);
-    report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
-    // 5. Verify.
-    if (cfg.verify !== 'none') {
-      const mismatches = await verifyOnline(cfg, db);
-      if (mismatches.length) {
-        const msg = `verify failed after cutover for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`;
-        await store.upsertDatabase({ ...d, status: 'failed', error: msg, updatedAt: now() });
-        throw new DbferryError('MIGRATION_FAILED', msg, { hint: 'Were writes still going to the source during cutover? Compare the tables named.' });
+    try {
+      out.push(await cutoverDatabase(cfg, store, d, report, signal, env));
+    } catch (e) {
+      if (signal?.aborted || (e instanceof DbferryError && (e.code === 'INTERRUPTED' || e.code === 'STATE_CONFLICT'))) {
+        await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
+        throw e;
       }
+      const error = redact(messageOf(e));
+      await store.upsertDatabase({ ...d, status: 'syncing', error, updatedAt: now() });
+      report(`${d.dbname}: NOT cut over, replication left running: ${error}`);
+      out.push({ database: d.dbname, pausedSeconds: 0, sequences: 0, resync: null, error });
     }
-    await store.upsertDatabase({ ...d, status: 'done', phase: 'verified', lag: 0, error: null, updatedAt: now() });
-    out.push({ database: db, pausedSeconds: paused, sequences: seqs.length });
   }
+  const failed = out.filter((r) => r.error);
   const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
   if (left.length === 0) await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-  else await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
+  else await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger', error: failed.length ? `cutover failed for ${failed.map((f) => `"${f.database}"`).join(', ')}` : null });
+  if (failed.length) {
+    throw new DbferryError('MIGRATION_FAILED', `cutover finished ${out.length - failed.length} of ${out.length} database(s): ${out.map(describeCutover).join(' | ')}`, {
+      hint: 'The databases not cut over keep replicating. Fix the cause, then run `dbferry cutover` again: the ones cut over are not touched again.',
+    });
+  }
   return out;
+}
+
+/**
+ * One database: catch up, sequences, the data replication does not carry, verify, and only then
+ * replication removed. A verify failure leaves replication running, so cutover can be run again.
+ */
+async function cutoverDatabase(
+  cfg: MigrationConfig,
+  store: StateStore,
+  d: DatabaseRecord,
+  report: (line: string) => void,
+  signal: AbortSignal | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<CutoverReport> {
+  const db = d.dbname;
+  const name = replicationObjectName(cfg.name, db);
+  const drift = await schemaDrift(cfg, db);
+  if (drift.length) {
+    await store.updateMigration(cfg.name, { state: 'WaitingForUserAction', substate: 'WaitingForCutoverTrigger', error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}` });
+    throw new DbferryError('STATE_CONFLICT', `cutover refused: the schema of "${db}" changed during replication: ${drift.join('; ')}`, {
+      hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
+    });
+  }
+  // An interrupted cutover drops the subscription only once the target has caught up, the data
+  // replication does not carry is copied and verify passed: without it, what is left is the source objects.
+  const subscribed = await withPg('target', cfg.target, {}, async (c) => (await c.query('SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2', [name, db])).rowCount === 1);
+  if (!subscribed) report(`${db}: an earlier cutover already stopped the subscription after catching up; finishing it`);
+  const t0 = Date.now();
+  if (subscribed) await catchUp(cfg, db, name, report, signal);
+  crashPoint(env, 'cutover-caught-up');
+  // Sequences, and the tables and large objects logical replication does not carry.
+  const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, readSequences);
+  await withPg('target', cfg.target, { database: db }, (c) => writeSequences(c, seqs));
+  report(`${db}: comparing the tables replication does not fully carry (no key, unlogged) and large objects`);
+  const resync = await resyncUnreplicated(cfg, db);
+  if (resync.recopied.length) report(`${db}: re-copied ${resync.recopied.join(', ')}`);
+  if (cfg.verify !== 'none') {
+    const mismatches = await verifyOnline(cfg, db);
+    if (mismatches.length) {
+      throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`, {
+        hint: 'Were writes still going to the source during cutover? Compare the tables named.',
+      });
+    }
+  }
+  const paused = (Date.now() - t0) / 1000;
+  await dropSubscription(cfg, db, name);
+  crashPoint(env, 'cutover-unsubscribed');
+  await dropSourceObjects(cfg, db, name);
+  report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
+  await store.upsertDatabase({ ...d, status: 'done', phase: 'verified', lag: 0, error: null, updatedAt: now() });
+  return { database: db, pausedSeconds: paused, sequences: seqs.length, resync, error: null };
 }
 
 /** Row counts (and checksums) of every table, source against target, now (writes stopped). */
 async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]> {
+  // Exactly the migrated tables: tables.skip and tables.include as in the copy.
   const tables = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) => {
     const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
-    return listSourceTables(c, v);
+    return (await listSourceTables(c, v)).filter((t) => wanted(cfg, db, t));
   });
   const open = async (): Promise<{ src: PgClient; tgt: PgClient }> => {
     const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: STABLE_OUTPUT });

@@ -30,9 +30,19 @@ export function subscriptionConninfo(c: ConnectionConfig, db: string): string {
   return parts.join(' ');
 }
 
-export function createPublicationSql(name: string, tables: { schema: string; name: string }[]): string {
-  if (tables.length === 0) return `CREATE PUBLICATION ${qi(name)}`;
-  return `CREATE PUBLICATION ${qi(name)} FOR TABLE ${tables.map((t) => `${qi(t.schema)}.${qi(t.name)}`).join(', ')}`;
+/**
+ * The publication of the tables without a key: `<name>_k`, kept within 63 bytes (a hash of the
+ * full name replaces the end when it would not fit). It publishes inserts and truncates only,
+ * so UPDATE and DELETE on those tables keep working on the source.
+ */
+export function keylessPublicationName(name: string): string {
+  if (name.length <= 61) return `${name}_k`;
+  return `${name.slice(0, 52).replace(/_+$/, '')}_k_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+export function createPublicationSql(name: string, tables: { schema: string; name: string }[], insertsOnly = false): string {
+  const list = tables.length ? ` FOR TABLE ${tables.map((t) => `${qi(t.schema)}.${qi(t.name)}`).join(', ')}` : '';
+  return `CREATE PUBLICATION ${qi(name)}${list}${insertsOnly ? ` WITH (publish = 'insert, truncate')` : ''}`;
 }
 
 export function createSlotCommand(name: string): string {
@@ -40,8 +50,9 @@ export function createSlotCommand(name: string): string {
   return `CREATE_REPLICATION_SLOT ${qi(name)} LOGICAL pgoutput EXPORT_SNAPSHOT`;
 }
 
+/** One subscription for both publications of a database, from the slot created with the copy's snapshot. */
 export function createSubscriptionSql(name: string, conninfo: string): string {
-  return `CREATE SUBSCRIPTION ${qi(name)} CONNECTION ${ql(conninfo)} PUBLICATION ${qi(name)} WITH (create_slot = false, slot_name = ${ql(name)}, copy_data = false, enabled = true)`;
+  return `CREATE SUBSCRIPTION ${qi(name)} CONNECTION ${ql(conninfo)} PUBLICATION ${qi(name)}, ${qi(keylessPublicationName(name))} WITH (create_slot = false, slot_name = ${ql(name)}, copy_data = false, enabled = true)`;
 }
 
 /** Detaching the slot first lets DROP SUBSCRIPTION succeed whether the source is reachable or not. */

@@ -5,7 +5,7 @@
  */
 import type { MigrationConfig } from '../../config/types.js';
 import { connectPg, withPg, type PgClient } from './connect.js';
-import { createPublicationSql, createSlotCommand, createSubscriptionSql, dropSubscriptionSql, replicationPrefix, subscriptionConninfo } from './replication-sql.js';
+import { createPublicationSql, createSlotCommand, createSubscriptionSql, dropSubscriptionSql, keylessPublicationName, replicationPrefix, subscriptionConninfo } from './replication-sql.js';
 import { qi, ql } from './sql.js';
 
 export interface SlotSnapshot {
@@ -15,9 +15,13 @@ export interface SlotSnapshot {
   conn: PgClient;
 }
 
-export async function createPublication(c: PgClient, name: string, tables: { schema: string; name: string }[], replicaIdentityFull: { schema: string; name: string }[]): Promise<void> {
+type TableName = { schema: string; name: string };
+
+/** The publication of the tables with a key, and the inserts-only one of the tables without. */
+export async function createPublication(c: PgClient, name: string, tables: TableName[], replicaIdentityFull: TableName[], keyless: TableName[]): Promise<void> {
   for (const t of replicaIdentityFull) await c.query(`ALTER TABLE ${qi(t.schema)}.${qi(t.name)} REPLICA IDENTITY FULL`);
   await c.query(createPublicationSql(name, tables));
+  await c.query(createPublicationSql(keylessPublicationName(name), keyless, true));
 }
 
 /** Creates the slot on a replication connection; its exported snapshot is the copy's. */
@@ -77,10 +81,9 @@ export async function dropSourceObjects(cfg: MigrationConfig, db: string, name: 
   const dbExists = await withPg('source', cfg.source, {}, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1);
   const publication = dbExists
     ? await withPg('source', cfg.source, { database: db }, async (c) => {
-        const r = await c.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [name]);
-        if (r.rowCount === 0) return false;
-        await c.query(`DROP PUBLICATION ${qi(name)}`);
-        return true;
+        const r = await c.query<{ p: string }>('SELECT pubname AS p FROM pg_publication WHERE pubname = ANY ($1)', [[name, keylessPublicationName(name)]]);
+        for (const { p } of r.rows) await c.query(`DROP PUBLICATION ${qi(p)}`);
+        return r.rows.length > 0;
       })
     : false;
   return { slot, publication };
