@@ -19,7 +19,7 @@ describe('replication objects', () => {
     const c: ConnectionConfig = { host: 'db.example', port: 5432, user: 'rep', password: "pa ss'\\", passwordSource: 'yaml', dbname: 'postgres', ssl: 'require', sslrootcert: undefined, sslcert: undefined, sslkey: undefined };
     const info = subscriptionConninfo(c, 'my db');
     expect(info).toBe("host=db.example port=5432 user=rep dbname='my db' sslmode=require application_name=dbferry_subscription password='pa ss\\'\\\\'");
-    expect(createSubscriptionSql('s', 'host=h')).toBe(`CREATE SUBSCRIPTION "s" CONNECTION 'host=h' PUBLICATION "s" WITH (create_slot = false, slot_name = 's', copy_data = false, enabled = true)`);
+    expect(createSubscriptionSql('s', 'host=h')).toBe(`CREATE SUBSCRIPTION "s" CONNECTION 'host=h' PUBLICATION "s", "s_k" WITH (create_slot = false, slot_name = 's', copy_data = false, enabled = true)`);
     expect(dropSubscriptionSql('s')).toEqual(['ALTER SUBSCRIPTION "s" DISABLE', 'ALTER SUBSCRIPTION "s" SET (slot_name = NONE)', 'DROP SUBSCRIPTION "s"']);
   });
 });

@@ -127,7 +127,9 @@ export async function cutoverPostgres(
     try {
       out.push(await cutoverDatabase(cfg, store, d, report, signal, env));
     } catch (e) {
-      if (signal?.aborted || (e instanceof DbferryError && (e.code === 'INTERRUPTED' || e.code === 'STATE_CONFLICT'))) {
+      // A refusal (schema drift) has recorded its own state; an interruption leaves the database replicating.
+      if (e instanceof DbferryError && e.code === 'STATE_CONFLICT') throw e;
+      if (signal?.aborted || (e instanceof DbferryError && e.code === 'INTERRUPTED')) {
         await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
         throw e;
       }
