@@ -22,6 +22,8 @@ export interface CliIo {
   confirm?: (question: string) => Promise<boolean>;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** All of standard input (`import -`). */
+  readStdin?: () => Promise<string>;
 }
 
 export type RendererName = 'default' | 'simple' | 'verbose';

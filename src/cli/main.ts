@@ -110,15 +110,15 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
   program
     .command('import')
     .description('convert Azure migration properties or Aiven migration settings into a canonical migration.yaml')
-    .argument('<kind>', 'azure or aiven')
-    .argument('<input>', 'Azure properties JSON, or Aiven settings (YAML/JSON or the avn command)')
+    .argument('<kind-or-input>', 'azure or aiven (optional: recognised from the input)')
+    .argument('[input]', 'Azure properties JSON, or Aiven settings (YAML/JSON or the avn command); - for standard input')
     .option('--out <file>', 'write the YAML to a file instead of stdout')
     .option('--force', 'overwrite --out if it exists')
     .option('--name <name>', 'migration name')
     .option('--target-host <host>', 'target host')
     .option('--target-port <port>', 'target port', (v) => Number(v))
     .option('--target-user <user>', 'target user')
-    .action((kind: string, input: string, o: Record<string, unknown>) =>
+    .action((kind: string, input: string | undefined, o: Record<string, unknown>) =>
       setAction(async (cli) =>
         (await commands.import()).importCommand(cli, kind, input, {
           ...(o.out !== undefined ? { out: String(o.out) } : {}),
@@ -190,6 +190,11 @@ export async function main(argv: string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
     ...(interactive
       ? {
           confirm: async (q: string) => {

@@ -15,8 +15,8 @@ export function configPath(cli: Cli, file: string | undefined): string {
   return resolve(cli.io.cwd, f);
 }
 
-export function loadForCommand(cli: Cli, file: string | undefined): LoadedConfig {
-  const loaded = loadConfigFile(configPath(cli, file), { env: cli.io.env });
+export function loadForCommand(cli: Cli, file: string | undefined, opts: { unsetVariablesAllowed?: boolean } = {}): LoadedConfig {
+  const loaded = loadConfigFile(configPath(cli, file), { env: cli.io.env, ...opts });
   if (!cli.opts.quiet) for (const w of loaded.warnings) cli.io.stderr.write(redact(formatDiagnostic(w)) + '\n');
   return loaded;
 }

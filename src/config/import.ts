@@ -147,7 +147,12 @@ export function shellTokens(text: string): { token: string; line: number; col: n
 const AIVEN_KEYS = ['host', 'port', 'ssl', 'username', 'password', 'dbname', 'ignore_dbs', 'ignore_roles', 'method'];
 
 export function importAiven(file: string, text: string, opts: ImportOptions = {}): ImportResult {
-  const looksShell = /(^|\s)avn\s|(^|\s)-c\s+migration\./.test(text);
+  // The avn command, or YAML/JSON settings: decided on the text without its comments.
+  const code = text
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+  const looksShell = !/^\s*"?migration"?\s*:/m.test(code) && /(^|\s)avn\s|(^|\s)-c\s+migration\./.test(code);
   let js: Record<string, unknown>;
   let src: YamlSource | undefined;
   let service: string | undefined;
@@ -244,4 +249,15 @@ function emit(raw: RawCanonical, opts: ImportOptions, from: 'azure' | 'aiven', h
   const doc = new Document(out);
   doc.commentBefore = ` Imported from the ${from === 'azure' ? 'Azure migration properties' : 'Aiven migration settings'} by \`dbferry import ${from}\`.\n Review it, then run: dbferry validate && dbferry plan`;
   return { yaml: `${SCHEMA_MODELINE}\n${doc.toString({ lineWidth: 0 })}`, notes };
+}
+
+/** The kind of an import input from its content: Azure properties, Aiven settings, or null. */
+export function detectImportKind(text: string): 'azure' | 'aiven' | null {
+  const code = text
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+  if (/"?properties"?\s*:/i.test(code)) return 'azure';
+  if (/^\s*"?migration"?\s*:/m.test(code) || /(^|\s)avn\s|(^|\s)-c\s+migration\./.test(code)) return 'aiven';
+  return null;
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isScalar } from 'yaml';
+import { isMap, isScalar, visit } from 'yaml';
 import { DbferryError, type Diagnostic } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
 import { normalizeAiven, normalizeAzure, normalizeCanonical, originOf, type Normalized } from './forms.js';
@@ -21,6 +21,11 @@ export interface LoadOptions {
   env?: Env;
   /** Text of the .pgpass file; read from PGPASSFILE or ~/.pgpass when omitted. */
   pgpassText?: string;
+  /**
+   * validate: an unset ${VAR} is a note and its reference is kept as the value, so a file can be
+   * checked without the secrets it will be run with. Commands that connect need every variable.
+   */
+  unsetVariablesAllowed?: boolean;
 }
 
 function diag(file: string, line: number, col: number, message: string, severity: 'error' | 'warning' = 'error'): Diagnostic {
@@ -105,7 +110,16 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
     diagnostics.push(...renameKeys(src, ['properties', 'adminCredentials'], schemaKeys('azure', ['properties', 'adminCredentials'])));
   }
 
-  const expanded = expandEnv(src, env);
+  // An alias (*name) needs its anchor (&name) before it; toJS would throw on one that has none.
+  visit(src.doc, {
+    Alias(_key, node) {
+      if (node.resolve(src.doc) !== undefined) return;
+      const at = src.lc.linePos(node.range?.[0] ?? 0);
+      diagnostics.push(diag(file, at.line, at.col, `alias *${node.source} refers to no anchor: define &${node.source} before this line, or write the value here`));
+    },
+  });
+  if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
+  const expanded = expandEnv(src, env, { unsetAllowed: opts.unsetVariablesAllowed === true });
   diagnostics.push(...expanded.diagnostics);
   for (const s of expanded.secrets) registerSecret(s);
 

@@ -85,7 +85,7 @@ const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^}\\]|\\.)*))?\}|\$\{(
 const SECRET_KEY = /password|secret/i;
 
 /** Expands ${VAR} and ${VAR:-default} in every string scalar of the document, in place. */
-export function expandEnv(src: YamlSource, env: Readonly<Record<string, string | undefined>>): ExpandResult {
+export function expandEnv(src: YamlSource, env: Readonly<Record<string, string | undefined>>, opts: { unsetAllowed?: boolean } = {}): ExpandResult {
   const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
   const literalSecrets: YamlPath[] = [];
@@ -121,6 +121,16 @@ export function expandEnv(src: YamlSource, env: Readonly<Record<string, string |
         if (v === undefined || v === '') {
           if (def !== undefined) return def.replace(/\\(.)/g, '$1');
           if (v === '') return '';
+          if (opts.unsetAllowed) {
+            diagnostics.push({
+              file: src.file,
+              line: at.line,
+              col: at.col,
+              severity: 'warning',
+              message: `environment variable ${name} is not set (referenced as \${${name}}): fine for validate and plan --offline; the commands that connect need it`,
+            });
+            return m;
+          }
           diagnostics.push({
             file: src.file,
             line: at.line,

@@ -1,5 +1,6 @@
 /** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
 import { SAMPLE_RANGES } from '../engines/verify-policy.js';
+import { keylessPublicationName, replicationObjectName, replicationPrefix } from '../engines/postgres/replication-sql.js';
 import { describeServer } from '../config/connection.js';
 import type { LoadedConfig, MigrationConfig } from '../config/types.js';
 import type { Discovery } from '../engines/engine.js';
@@ -42,15 +43,19 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
   const only = method === 'auto' ? ' (if replication)' : '';
   const skip = tableRefsFor(cfg, db, 'skip');
   const include = tableRefsFor(cfg, db, 'include');
+  const dbName = db === '*' ? 'each selected database' : `database "${db}"`;
   if (action === 'resume') add('create-database', `resume database "${db}" where the earlier run stopped`);
   else if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
   else if (action === 'reuse-empty') add('create-database', `use the existing empty database "${db}" on the target`);
-  else add('create-database', `create database "${db}" on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`);
+  else add('create-database', `create ${dbName} on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`);
   if (pg) {
     add('schema-pre-data', 'create schemas, types, functions and tables (pg_dump --section=pre-data)');
     if (repl) {
-      add('publication', `create publication dbferry_${cfg.name}_${db} for the migrated tables on the source${only}`);
-      add('slot-snapshot', `create logical replication slot dbferry_${cfg.name}_${db} with an exported snapshot${only}`);
+      // The real names, from the function apply uses (a database not known yet: its pattern).
+      const name = db === '*' ? `${replicationPrefix(cfg.name)}<database>` : replicationObjectName(cfg.name, db);
+      const keyless = db === '*' ? `${name}_k` : keylessPublicationName(name);
+      add('publication', `create publications ${name} (tables with a key) and ${keyless} (inserts of tables without one) on the source${only}`);
+      add('slot-snapshot', `create logical replication slot ${name} with an exported snapshot${only}`);
     }
   } else {
     add('schema-pre-data', 'create tables from SHOW CREATE TABLE (foreign key checks off)');
@@ -68,7 +73,7 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
     if (repl) {
       add('subscription', `create subscription on the target from the slot (copy_data = false)${only}`);
       add('sync', `replicate changes until cutover${only}`);
-      add('cutover', `cutover: wait for lag <= maxLag, sync sequences, drop subscription, slot and publication${only}`);
+      add('cutover', `cutover: wait for lag <= maxLag and for the target to apply everything, sync sequences, re-copy the tables without a key or unlogged that changed and sync large objects, verify, then drop subscription, slot and publications${only}`);
     }
   } else {
     add('schema-objects', 'create views, routines, triggers and events');

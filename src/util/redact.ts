@@ -10,6 +10,8 @@ export const MASK = '********';
 export function registerSecret(value: string | undefined | null): void {
   if (value === undefined || value === null) return;
   const s = String(value);
+  // An unexpanded ${VAR} reference (validate without the environment) names a secret, it is not one.
+  if (/^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/.test(s)) return;
   // Very short values would mask ordinary text everywhere; they are still never printed by us
   // because no code path prints a password on purpose. Register anything of length >= 3.
   if (s.length >= 3) secrets.add(s);

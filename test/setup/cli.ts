@@ -24,6 +24,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   signal?: AbortSignal;
+  /** Standard input for runCli (e.g. `import -`). */
+  stdin?: string;
 }
 
 const BASE_ENV = (): Record<string, string | undefined> => ({ PATH: process.env.PATH, HOME: process.env.HOME, USER: 'tester', CI: 'true' });
@@ -38,6 +40,7 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Cli
     env: { ...BASE_ENV(), ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.stdin !== undefined ? { readStdin: async () => opts.stdin as string } : {}),
   });
   return { code, stdout, stderr };
 }

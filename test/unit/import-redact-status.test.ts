@@ -1,5 +1,5 @@
 /** import (Azure/Aiven), secret redaction, status documents, state SQL. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,7 +11,7 @@ import { createStatements, upsertStatement } from '../../src/run/state/schema.js
 import { newDatabaseRecord } from '../../src/run/state/records.js';
 import type { MigrationRecord } from '../../src/run/state/types.js';
 import { DbferryError } from '../../src/util/errors.js';
-import { ROOT } from '../setup/cli.js';
+import { ROOT, runCli, tempDir } from '../setup/cli.js';
 
 describe('import', () => {
   it('azure properties JSON -> canonical YAML without the passwords', () => {
@@ -110,5 +110,41 @@ describe('state SQL', () => {
     expect(createStatements('mysql')[0]).toContain('CREATE DATABASE IF NOT EXISTS `dbferry`');
     expect(upsertStatement('postgresql', 'databases')).toMatch(/ON CONFLICT \("migration", "dbname"\) DO UPDATE SET/);
     expect(upsertStatement('mysql', 'tables')).toMatch(/ON DUPLICATE KEY UPDATE/);
+  });
+});
+
+describe('import for reviewers', () => {
+  it('stdout gets the same ${VAR} references as --out, never a mask; the output validates', async () => {
+    const r = await runCli(['import', 'aiven', join(ROOT, 'examples', 'aiven.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('password: ${SOURCE_PASSWORD}');
+    expect(r.stdout).not.toContain('********');
+    const dir = tempDir();
+    writeFileSync(join(dir, 'migration.yaml'), r.stdout);
+    expect((await runCli(['validate', join(dir, 'migration.yaml')])).code).toBe(0);
+  });
+
+  it('recognises the kind from the content (comments do not count), and reads - as standard input', async () => {
+    const azure = await runCli(['import', join(ROOT, 'examples', 'azure-properties.json')]);
+    expect(azure.code, azure.stderr).toBe(0);
+    expect(azure.stdout).toContain('Imported from the Azure migration properties');
+    const aivenYaml = '# run it with avn service update -c migration.host=x\nmigration:\n  host: src.example\n  port: 5432\n  username: u\n';
+    const fromStdin = await runCli(['import', '-'], { stdin: aivenYaml });
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    expect(fromStdin.stdout).toContain('host: src.example');
+    const shell = await runCli(['import', 'aiven', '-'], { stdin: 'avn service update -c migration.host=h -c migration.port=5432 dest\n' });
+    expect(shell.code, shell.stderr).toBe(0);
+    const unknown = await runCli(['import', '-'], { stdin: 'just: something\n' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('cannot tell whether this is Azure migration properties or Aiven migration settings; name the kind');
+  });
+
+  it('--db is repeatable and comma-separated and never swallows the file argument', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, 'name: m\nsource:\n  host: 127.0.0.1\n  port: 1\ntarget:\n  host: 127.0.0.1\n  port: 2\n');
+    const r = await runCli(['cutover', '--db', 'a', '--db', 'b,c', file]);
+    expect(r.stderr).not.toContain('no such file');
+    expect(r.stderr).toContain('127.0.0.1:2');
   });
 });

@@ -1,7 +1,7 @@
 /** `dbferry import azure|aiven <input> [--out file]`: print a canonical migration.yaml. */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { importAiven, importAzure, type ImportOptions } from '../../config/import.js';
+import { detectImportKind, importAiven, importAzure, type ImportOptions } from '../../config/import.js';
 import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';
 
@@ -10,12 +10,15 @@ export interface ImportCliOptions extends ImportOptions {
   force?: boolean;
 }
 
-export async function importCommand(cli: Cli, kind: string, input: string, opts: ImportCliOptions): Promise<number> {
-  if (kind !== 'azure' && kind !== 'aiven') {
-    throw new DbferryError('USAGE', `import expects "azure" or "aiven", got "${kind}"`, { hint: 'dbferry import azure migrationBody.json | dbferry import aiven settings.sh' });
+const USAGE_HINT = 'dbferry import azure properties.json | dbferry import aiven settings.yaml (or the avn command in a file) | - reads standard input';
+
+async function readInput(cli: Cli, input: string): Promise<string> {
+  if (input === '-') {
+    if (!cli.io.readStdin) throw new DbferryError('USAGE', 'import -: standard input is not available here', { hint: USAGE_HINT });
+    return cli.io.readStdin();
   }
   const path = resolve(cli.io.cwd, input);
-  if (!existsSync(path)) throw new DbferryError('FILE_NOT_FOUND', `${input}: no such file`);
+  if (!existsSync(path)) throw new DbferryError('FILE_NOT_FOUND', `${input}: no such file`, { hint: USAGE_HINT });
   if (statSync(path).isDirectory()) {
     throw new DbferryError('CONFIG_INVALID', `${input} is a directory`, { diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a directory; expected a file' }] });
   }
@@ -23,8 +26,24 @@ export async function importCommand(cli: Cli, kind: string, input: string, opts:
   if (buf.includes(0)) {
     throw new DbferryError('CONFIG_INVALID', `${input} is not a text file`, { diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a binary file' }] });
   }
-  const text = buf.toString('utf8');
-  const result = kind === 'azure' ? importAzure(input, text, opts) : importAiven(input, text, opts);
+  return buf.toString('utf8');
+}
+
+/** `import <kind> <input>`, or `import <input>` with the kind recognised from the content. */
+export async function importCommand(cli: Cli, first: string, second: string | undefined, opts: ImportCliOptions): Promise<number> {
+  const kindGiven = second !== undefined || first === 'azure' || first === 'aiven';
+  if (second !== undefined && first !== 'azure' && first !== 'aiven') {
+    throw new DbferryError('USAGE', `import expects "azure" or "aiven" as its kind, got "${first}"`, { hint: USAGE_HINT });
+  }
+  if (kindGiven && second === undefined) throw new DbferryError('USAGE', `import ${first}: which input? Give a file, or - for standard input`, { hint: USAGE_HINT });
+  const input = second ?? first;
+  const text = await readInput(cli, input);
+  const kind = kindGiven ? (first as 'azure' | 'aiven') : detectImportKind(text);
+  if (!kind) {
+    throw new DbferryError('USAGE', `import ${input}: cannot tell whether this is Azure migration properties or Aiven migration settings; name the kind`, { hint: USAGE_HINT });
+  }
+  const label = input === '-' ? '<stdin>' : input;
+  const result = kind === 'azure' ? importAzure(label, text, opts) : importAiven(label, text, opts);
   if (opts.out) {
     const outPath = resolve(cli.io.cwd, opts.out);
     if (existsSync(outPath) && !opts.force) throw new DbferryError('USAGE', `${opts.out} already exists`, { hint: 'Pass --force to overwrite it.' });

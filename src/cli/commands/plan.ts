@@ -18,7 +18,8 @@ export interface PlanOptions {
 }
 
 export async function computePlan(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<{ plan: Plan; loaded: LoadedConfig }> {
-  const loaded = loadForCommand(cli, file);
+  // plan --offline connects to nothing, so, like validate, it needs no secret.
+  const loaded = loadForCommand(cli, file, { unsetVariablesAllowed: opts.offline === true });
   if (opts.offline) return { plan: buildPlan({ loaded, discovery: null, checks: null }), loaded };
   cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers and running the pre-migration check (read-only)...`));
   return { plan: await discoveredPlan(cli, loaded, opts.pgbin), loaded };

@@ -4,7 +4,8 @@ import type { Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
 
 export async function validateCommand(cli: Cli, file: string | undefined): Promise<number> {
-  const loaded = loadForCommand(cli, file);
+  // validate touches no server and needs no secret: unset ${VAR}s are notes.
+  const loaded = loadForCommand(cli, file, { unsetVariablesAllowed: true });
   const c = loaded.config;
   if (cli.opts.json) {
     cli.json({
