@@ -30,6 +30,8 @@ export type RendererName = 'default' | 'simple' | 'verbose';
 
 export interface GlobalOptions {
   json: boolean;
+  /** GitHub Actions workflow-command annotations for diagnostics (--format github, or GITHUB_ACTIONS=true). */
+  github?: boolean;
   quiet: boolean;
   verbose: boolean;
   color: boolean;
@@ -74,6 +76,25 @@ export class Cli {
 
   error(text: string): void {
     this.io.stderr.write(redact(`${this.stderrStyle.red('Error:')} ${text}\n`));
+  }
+
+  /** Whether diagnostics are also written as GitHub Actions annotations. */
+  get annotating(): boolean {
+    return this.opts.github === true || this.io.env.GITHUB_ACTIONS === 'true';
+  }
+
+  /**
+   * A diagnostic as a GitHub Actions workflow command on stdout (`::error file=…,line=…,col=…::…`),
+   * so a pull request shows it on the line of migration.yaml it is about.
+   */
+  annotate(d: { file?: string; line?: number; col?: number; severity: 'error' | 'warning'; message: string }): void {
+    if (!this.annotating) return;
+    const esc = (v: string, prop: boolean) => {
+      const t = v.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+      return prop ? t.replace(/:/g, '%3A').replace(/,/g, '%2C') : t;
+    };
+    const props = [d.file ? `file=${esc(d.file, true)}` : '', d.line ? `line=${d.line}` : '', d.col ? `col=${d.col}` : ''].filter(Boolean).join(',');
+    this.io.stdout.write(redact(`::${d.severity}${props ? ` ${props}` : ''}::${esc(d.message, false)}\n`));
   }
 
   verbose(text: string): void {

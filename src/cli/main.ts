@@ -13,6 +13,7 @@ const commands = {
   import: () => import('./commands/import.js'),
   engineOp: () => import('./commands/engine-op.js'),
   plan: () => import('./commands/plan.js'),
+  show: () => import('./commands/show.js'),
   status: () => import('./commands/status.js'),
   validate: () => import('./commands/validate.js'),
 };
@@ -28,7 +29,12 @@ function collectNames(value: string, previous: string[]): string[] {
 
 type Action = (cli: Cli) => Promise<number>;
 
-export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command {
+/** A command's --format, as the global options it implies (json output, GitHub annotations). */
+function formatOptions(format: string | undefined): Partial<GlobalOptions> {
+  return format === 'json' ? { json: true } : format === 'github' ? { github: true } : {};
+}
+
+export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial<GlobalOptions>) => void): Command {
   const program = new Command();
   program
     .name('dbferry')
@@ -50,7 +56,8 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .command('validate')
     .description('check migration.yaml against the schema and the rules; touches no server')
     .argument('[file]', 'migration YAML', undefined)
-    .action((file?: string) => setAction(async (cli) => (await commands.validate()).validateCommand(cli, file)));
+    .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
+    .action((file: string | undefined, o: { format?: string }) => setAction(async (cli) => (await commands.validate()).validateCommand(cli, file), formatOptions(o.format)));
 
   program
     .command('plan')
@@ -60,14 +67,26 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
     .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
     .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string }) => setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o)));
+    .addOption(new Option('--format <format>', 'text, markdown (a pull-request comment), json, or github (text plus annotations)').choices(['text', 'markdown', 'json', 'github']))
+    .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when there are changes, 1 on errors (as terraform)')
+    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string; format?: 'text' | 'markdown' | 'json' | 'github'; detailedExitcode?: boolean }) =>
+      setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o), formatOptions(o.format)),
+    );
+
+  program
+    .command('show')
+    .description('render a saved plan (plan --out plan.json) without connecting to any server')
+    .argument('<plan.json>', 'saved plan')
+    .addOption(new Option('--format <format>', 'text, markdown or json').choices(['text', 'markdown', 'json']))
+    .action((file: string, o: { format?: 'text' | 'markdown' | 'json' }) => setAction(async (cli) => (await commands.show()).showCommand(cli, file, o)));
 
   program
     .command('check')
     .description('pre-migration check (migration option Validate); read-only, results recorded on the target')
     .argument('[file]', 'migration YAML')
+    .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { pgbin?: string }) => setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o)));
+    .action((file: string | undefined, o: { pgbin?: string; format?: string }) => setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o), formatOptions(o.format)));
 
   program
     .command('apply')
@@ -136,8 +155,10 @@ export function buildProgram(io: CliIo, setAction: (a: Action) => void): Command
 /** Runs the CLI; returns the exit code. Never calls process.exit. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   let action: Action | undefined;
-  const program = buildProgram(io, (a) => {
+  let implied: Partial<GlobalOptions> = {};
+  const program = buildProgram(io, (a, extra) => {
     action = a;
+    implied = extra ?? {};
   });
   const fallback = new Cli(io, { json: argv.includes('--json'), quiet: false, verbose: false, color: !argv.includes('--no-color'), renderer: undefined });
   try {
@@ -154,7 +175,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const g = program.opts<{ json: boolean; quiet: boolean; verbose: boolean; color: boolean; renderer?: RendererName }>();
-  const opts: GlobalOptions = { json: g.json, quiet: g.quiet, verbose: g.verbose, color: g.color, renderer: g.renderer };
+  const opts: GlobalOptions = { json: g.json, quiet: g.quiet, verbose: g.verbose, color: g.color, renderer: g.renderer, ...implied };
   const cli = new Cli(io, opts);
   try {
     return await action(cli);

@@ -18,6 +18,7 @@ export function configPath(cli: Cli, file: string | undefined): string {
 export function loadForCommand(cli: Cli, file: string | undefined, opts: { unsetVariablesAllowed?: boolean } = {}): LoadedConfig {
   const loaded = loadConfigFile(configPath(cli, file), { env: cli.io.env, ...opts });
   if (!cli.opts.quiet) for (const w of loaded.warnings) cli.io.stderr.write(redact(formatDiagnostic(w)) + '\n');
+  for (const w of loaded.warnings) cli.annotate(w);
   return loaded;
 }
 
@@ -25,6 +26,8 @@ export function loadForCommand(cli: Cli, file: string | undefined, opts: { unset
 export function reportError(cli: Cli, e: unknown): number {
   if (e instanceof DbferryError) {
     for (const d of e.diagnostics) cli.io.stderr.write(redact(formatDiagnostic(d)) + '\n');
+    for (const d of e.diagnostics) cli.annotate(d);
+    if (e.diagnostics.length === 0) cli.annotate({ severity: 'error', message: e.message });
     cli.error(e.message);
     if (e.hint) cli.info(`${cli.stderrStyle.dim('Hint:')} ${e.hint}`);
     if (cli.opts.json) {

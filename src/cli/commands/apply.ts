@@ -21,7 +21,7 @@ export interface ApplyOptions {
   pgbin?: string;
 }
 
-function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile: string } {
+export function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile: string } {
   const abs = resolve(cli.io.cwd, path);
   let plan: Plan;
   try {

@@ -34,5 +34,8 @@ export async function checkCommand(cli: Cli, file: string | undefined, opts: Che
   }
   if (cli.opts.json) cli.json(checkDocument(cfg.name, cfg.engine, run.outcome));
   else cli.out(renderCheckText(cfg.name, run.outcome, cli.style));
+  for (const c of run.outcome.checks) {
+    if (c.result !== 'Succeeded') cli.annotate({ file: file ?? 'migration.yaml', severity: c.result === 'Failed' ? 'error' : 'warning', message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}` });
+  }
   return summarize(run.outcome.checks).failed > 0 ? 1 : 0;
 }

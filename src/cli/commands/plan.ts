@@ -4,14 +4,20 @@ import { dirname, resolve } from 'node:path';
 import { buildPlan } from '../../plan/build.js';
 import { discoveredPlan } from '../discovered-plan.js';
 import { renderPlanJson, renderPlanText } from '../../plan/render.js';
+import { planHasChanges, renderPlanMarkdown } from '../../plan/markdown.js';
 import type { Plan } from '../../plan/types.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { redact, redactValue } from '../../util/redact.js';
 import type { Cli } from '../io.js';
 import { configPath, loadForCommand, reportError } from '../shared.js';
 
+export type PlanFormat = 'text' | 'markdown' | 'json' | 'github';
+
 export interface PlanOptions {
   offline?: boolean;
+  format?: PlanFormat;
+  /** terraform's convention: 0 nothing to do, 1 error, 2 changes pending. */
+  detailedExitcode?: boolean;
   out?: string;
   watch?: boolean;
   pgbin?: string;
@@ -31,10 +37,21 @@ function emit(cli: Cli, plan: Plan, opts: PlanOptions): number {
     writeFileSync(target, redact(renderPlanJson(redactValue(plan))), { mode: 0o644 });
     cli.info(`Saved the plan to ${opts.out}; run \`dbferry apply ${opts.out}\` to execute exactly this plan.`);
   }
-  if (cli.opts.json) cli.out(renderPlanJson(plan));
-  else cli.out(renderPlanText(plan, cli.style));
+  printPlan(cli, plan, opts.format);
   const failed = plan.summary.blocked > 0 || (plan.checks ?? []).some((c) => c.result === 'Failed');
-  return failed ? 1 : 0;
+  if (failed) return 1;
+  return opts.detailedExitcode && planHasChanges(plan) ? 2 : 0;
+}
+
+/** The plan on stdout in the chosen format; with annotations, its failed checks and warnings too. */
+export function printPlan(cli: Cli, plan: Plan, format: PlanFormat | undefined): void {
+  const f = format ?? (cli.opts.json ? 'json' : 'text');
+  if (f === 'json') cli.out(renderPlanJson(plan));
+  else if (f === 'markdown') cli.out(renderPlanMarkdown(plan));
+  else cli.out(renderPlanText(plan, cli.style));
+  for (const c of plan.checks ?? []) {
+    if (c.result !== 'Succeeded') cli.annotate({ file: plan.configFile, severity: c.result === 'Failed' ? 'error' : 'warning', message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}` });
+  }
 }
 
 export async function planCommand(cli: Cli, file: string | undefined, opts: PlanOptions): Promise<number> {
