@@ -93,8 +93,8 @@ const extras = {
     description: 'Which databases to migrate.',
     default: {},
     properties: {
-      include: stringList('Databases to migrate (Azure dbsToMigrate). Empty or absent: every non-system database that allows connections.'),
-      exclude: stringList('Databases to leave out (Aiven ignore_dbs).'),
+      include: stringList('Databases to migrate (Azure dbsToMigrate); names or glob patterns (shop_*). Empty or absent: every non-system database that allows connections.'),
+      exclude: stringList('Databases to leave out (Aiven ignore_dbs); names or glob patterns.'),
       overwrite: {
         type: 'boolean',
         description: 'Drop and recreate a target database that already has content (Azure overwriteDbsInTarget). false refuses a non-empty target database.',
@@ -117,10 +117,20 @@ const extras = {
       exclude: stringList('Roles not to create (Aiven ignore_roles); objects they own are owned by the target user.'),
     },
   },
+  schemas: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'PostgreSQL schemas to migrate: names or glob patterns (tenant_*). An excluded schema is neither created nor copied.',
+    default: {},
+    properties: {
+      include: stringList('Only these schemas (with their tables, types, functions...). Empty or absent: every schema.'),
+      exclude: stringList('Schemas to leave out.'),
+    },
+  },
   tables: {
     type: 'object',
     additionalProperties: false,
-    description: 'Table filters, in SQL identifier syntax: table | schema.table | db.schema.table (MySQL: table | db.table). Quote odd names: "odd.name".',
+    description: 'Table filters, in SQL identifier syntax: table | schema.table | db.schema.table (MySQL: table | db.table); an unquoted part may be a glob pattern (audit_*). Quote odd names: "odd.name".',
     default: {},
     properties: {
       include: stringList('Copy the data of these tables only (all others are created empty).'),
@@ -196,6 +206,7 @@ const canonical = {
     target: { ...connection, description: 'The server to migrate to. ' + connection.description },
     databases: extras.databases,
     roles: extras.roles,
+    schemas: extras.schemas,
     tables: extras.tables,
     extensions: extras.extensions,
     replication: extras.replication,
@@ -236,6 +247,7 @@ const aiven = {
     mode: extras.mode,
     option: extras.option,
     cutover: extras.cutover,
+    schemas: extras.schemas,
     tables: extras.tables,
     extensions: extras.extensions,
     replication: extras.replication,
@@ -322,6 +334,7 @@ const azure = {
     target: { ...connection, description: 'The server to migrate to (Azure: the flexible server). ' + connection.description },
     method: extras.method,
     roles: extras.roles,
+    schemas: extras.schemas,
     tables: extras.tables,
     extensions: extras.extensions,
     replication: extras.replication,

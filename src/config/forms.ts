@@ -18,6 +18,7 @@ export interface RawCanonical {
   target?: RawConnection;
   databases?: { include?: string[]; exclude?: string[]; overwrite?: boolean; maxTotalSize?: string | number };
   roles?: { migrate?: boolean; exclude?: string[] };
+  schemas?: { include?: string[]; exclude?: string[] };
   tables?: { include?: string[]; skip?: string[] };
   extensions?: { exclude?: string[] };
   replication?: { maxLag?: string | number; replicaIdentityFull?: boolean };
@@ -52,7 +53,7 @@ const commaList = (v: unknown): string[] =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-const CANONICAL_EXTRAS = ['version', 'name', 'engine', 'mode', 'option', 'method', 'databases', 'roles', 'tables', 'extensions', 'replication', 'cutover', 'copy', 'verify', 'verifySampleAbove'] as const;
+const CANONICAL_EXTRAS = ['version', 'name', 'engine', 'mode', 'option', 'method', 'databases', 'roles', 'schemas', 'tables', 'extensions', 'replication', 'cutover', 'copy', 'verify', 'verifySampleAbove'] as const;
 
 function copyExtras(doc: Obj, raw: RawCanonical): void {
   for (const k of CANONICAL_EXTRAS) {

@@ -1,4 +1,5 @@
 /** Parsing of table references written in SQL identifier syntax. Pure. */
+import { nameMatches } from './patterns.js';
 import type { Engine, TableRef } from './types.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -9,14 +10,21 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
  * quotes") quote, case is kept.
  */
 export function splitQualifiedName(text: string, engine: Engine): ParseResult<string[]> {
-  const parts: string[] = [];
+  const r = splitQualifiedNameQuoted(text, engine);
+  return r.ok ? { ok: true, value: r.value.map((p) => p.name) } : r;
+}
+
+/** As splitQualifiedName, telling which parts were quoted. */
+export function splitQualifiedNameQuoted(text: string, engine: Engine): ParseResult<{ name: string; quoted: boolean }[]> {
+  const parts: { name: string; quoted: boolean }[] = [];
   let i = 0;
   const n = text.length;
   if (text.trim() === '') return { ok: false, error: 'is empty' };
   while (i <= n) {
     let part = '';
     const q = text[i];
-    if (q === '"' || (engine === 'mysql' && q === '`')) {
+    const quoted = q === '"' || (engine === 'mysql' && q === '`');
+    if (quoted) {
       i++;
       let closed = false;
       while (i < n) {
@@ -47,7 +55,7 @@ export function splitQualifiedName(text: string, engine: Engine): ParseResult<st
       if (part === '') return { ok: false, error: 'has an empty name part (two dots, or a dot at either end)' };
       if (engine === 'postgresql') part = part.toLowerCase();
     }
-    parts.push(part);
+    parts.push({ name: part, quoted });
     if (i >= n) break;
     if (text[i] !== '.') return { ok: false, error: `has "${text[i]}" after a quoted name; expected a dot` };
     i++;
@@ -57,7 +65,7 @@ export function splitQualifiedName(text: string, engine: Engine): ParseResult<st
 }
 
 export function parseTableRef(text: string, engine: Engine): ParseResult<TableRef> {
-  const split = splitQualifiedName(text, engine);
+  const split = splitQualifiedNameQuoted(text, engine);
   if (!split.ok) return split;
   const p = split.value;
   const max = engine === 'postgresql' ? 3 : 2;
@@ -67,20 +75,30 @@ export function parseTableRef(text: string, engine: Engine): ParseResult<TableRe
       error: engine === 'postgresql' ? 'has more than three parts; write table, schema.table or db.schema.table (quote names with dots)' : 'has more than two parts; write table or db.table (quote names with dots)',
     };
   }
+  const [a, b, c] = p;
+  const ref = (db: typeof a, schema: typeof a, table: typeof a): TableRef => ({
+    db: db?.name,
+    schema: schema?.name,
+    table: (table as { name: string }).name,
+    text,
+    quoted: { db: db?.quoted ?? false, schema: schema?.quoted ?? false, table: table?.quoted ?? false },
+  });
   if (engine === 'postgresql') {
-    if (p.length === 3) return { ok: true, value: { db: p[0], schema: p[1], table: p[2] as string, text } };
-    if (p.length === 2) return { ok: true, value: { db: undefined, schema: p[0], table: p[1] as string, text } };
-    return { ok: true, value: { db: undefined, schema: undefined, table: p[0] as string, text } };
+    if (p.length === 3) return { ok: true, value: ref(a, b, c) };
+    if (p.length === 2) return { ok: true, value: ref(undefined, a, b) };
+    return { ok: true, value: ref(undefined, undefined, a) };
   }
-  if (p.length === 2) return { ok: true, value: { db: p[0], schema: undefined, table: p[1] as string, text } };
-  return { ok: true, value: { db: undefined, schema: undefined, table: p[0] as string, text } };
+  if (p.length === 2) return { ok: true, value: ref(a, undefined, b) };
+  return { ok: true, value: ref(undefined, undefined, a) };
 }
 
 /** Whether a reference matches a concrete table. */
+/** Whether a reference matches a concrete table; unquoted parts with *, ? or [...] are globs. */
 export function tableRefMatches(ref: TableRef, db: string, schema: string | undefined, table: string): boolean {
-  if (ref.table !== table) return false;
-  if (ref.db !== undefined && ref.db !== db) return false;
-  if (ref.schema !== undefined && schema !== undefined && ref.schema !== schema) return false;
+  const q = ref.quoted ?? { db: false, schema: false, table: false };
+  if (!nameMatches(ref.table, table, q.table)) return false;
+  if (ref.db !== undefined && !nameMatches(ref.db, db, q.db)) return false;
+  if (ref.schema !== undefined && schema !== undefined && !nameMatches(ref.schema, schema, q.schema)) return false;
   return true;
 }
 

@@ -130,6 +130,8 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
   const split = raw.copy?.splitTablesLargerThan === undefined ? 2 * 1024 ** 3 : parseSize(raw.copy.splitTablesLargerThan);
   if (split === undefined) err(['copy', 'splitTablesLargerThan'], 'copy.splitTablesLargerThan must be a size such as 2GB');
 
+  if (engine === 'mysql' && (raw.schemas?.include?.length || raw.schemas?.exclude?.length)) err(['schemas'], 'schemas applies to PostgreSQL; in MySQL a schema is a database: use databases.include / exclude');
+
   const sampleAbove = raw.verifySampleAbove === undefined ? 64 * 1024 ** 2 : parseSize(raw.verifySampleAbove);
   if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
 
@@ -150,6 +152,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     target,
     databases: { include, exclude, overwrite: raw.databases?.overwrite ?? false, maxTotalSize },
     roles: { migrate: engine === 'postgresql' && (raw.roles?.migrate ?? true), exclude: raw.roles?.exclude ?? [] },
+    schemas: { include: raw.schemas?.include ?? [], exclude: raw.schemas?.exclude ?? [] },
     tables: { include: tInclude, skip: tSkip },
     extensions: { exclude: raw.extensions?.exclude ?? [] },
     replication: { maxLag, replicaIdentityFull: raw.replication?.replicaIdentityFull ?? false },

@@ -32,6 +32,8 @@ export interface TableRef {
   table: string;
   /** As written in the YAML, for messages. */
   text: string;
+  /** Parts written in quotes (db, schema, table): matched literally even with * or ? in them. */
+  quoted?: { db: boolean; schema: boolean; table: boolean };
 }
 
 export interface MigrationConfig {
@@ -45,6 +47,8 @@ export interface MigrationConfig {
   target: ConnectionConfig;
   databases: { include: string[]; exclude: string[]; overwrite: boolean; maxTotalSize: number | null };
   roles: { migrate: boolean; exclude: string[] };
+  /** PostgreSQL schema names or glob patterns; empty include: every schema. */
+  schemas: { include: string[]; exclude: string[] };
   tables: { include: TableRef[]; skip: TableRef[] };
   extensions: { exclude: string[] };
   /** maxLag: bytes for PostgreSQL, seconds for MySQL. */

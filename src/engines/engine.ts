@@ -2,6 +2,7 @@
  * The engine interface: what the commands need from a database engine. PostgreSQL and MySQL are
  * its two implementations.
  */
+import { isPattern, nameMatches } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
 import type { DatabaseRecord, StateStore } from '../run/state/types.js';
 import type { CheckOutcome } from './checks.js';
@@ -25,6 +26,10 @@ export interface SourceDatabaseFacts {
   rowEstimate: number;
   encoding: string | null;
   collation: string | null;
+  /** The database's tables (schema null on MySQL), for the selection's patterns. */
+  tableNames?: { schema: string | null; name: string }[];
+  /** PostgreSQL: the database's user schemas, for schemas.include / exclude. */
+  schemaNames?: string[];
 }
 
 export interface TargetDatabaseFacts {
@@ -116,10 +121,12 @@ export function selectDatabases(
   exclude: readonly string[],
   system: readonly string[],
 ): { selected: string[]; missing: string[]; excluded: string[] } {
-  const avail = new Set(available);
-  const base = include.length ? [...include] : available.filter((d) => !system.includes(d));
-  const missing = include.filter((d) => !avail.has(d));
-  const excluded = base.filter((d) => exclude.includes(d));
-  const selected = base.filter((d) => avail.has(d) && !exclude.includes(d)).sort();
+  // A pattern (db_*) never selects a system database; a name written out does.
+  const included = (d: string) => include.some((p) => nameMatches(p, d) && (!isPattern(p) || !system.includes(d)));
+  const base = include.length ? available.filter(included) : available.filter((d) => !system.includes(d));
+  const missing = include.filter((p) => !available.some((d) => nameMatches(p, d) && (!isPattern(p) || !system.includes(d))));
+  const excludedBy = (d: string) => exclude.some((p) => nameMatches(p, d));
+  const excluded = base.filter(excludedBy);
+  const selected = base.filter((d) => !excludedBy(d)).sort();
   return { selected, missing, excluded };
 }

@@ -1,5 +1,7 @@
 /** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
 import { SAMPLE_RANGES } from '../engines/verify-policy.js';
+import { selectionOf } from '../engines/selection.js';
+import { nameMatches } from '../config/patterns.js';
 import { keylessPublicationName, replicationObjectName, replicationPrefix } from '../engines/postgres/replication-sql.js';
 import { describeServer } from '../config/connection.js';
 import type { LoadedConfig, MigrationConfig } from '../config/types.js';
@@ -30,7 +32,7 @@ export function configuredMethod(cfg: MigrationConfig): { method: PlannedMethod;
 }
 
 function tableRefsFor(cfg: MigrationConfig, db: string, key: 'skip' | 'include'): string[] {
-  return cfg.tables[key].filter((t) => t.db === undefined || t.db === db).map((t) => t.text);
+  return cfg.tables[key].filter((t) => t.db === undefined || nameMatches(t.db, db, t.quoted?.db)).map((t) => t.text);
 }
 
 function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, action: PlanDatabase['action']): PlanStep[] {
@@ -203,6 +205,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
     databaseSelection: { include: cfg.databases.include, exclude: cfg.databases.exclude, allNonSystem: cfg.databases.include.length === 0 },
     databases,
     missingDatabases: missing,
+    selection: discovery ? selectionOf(cfg, discovery) : null,
     roles: { migrate: cfg.roles.migrate, exclude: cfg.roles.exclude, toCreate: discovery?.roles ?? null },
     steps,
     checks,

@@ -4,6 +4,7 @@
  * caller as for every output.
  */
 import { formatBytes } from '../util/sizes.js';
+import { describeSelection, type SelectionEntry } from '../engines/selection.js';
 import type { Plan, PlanDatabase } from './types.js';
 
 const ACTION: Record<PlanDatabase['action'], string> = {
@@ -61,6 +62,13 @@ export function renderPlanMarkdown(plan: Plan): string {
       out.push('|---|---|---|---|');
       for (const c of notable) out.push(`| ${c.result === 'Failed' ? '❌ Failed' : '⚠️ Warning'} | \`${c.id}\` | ${cell(c.database ?? '')} | ${cell(c.message)} |`);
     }
+    out.push('');
+  }
+  const selection = plan.selection ?? [];
+  if (selection.length) {
+    out.push('**Selection**');
+    out.push('');
+    for (const e of selection) out.push(`- ${e.matched.length ? '' : '❌ '}${cell(describeSelection(e as SelectionEntry))}`);
     out.push('');
   }
   if (plan.missingDatabases.length) out.push(`❌ Included but missing on the source: ${plan.missingDatabases.map(cell).join(', ')}`, '');

@@ -1,6 +1,7 @@
 /** Plan -> terraform-style text, and Plan -> stable JSON. Pure and deterministic. */
 import { formatBytes } from '../util/sizes.js';
 import { PLAIN, type Style } from '../util/style.js';
+import { describeSelection, type SelectionEntry } from '../engines/selection.js';
 import type { Plan, PlanCheck, PlanDatabase } from './types.js';
 
 export function renderPlanJson(plan: Plan): string {
@@ -67,6 +68,10 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
     out.push('');
   }
   for (const x of plan.databaseSelection.exclude) out.push(`  ${s.dim('-')} database "${x}" excluded (databases.exclude)`);
+  for (const e of (plan.selection ?? []).filter((x) => x.key !== 'databases.exclude')) {
+    out.push(`  ${e.matched.length ? s.dim('=') : s.red('!')} ${describeSelection(e as SelectionEntry)}`);
+  }
+  if ((plan.selection ?? []).some((x) => x.key !== 'databases.exclude')) out.push('');
   for (const x of plan.missingDatabases) out.push(`  ${s.red('!')} database "${x}" is included but missing on the source`);
   if (plan.databaseSelection.exclude.length || plan.missingDatabases.length) out.push('');
   if (plan.checks) {

@@ -72,6 +72,8 @@ export interface Plan {
   databaseSelection: { include: string[]; exclude: string[]; allNonSystem: boolean };
   databases: PlanDatabase[];
   missingDatabases: string[];
+  /** What each databases.exclude / tables.include / tables.skip entry matched (null: planned from the config only). */
+  selection: { key: string; text: string; matched: string[] }[] | null;
   roles: { migrate: boolean; exclude: string[]; toCreate: string[] | null };
   steps: PlanStep[];
   checks: PlanCheck[] | null;

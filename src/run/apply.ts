@@ -230,6 +230,12 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
       });
     }
+    const unmatched = (plan.selection ?? []).filter((e) => e.matched.length === 0);
+    if (guard && unmatched.length) {
+      throw new DbferryError('MIGRATION_FAILED', unmatched.map((e) => `${e.key} "${e.text}" matches nothing on the source`).join('; '), {
+        hint: 'Nothing was changed. Fix the name or pattern, or remove the entry.',
+      });
+    }
     if (guard && plan.missingDatabases.length) {
       throw new DbferryError('MIGRATION_FAILED', `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`, {
         hint: 'Nothing was changed. Fix databases.include.',

@@ -73,7 +73,10 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
       : [];
     const h = createHash('sha256');
     for (const r of cols) h.update(`${r.s}\0${r.t}\0${r.c}\0${r.ty}\n`);
-    return { facts, list, sel, fingerprint: `sha256:${h.digest('hex')}` };
+    const tables = sel.selected.length
+      ? await rows<{ s: string; t: string }>(c, `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2`, [sel.selected])
+      : [];
+    return { facts, list, sel, tables, fingerprint: `sha256:${h.digest('hex')}` };
   });
   const tgt = await withMysql('target', cfg.target, {}, async (c) => ({ facts: await serverFacts(c, 'target', cfg), list: await schemas(c), resumable: await resumableDatabases(c, cfg.name) }));
   const databases = src.sel.selected.map((name) => {
@@ -87,6 +90,7 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
       rowEstimate: Number(s?.rows_ ?? 0),
       encoding: s?.charset ?? null,
       collation: s?.collation ?? null,
+      tableNames: src.tables.filter((r) => r.s === name).map((r) => ({ schema: null, name: r.t })),
     };
     const target: TargetDatabaseFacts = t
       ? { name, exists: true, sizeBytes: Number(t.size ?? 0), userObjects: Number(t.objects ?? 0) }

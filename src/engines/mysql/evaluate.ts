@@ -1,4 +1,6 @@
 /** MySQL / MariaDB pre-migration check, as Aiven's migration_check and more: facts -> results. Pure. */
+import { isPattern } from '../../config/patterns.js';
+import { selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
@@ -76,7 +78,9 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
     const total = dbs.reduce((a, d) => a + d.source.sizeBytes, 0);
     if (cfg.databases.maxTotalSize !== null && total > cfg.databases.maxTotalSize) out.push(fail('my.total_size', `total size ${formatBytes(total)} exceeds databases.maxTotalSize ${formatBytes(cfg.databases.maxTotalSize)}`, 'Exclude databases, or raise databases.maxTotalSize.'));
     else out.push(ok('my.total_size', `total ${formatBytes(total)}${dbs.length ? `: ${dbs.map((d) => `${d.source.name} ${formatBytes(d.source.sizeBytes)}`).join(', ')}` : ''}`));
-    for (const m of f.discovery.missing) out.push(fail('my.db.exists', `database "${m}" is included but does not exist on the source`, 'Fix databases.include.', { level: 'database', database: m }));
+    for (const m of f.discovery.missing) out.push(fail('my.db.exists', isPattern(m) ? `databases.include pattern "${m}" matches no database on the source` : `database "${m}" is included but does not exist on the source`, 'Fix databases.include.', { level: 'database', database: m }));
+    const selection = selectionCheck('my', cfg, f.discovery);
+    if (selection) out.push(selection);
     if (dbs.length === 0 && f.discovery.missing.length === 0) out.push(warn('my.databases', 'no database to migrate (system schemas mysql, sys, information_schema, performance_schema are never migrated)', 'Check databases.include / exclude.'));
   }
   for (const d of dbs) {

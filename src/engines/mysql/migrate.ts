@@ -16,6 +16,7 @@ import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import { tableRefMatches } from '../../config/identifiers.js';
+import { nameMatches } from '../../config/patterns.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectMysql, rows, type MyConnection } from './connect.js';
 import { copyMysqlTable, keyRanges, type CopyColumn, type KeyRange } from './copy.js';
@@ -44,7 +45,7 @@ function copyColumn(flavor: Flavor, db: string, c: { t: string; c: string; ty: s
 
 function wanted(cfg: MigrationConfig, db: string, t: string): boolean {
   if (cfg.tables.skip.some((r) => tableRefMatches(r, db, undefined, t))) return false;
-  const inc = cfg.tables.include.filter((r) => r.db === undefined || r.db === db);
+  const inc = cfg.tables.include.filter((r) => r.db === undefined || nameMatches(r.db, db, r.quoted?.db));
   return inc.length === 0 || inc.some((r) => tableRefMatches(r, db, undefined, t));
 }
 

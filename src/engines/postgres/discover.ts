@@ -33,9 +33,13 @@ async function listDatabases(c: PgClient): Promise<DbRow[]> {
 }
 
 /** One query per database: counts, estimates and a fingerprint of the user schema. */
-export async function databaseContents(c: PgClient): Promise<{ tables: number; schemas: number; rows: number; objects: number; fingerprint: string }> {
-  const r = await c.query<{ tables: string; schemas: string; rows: string | null; objects: string; fp: string | null }>(
+export async function databaseContents(
+  c: PgClient,
+): Promise<{ tables: number; schemas: number; rows: number; objects: number; fingerprint: string; tableNames: { schema: string; name: string }[]; schemaNames: string[] }> {
+  const r = await c.query<{ tables: string; schemas: string; rows: string | null; objects: string; fp: string | null; names: { schema: string; name: string }[] | null; nsp: string[] | null }>(
     `SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables,
+            (SELECT json_agg(n.nspname ORDER BY n.nspname) FROM pg_namespace n WHERE ${USER_SCHEMAS}) AS nsp,
+            json_agg(json_build_object('schema', n.nspname, 'name', c.relname) ORDER BY n.nspname, c.relname) FILTER (WHERE c.relkind IN ('r', 'p')) AS names,
             (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMAS} AND n.nspname <> 'public') + 1 AS schemas,
             sum(greatest(c.reltuples, pg_stat_get_live_tuples(c.oid), 0)) FILTER (WHERE c.relkind = 'r') AS rows,
             count(*) + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMAS}
@@ -55,6 +59,8 @@ export async function databaseContents(c: PgClient): Promise<{ tables: number; s
     rows: Math.round(Number(row?.rows ?? 0)),
     objects: Number(row?.objects ?? 0),
     fingerprint: row?.fp ?? 'empty',
+    tableNames: row?.names ?? [],
+    schemaNames: row?.nsp ?? [],
   };
 }
 
@@ -95,6 +101,8 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       rowEstimate: contents.rows,
       encoding: row?.encoding ?? null,
       collation: row?.collation ?? null,
+      tableNames: contents.tableNames,
+      schemaNames: contents.schemaNames,
     });
   }
   const tgt = await withPg('target', cfg.target, ro, async (c) => ({ facts: await serverFacts(c, 'target', cfg), dbs: await listDatabases(c), resumable: await resumableDatabases(c, cfg.name) }));

@@ -1,4 +1,6 @@
 /** PostgreSQL pre-migration check: facts -> results, each with the fix. Pure. */
+import { isPattern } from '../../config/patterns.js';
+import { selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
@@ -137,8 +139,10 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
       out.push(fail('pg.total_size', `total size ${formatBytes(total)} exceeds databases.maxTotalSize ${formatBytes(cfg.databases.maxTotalSize)}`, 'Exclude databases, or raise databases.maxTotalSize.'));
     } else out.push(ok('pg.total_size', `total ${formatBytes(total)}${per ? `: ${per}` : ''}`));
     for (const m of f.discovery.missing) {
-      out.push(fail('pg.db.exists', `database "${m}" is included but does not exist on the source`, 'Fix databases.include.', { level: 'database', database: m }));
+      out.push(fail('pg.db.exists', isPattern(m) ? `databases.include pattern "${m}" matches no database on the source` : `database "${m}" is included but does not exist on the source`, 'Fix databases.include.', { level: 'database', database: m }));
     }
+    const selection = selectionCheck('pg', cfg, f.discovery);
+    if (selection) out.push(selection);
     if (dbs.length === 0 && f.discovery.missing.length === 0) out.push(warn('pg.databases', 'no database to migrate', 'Check databases.include / exclude.'));
   }
   // Per database.

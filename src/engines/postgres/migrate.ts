@@ -7,6 +7,7 @@
  */
 import type { MigrationConfig } from '../../config/types.js';
 import { tableRefMatches } from '../../config/identifiers.js';
+import { nameMatches, schemaWanted } from '../../config/patterns.js';
 import type { DatabaseRecord, TableRecord } from '../../run/state/types.js';
 import { newDatabaseRecord } from '../../run/state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
@@ -72,11 +73,20 @@ interface Worker {
 const now = (): string => new Date().toISOString();
 const key = (schema: string, name: string): string => `${schema}\u0000${name}`;
 
+/** Whether a table's data is copied: its schema selected, not skipped, included (when tables.include is set). */
 export function wanted(cfg: MigrationConfig, db: string, t: { schema: string; name: string }): boolean {
+  if (!schemaWanted(cfg.schemas, t.schema)) return false;
   const skip = cfg.tables.skip.some((r) => tableRefMatches(r, db, t.schema, t.name));
   if (skip) return false;
-  const inc = cfg.tables.include.filter((r) => r.db === undefined || r.db === db);
+  const inc = cfg.tables.include.filter((r) => r.db === undefined || nameMatches(r.db, db, r.quoted?.db));
   return inc.length === 0 || inc.some((r) => tableRefMatches(r, db, t.schema, t.name));
+}
+
+/** `--exclude-schema="name"` for every schema schemas.include / exclude leaves out (quoted: matched literally). */
+async function excludedSchemaArgs(c: PgClient, cfg: MigrationConfig): Promise<string[]> {
+  if (cfg.schemas.include.length === 0 && cfg.schemas.exclude.length === 0) return [];
+  const names = (await c.query<{ n: string }>(`SELECT nspname AS n FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1`)).rows.map((r) => r.n);
+  return names.filter((n) => !schemaWanted(cfg.schemas, n)).map((n) => `--exclude-schema="${n.replace(/"/g, '""')}"`);
 }
 
 /** A source connection inside a transaction on the exported snapshot. */
@@ -236,7 +246,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
 
     const targetRoles = await withTargetRoles(cfg);
     // The post-data script is taken on the snapshot while the pre-data schema is being created.
-    const postDump = runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`], signal);
+    // Schemas left out by schemas.include / exclude: pg_dump neither creates nor fills them.
+    const schemaArgs = await excludedSchemaArgs(exporter, cfg);
+    const postDump = runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${snapshot}`, ...schemaArgs], signal);
     postDump.catch(() => undefined);
     // 2. Pre-data schema: the database-level part now; the rest in batches of tables, each
     // committed on its own, so copying starts as soon as the first tables exist (below).
@@ -244,7 +256,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     const schemaSkipped: SkippedStatement[] = [];
     if (!reached('schema')) {
       run.report('creating the schema (pg_dump --section=pre-data)');
-      const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`], signal));
+      const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`, ...schemaArgs], signal));
       const header = filterStatements(
         pre.header.map((e) => (e.type === 'DATABASE' ? { ...e, sql: statements(e.sql).filter((s) => !/^CREATE DATABASE /.test(s)).join('\n') } : e)).filter((e) => e.sql.trim() !== ''),
         targetRoles,
