@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, pgQuery } from '../test/setup/cli.js';
-import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
+import { startPostgres, stopPostgres } from '../test/setup/servers.js';
 
 const keep = process.argv.includes('--keep');
 const scale = Number(process.env.DEMO_ROWS ?? 1_500_000);

@@ -5,6 +5,8 @@
  */
 import type { Stream } from './io.js';
 
+// Terminal escape sequences (ESC [ ... letter) take no columns.
+// oxlint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
 /** How many terminal rows `text` occupies once printed, with lines wrapped at `columns`. */

@@ -13,7 +13,7 @@ import { normalizeAiven, normalizeAzure, normalizeCanonical, originOf, type Norm
 import { schemaKeys, validateAgainstSchema } from './schema.js';
 import { buildConfig } from './semantic.js';
 import type { ConfigForm, LoadedConfig } from './types.js';
-import { expandEnv, locate, parseYaml, renameKeys, type YamlSource } from './yaml-source.js';
+import { expandEnv, locate, parseYaml, renameKeys } from './yaml-source.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -55,7 +55,7 @@ export function translateConnectError(e: unknown, role: ServerRole, conn: Connec
       });
     case '3D000':
     case 'ER_BAD_DB_ERROR':
-      return new DbferryError('DATABASE_NOT_FOUND', `${where}: database does not exist`, {
+      return new DbferryError('DATABASE_NOT_FOUND', `${where}: database "${database ?? conn.dbname ?? '(none)'}" does not exist`, {
         hint: database ? `Create it, or remove it from the databases to migrate.` : `Set ${role}.dbname to an existing maintenance database (PostgreSQL: postgres).`,
         cause: e,
       });

@@ -13,7 +13,7 @@ import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
 import { newDatabaseRecord } from './state/records.js';
 import { stateAfterStoppedRun } from './state/transitions.js';
-import { type DatabaseRecord, type MigrationRecord, type StateStore } from './state/types.js';
+import { type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
   loaded: LoadedConfig;

@@ -219,7 +219,7 @@ describe('connection problems: one line naming the server, exit 2, never the pas
     const yaml = pgYaml({ name: 'fa-err', source: src, target: tgt }).replace(/target:\n/, 'target:\n  dbname: no_such_db\n');
     const r = await runCli(['plan', writeFile(dir, 'migration.yaml', yaml)]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`target server postgres@127.0.0.1:${tgt.port}: database does not exist`);
+    expect(r.stderr).toContain(`target server postgres@127.0.0.1:${tgt.port}: database "no_such_db" does not exist`);
   });
 
   it('wrong password (MariaDB)', async () => {

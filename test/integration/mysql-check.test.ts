@@ -99,7 +99,7 @@ describe('MySQL check', () => {
   it('a wrong password is a failed connectivity check naming the server', async () => {
     const yaml = mysqlYaml({ name: 'myck-pw', source: { ...m1, user: 'ck_weak' }, target: m2, include: ['ck_shop'] }).replace('  username: ck_weak', '  username: ck_weak\n  password: ${PW}');
     const r = await check(yaml, { PW: 'Wrong-Marker-77' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(find(r.doc, 'my.source.connectivity')?.message).toBe(`authentication failed for source server ck_weak@127.0.0.1:${m1.port}: wrong user or password`);
     expect(JSON.stringify(r.doc) + r.text).not.toContain('Wrong-Marker-77');
   });

@@ -196,19 +196,19 @@ describe('connections', () => {
     expect(find(r.doc, 'pg.same_server')?.result).toBe('Failed');
   });
 
-  it('wrong password, unreachable port and SSL refused are failed checks (exit 1) naming the server', async () => {
+  it('wrong password, unreachable port and SSL refused are failed checks naming the server, exit 2 as in every command', async () => {
     await pgQuery(pg17, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$`);
     const marker = 'Ck-Marker-Pw-55';
     const pw = pgYaml({ name: 'ck-conn', source: pg13, target: { ...pg17, user: 'dbferry_pw' } }).replace('  username: dbferry_pw', '  username: dbferry_pw\n  password: ${TPW}');
     const r = await check(pw, [], { TPW: marker });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(find(r.doc, 'pg.target.connectivity')?.message).toBe(`authentication failed for target server dbferry_pw@127.0.0.1:${pg17.port}: wrong user or password`);
     expect(JSON.stringify(r.doc) + r.text + r.stderr).not.toContain(marker);
     const port = await check(pgYaml({ name: 'ck-conn', source: { ...pg13, port: 1 }, target: pg17 }));
-    expect(port.code).toBe(1);
+    expect(port.code).toBe(2);
     expect(find(port.doc, 'pg.source.connectivity')?.message).toBe('cannot connect to source server postgres@127.0.0.1:1: connection refused');
     const ssl = await check(pgYaml({ name: 'ck-conn', source: pg13, target: pg17 }).replace(/(target:\n(?:.*\n)*?)  ssl: disable/, '$1  ssl: require'));
-    expect(ssl.code).toBe(1);
+    expect(ssl.code).toBe(2);
     expect(find(ssl.doc, 'pg.target.ssl')?.result).toBe('Failed');
     expect(find(ssl.doc, 'pg.target.connectivity')?.message).toContain('does not support SSL, but target.ssl is require');
   });

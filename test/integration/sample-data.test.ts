@@ -32,6 +32,8 @@ async function resetPg(t: PgServer): Promise<void> {
   await pgQuery(t, 'DROP DATABASE IF EXISTS pagila WITH (FORCE)');
   await pgQuery(t, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
   await pgQuery(t, 'DROP DATABASE IF EXISTS defaultdb WITH (FORCE)');
+  // Whatever else the admin came to own or be granted (memberships, privileges) goes with it.
+  if ((await pgQuery(t, `SELECT 1 FROM pg_roles WHERE rolname = 'pagila_admin'`)).length) await pgQuery(t, 'DROP OWNED BY pagila_admin CASCADE');
   await pgQuery(t, 'DROP ROLE IF EXISTS pagila_admin');
 }
 

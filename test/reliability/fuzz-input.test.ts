@@ -12,7 +12,9 @@ import { loadConfigText } from '../../src/config/load.js';
 import { DbferryError } from '../../src/util/errors.js';
 import { ROOT, runCli, tempDir, writeFile } from '../setup/cli.js';
 
-const examples = readdirSync(join(ROOT, 'examples')).map((f) => ({ name: f, text: readFileSync(join(ROOT, 'examples', f), 'utf8') }));
+const examples = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
+  .filter((f) => f.isFile())
+  .map((f) => ({ name: f.name, text: readFileSync(join(ROOT, 'examples', f.name), 'utf8') }));
 const yamls = examples.filter((e) => e.name.endsWith('.yaml')).map((e) => e.text);
 const azure = examples.find((e) => e.name === 'azure-properties.json')?.text ?? '{}';
 const aiven = examples.find((e) => e.name === 'aiven-settings.sh')?.text ?? '';

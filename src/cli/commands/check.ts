@@ -37,5 +37,7 @@ export async function checkCommand(cli: Cli, file: string | undefined, opts: Che
   for (const c of run.outcome.checks) {
     if (c.result !== 'Succeeded') cli.annotate({ file: file ?? 'migration.yaml', severity: c.result === 'Failed' ? 'error' : 'warning', message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}` });
   }
+  // A server that cannot be reached is exit 2 in every command (plan, apply, status say so too).
+  if (run.outcome.checks.some((c) => c.id.endsWith('.connectivity') && c.result === 'Failed')) return 2;
   return summarize(run.outcome.checks).failed > 0 ? 1 : 0;
 }

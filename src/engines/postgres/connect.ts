@@ -41,7 +41,7 @@ function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
 }
 
 export function pgClientConfig(conn: ConnectionConfig, opts: PgConnectOptions, ssl: false | ConnectionOptions): pg.ClientConfig {
-  const settings: Record<string, string> = { ...(opts.settings ?? {}) };
+  const settings: Record<string, string> = { ...opts.settings };
   if (opts.readOnly) settings.default_transaction_read_only = 'on';
   const options = Object.entries(settings)
     .map(([k, v]) => `-c ${k}=${v}`)

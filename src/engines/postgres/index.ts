@@ -11,7 +11,6 @@ import { gatherPgFacts } from './facts.js';
 import { migratePostgresDatabase } from './migrate.js';
 import { migrateRoles } from './roles.js';
 import { cancelPostgres, cutoverPostgres, describeCutover, liveDatabase } from './online.js';
-import { formatDuration } from '../../util/sizes.js';
 import { findTool } from './tools.js';
 import { DbferryError } from '../../util/errors.js';
 import { crashPoint } from '../../util/crash.js';

@@ -11,7 +11,6 @@ import { connectPg, withPg, type PgClient } from './connect.js';
 import { listSourceTables } from './copy.js';
 import { dropSourceObjects, dropSubscription, findLeftovers, reached, slotPosition, targetChangeCounters } from './replication.js';
 import { replicationObjectName } from './replication-sql.js';
-import { qname, ql } from './sql.js';
 import { verifyTables } from './verify.js';
 import { readSequences, writeSequences } from './sequences.js';
 import { STABLE_OUTPUT, wanted } from './migrate.js';

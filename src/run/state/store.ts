@@ -5,7 +5,7 @@
  */
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { ACTIVE_STATES, type DatabaseRecord, type MigrationRecord, type StateStore, type TableRecord, type ValidationRecord } from './types.js';
-import { createStatements, deleteStatement, fromRow, isPresent, presentStatement, selectStatement, spec, tableName, toRow, upsertStatement, type Dialect } from './schema.js';
+import { createStatements, deleteStatement, fromRow, isPresent, presentStatement, selectStatement, toRow, upsertStatement, type Dialect } from './schema.js';
 
 export interface SqlExecutor {
   readonly dialect: Dialect;
