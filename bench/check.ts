@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { BIN, pgQuery, tempDir } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
-
 async function makeDb(s: PgServer, name: string, schemas: number, perSchema: number): Promise<void> {
   await pgQuery(s, `CREATE DATABASE ${name}`);
   const parts: string[] = [];
@@ -37,7 +36,10 @@ function runCheck(dir: string, source: PgServer, target: PgServer, db: string): 
 }
 
 export async function benchCheck(): Promise<string> {
-  const [source, target] = await Promise.all([startPostgres({ major: 15, settings: { log_statement: 'all' } }), startPostgres({ major: 17 })]);
+  const [source, target] = await Promise.all([
+    startPostgres({ major: 15, settings: { log_statement: 'all' } }),
+    startPostgres({ major: 17 }),
+  ]);
   try {
     await makeDb(source, 'small_db', 1, 10);
     await makeDb(source, 'big_db', 10, 200);

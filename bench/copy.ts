@@ -26,7 +26,10 @@ const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).
 
 /** utime + stime (+ cutime + cstime: children already reaped) of a process, in seconds. */
 function cpuOf(pid: number | 'self', withSelf: boolean): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ').map(Number);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ')
+    .map(Number);
   // After the ") ", fields start at the 3rd of proc(5): utime is the 14th, so index 11.
   const [ut = 0, st = 0, cut = 0, cst = 0] = fields.slice(11, 15);
   return ((withSelf ? ut + st : 0) + cut + cst) / TICKS;
@@ -67,7 +70,11 @@ function timed(servers: Servers, cmd: string, args: string[], env: NodeJS.Proces
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Backends end a moment after their client: give the postmasters time to reap them.
       setTimeout(() => {
-        const cpu = { source: clusterCpu(servers.source) - before.source, target: clusterCpu(servers.target) - before.target, tool: cpuOf('self', false) - before.tool };
+        const cpu = {
+          source: clusterCpu(servers.source) - before.source,
+          target: clusterCpu(servers.target) - before.target,
+          tool: cpuOf('self', false) - before.tool,
+        };
         if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
         else resolve({ seconds, peakRssMb: trackRss ? peak : null, cpu });
       }, 300);
@@ -85,14 +92,19 @@ function cases(scale: number): Case[] {
     {
       name: `pgbench scale ${scale}`,
       build: async (s, db) => {
-        execFileSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', String(scale), '-h', s.host, '-p', String(s.port), '-U', s.user, db], { stdio: 'ignore' });
+        execFileSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', String(scale), '-h', s.host, '-p', String(s.port), '-U', s.user, db], {
+          stdio: 'ignore',
+        });
       },
     },
     {
       name: '1,000 small tables',
       build: async (s, db) => {
         const parts: string[] = [];
-        for (let i = 0; i < 1000; i++) parts.push(`CREATE TABLE t${i} (id int PRIMARY KEY, v text, n numeric); INSERT INTO t${i} SELECT g, md5(g::text), g FROM generate_series(1, 200) g;`);
+        for (let i = 0; i < 1000; i++)
+          parts.push(
+            `CREATE TABLE t${i} (id int PRIMARY KEY, v text, n numeric); INSERT INTO t${i} SELECT g, md5(g::text), g FROM generate_series(1, 200) g;`,
+          );
         await pgQuery(s, parts.join('\n'), db);
       },
     },
@@ -101,18 +113,26 @@ function cases(scale: number): Case[] {
       build: async (s, db) => {
         const cols = Array.from({ length: 40 }, (_, i) => (i % 2 ? `c${i} text` : `c${i} numeric`)).join(', ');
         const vals = Array.from({ length: 40 }, (_, i) => (i % 2 ? `repeat(md5((g + ${i})::text), 3)` : `g * ${i + 1}.5`)).join(', ');
-        await pgQuery(s, `CREATE TABLE wide (id int PRIMARY KEY, ${cols}); INSERT INTO wide SELECT g, ${vals} FROM generate_series(1, 200000) g; ANALYZE`, db);
+        await pgQuery(
+          s,
+          `CREATE TABLE wide (id int PRIMARY KEY, ${cols}); INSERT INTO wide SELECT g, ${vals} FROM generate_series(1, 200000) g; ANALYZE`,
+          db,
+        );
       },
     },
   ];
 }
 
 export async function benchCopy(args: string[]): Promise<string> {
-  const scaleArg = args.find((a) => /^--scale=/.test(a)) ?? (args.includes('--scale') ? `--scale=${args[args.indexOf('--scale') + 1]}` : undefined);
+  const scaleArg =
+    args.find((a) => /^--scale=/.test(a)) ?? (args.includes('--scale') ? `--scale=${args[args.indexOf('--scale') + 1]}` : undefined);
   const scale = Number(scaleArg?.split('=')[1] ?? 50);
   const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 2);
   const withPgcopydb = ensureDebianTool('pgcopydb');
-  const [source, target] = await Promise.all([startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }), startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } })]);
+  const [source, target] = await Promise.all([
+    startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }),
+    startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } }),
+  ]);
   const servers: Servers = { source, target };
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
   const rows: string[] = [
@@ -139,19 +159,34 @@ export async function benchCopy(args: string[]): Promise<string> {
       await fresh(true);
       results.push({
         tool: 'pg_dump -Fc \\| pg_restore',
-        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`]),
+        t: await timed(servers, 'bash', [
+          '-o',
+          'pipefail',
+          '-c',
+          `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`,
+        ]),
       });
       // The same, plus the ANALYZE that pg_restore leaves to the user and that dbferry (and pgcopydb) include.
       await fresh(true);
       results.push({
         tool: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
-        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`]),
+        t: await timed(servers, 'bash', [
+          '-o',
+          'pipefail',
+          '-c',
+          `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`,
+        ]),
       });
       await fresh(true);
       const dumpDir = join(dir, `dump${i}`);
       results.push({
         tool: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
-        t: await timed(servers, 'bash', ['-o', 'pipefail', '-c', `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`]),
+        t: await timed(servers, 'bash', [
+          '-o',
+          'pipefail',
+          '-c',
+          `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`,
+        ]),
       });
       rmSync(dumpDir, { recursive: true, force: true });
       if (withPgcopydb) {
@@ -159,7 +194,26 @@ export async function benchCopy(args: string[]): Promise<string> {
         const work = join(dir, `pgcopydb${i}`);
         results.push({
           tool: `pgcopydb clone (${jobs} table/index jobs)`,
-          t: await timed(servers, 'pgcopydb', ['clone', '--source', srcUri, '--target', tgtUri, '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], { ...process.env, PGCOPYDB_PG_BIN: PGBIN }),
+          t: await timed(
+            servers,
+            'pgcopydb',
+            [
+              'clone',
+              '--source',
+              srcUri,
+              '--target',
+              tgtUri,
+              '--table-jobs',
+              String(jobs),
+              '--index-jobs',
+              String(jobs),
+              '--dir',
+              work,
+              '--no-owner',
+              '--no-acl',
+            ],
+            { ...process.env, PGCOPYDB_PG_BIN: PGBIN },
+          ),
         });
         rmSync(work, { recursive: true, force: true });
       }
@@ -170,18 +224,30 @@ export async function benchCopy(args: string[]): Promise<string> {
           cfgFile,
           `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n${verify ? `verify: ${verify}\n` : ''}`,
         );
-        return timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` }, true);
+        return timed(
+          servers,
+          process.execPath,
+          [BIN, 'apply', cfgFile, '--yes', '--quiet'],
+          { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` },
+          true,
+        );
       };
       // The default verify (row checksums) costs this much over the counts-only opt-out.
       results.push({ tool: 'dbferry apply, verify: counts', t: await ferryRun('counts') });
       const ferry = await ferryRun(null);
-      const counted = (await pgQuery(target, `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`, db)) as { n: number }[];
+      const counted = (await pgQuery(
+        target,
+        `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`,
+        db,
+      )) as { n: number }[];
       if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
       results.push({ tool: 'dbferry apply (default: verify auto)', t: ferry });
       for (const r of results) {
         const ratio = r.tool.startsWith('dbferry apply') ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
         const cpu = `${r.t.cpu.source.toFixed(1)} / ${r.t.cpu.target.toFixed(1)} / ${r.t.cpu.tool.toFixed(1)}`;
-        rows.push(`| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} | ${cpu} |`);
+        rows.push(
+          `| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} | ${cpu} |`,
+        );
       }
       rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | | |`);
       await pgQuery(source, `DROP DATABASE ${db}`);

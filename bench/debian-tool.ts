@@ -8,7 +8,9 @@ export function ensureDebianTool(command: string, pkg: string = command): boolea
     return true;
   } catch {
     try {
-      execFileSync('bash', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'ignore' });
+      execFileSync('bash', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], {
+        stdio: 'ignore',
+      });
       return true;
     } catch {
       return false;

@@ -26,22 +26,35 @@ export async function benchOnline(args: string[]): Promise<string> {
     const c = new pg.Client({ host: source.host, port: source.port, user: 'postgres', database: 'postgres' });
     await c.connect();
     await c.query('CREATE DATABASE onl');
-    execFileSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', String(scale), '-h', source.host, '-p', String(source.port), '-U', 'postgres', 'onl'], { stdio: 'ignore' });
+    execFileSync(
+      join(PGBIN, 'pgbench'),
+      ['-i', '-q', '-s', String(scale), '-h', source.host, '-p', String(source.port), '-U', 'postgres', 'onl'],
+      { stdio: 'ignore' },
+    );
     const file = join(dir, 'migration.yaml');
     writeFileSync(
       file,
       `name: bench-online\nmode: online\nmethod: replication\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [onl]\nroles:\n  migrate: false\nreplication:\n  maxLag: 1MB\ncopy:\n  jobs: 2\n`,
     );
     // A fixed load during the copy, the replication and up to the cutover.
-    load = spawn(join(PGBIN, 'pgbench'), ['-n', '-c', '4', '-j', '2', '-T', '600', '-R', String(rate), '-h', source.host, '-p', String(source.port), '-U', 'postgres', 'onl'], { stdio: 'ignore' });
+    load = spawn(
+      join(PGBIN, 'pgbench'),
+      ['-n', '-c', '4', '-j', '2', '-T', '600', '-R', String(rate), '-h', source.host, '-p', String(source.port), '-U', 'postgres', 'onl'],
+      { stdio: 'ignore' },
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
-    const applied = spawnSync(process.execPath, [BIN, 'apply', file, '--yes', '--quiet'], { encoding: 'utf8', env: { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` } });
+    const applied = spawnSync(process.execPath, [BIN, 'apply', file, '--yes', '--quiet'], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` },
+    });
     const copySeconds = (Date.now() - t0) / 1000;
     if (applied.status !== 0) throw new Error(`apply failed: ${applied.stderr}`);
     const lags: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const r = await c.query<{ lag: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`);
+      const r = await c.query<{ lag: string }>(
+        `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`,
+      );
       lags.push(Number(r.rows[0]?.lag ?? 0));
       await new Promise((res) => setTimeout(res, 250));
     }
@@ -60,7 +73,11 @@ export async function benchOnline(args: string[]): Promise<string> {
     const sorted = [...lags].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     const max = sorted[sorted.length - 1] ?? 0;
-    const size = execFileSync('psql', ['-h', source.host, '-p', String(source.port), '-U', 'postgres', '-tAc', "SELECT pg_size_pretty(pg_database_size('onl'))"], { encoding: 'utf8' }).trim();
+    const size = execFileSync(
+      'psql',
+      ['-h', source.host, '-p', String(source.port), '-U', 'postgres', '-tAc', "SELECT pg_size_pretty(pg_database_size('onl'))"],
+      { encoding: 'utf8' },
+    ).trim();
     return [
       '| measure | value |',
       '|---|---|',

@@ -14,7 +14,6 @@ import { startPostgres, stopPostgres } from '../test/setup/servers.js';
 const keep = process.argv.includes('--keep');
 const scale = Number(process.env.DEMO_ROWS ?? 1_500_000);
 
-
 function dbferry(args: string[], cwd: string): number {
   process.stdout.write(`\n$ dbferry ${args.join(' ')}\n`);
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, stdio: 'inherit', env: { ...process.env, CI: process.env.CI ?? '' } });
@@ -80,7 +79,9 @@ async function main(): Promise<void> {
       process.stdout.write('\nDemo finished: every step succeeded.\n');
     }
     if (keep) {
-      process.stdout.write(`\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`);
+      process.stdout.write(
+        `\nServers left running (--keep): source port ${source.port}, target port ${target.port}; data in ${source.dir} and ${target.dir}.\n`,
+      );
       return;
     }
   } finally {

@@ -21,7 +21,12 @@ function typeOf(n: Node): string {
 }
 
 function def(n: Node): string {
-  if (n.default === undefined || n.default === '' || (typeof n.default === 'object' && n.default !== null && Object.keys(n.default).length === 0 && !Array.isArray(n.default))) return '';
+  if (
+    n.default === undefined ||
+    n.default === '' ||
+    (typeof n.default === 'object' && n.default !== null && Object.keys(n.default).length === 0 && !Array.isArray(n.default))
+  )
+    return '';
   if (Array.isArray(n.default)) return n.default.length ? `\`${JSON.stringify(n.default)}\`` : '`[]`';
   return `\`${String(n.default)}\``;
 }

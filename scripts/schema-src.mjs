@@ -46,13 +46,23 @@ const connection = {
       description: 'SSL mode, libpq words: disable | allow | prefer | require | verify-ca | verify-full.',
       default: 'prefer',
     },
-    sslrootcert: { type: 'string', description: 'CA certificate file for verify-ca / verify-full (path relative to the YAML file).', default: '' },
+    sslrootcert: {
+      type: 'string',
+      description: 'CA certificate file for verify-ca / verify-full (path relative to the YAML file).',
+      default: '',
+    },
     sslcert: { type: 'string', description: 'Client certificate file (path relative to the YAML file).', default: '' },
     sslkey: { type: 'string', description: 'Client key file (path relative to the YAML file).', default: '' },
   },
 };
 
-const stringList = (description) => ({ type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description, default: [] });
+const stringList = (description) => ({
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  uniqueItems: true,
+  description,
+  default: [],
+});
 
 const common = {
   version: { type: 'integer', const: 1, description: 'Format version of this file. Always 1.', default: 1 },
@@ -74,17 +84,24 @@ const common = {
 };
 
 const extras = {
-  mode: { type: 'string', enum: ['offline', 'online'], description: 'offline: copy once. online: copy, then replicate continuously until cutover (Azure migrationMode).', default: 'offline' },
+  mode: {
+    type: 'string',
+    enum: ['offline', 'online'],
+    description: 'offline: copy once. online: copy, then replicate continuously until cutover (Azure migrationMode).',
+    default: 'offline',
+  },
   option: {
     type: 'string',
     enum: ['Validate', 'Migrate', 'ValidateAndMigrate'],
-    description: 'Validate: only run the pre-migration check. Migrate: skip it. ValidateAndMigrate: check, then migrate if nothing failed (Azure migrationOption).',
+    description:
+      'Validate: only run the pre-migration check. Migrate: skip it. ValidateAndMigrate: check, then migrate if nothing failed (Azure migrationOption).',
     default: 'ValidateAndMigrate',
   },
   method: {
     type: 'string',
     enum: ['auto', 'replication', 'dump'],
-    description: 'auto: replication where its checks pass, else dump (per database, reason shown). replication: logical replication or fail. dump: copy only (Aiven method).',
+    description:
+      'auto: replication where its checks pass, else dump (per database, reason shown). replication: logical replication or fail. dump: copy only (Aiven method).',
     default: 'auto',
   },
   databases: {
@@ -93,14 +110,20 @@ const extras = {
     description: 'Which databases to migrate.',
     default: {},
     properties: {
-      include: stringList('Databases to migrate (Azure dbsToMigrate); names or glob patterns (shop_*). Empty or absent: every non-system database that allows connections.'),
+      include: stringList(
+        'Databases to migrate (Azure dbsToMigrate); names or glob patterns (shop_*). Empty or absent: every non-system database that allows connections.',
+      ),
       exclude: stringList('Databases to leave out (Aiven ignore_dbs); names or glob patterns.'),
       overwrite: {
         type: 'boolean',
-        description: 'Drop and recreate a target database that already has content (Azure overwriteDbsInTarget). false refuses a non-empty target database.',
+        description:
+          'Drop and recreate a target database that already has content (Azure overwriteDbsInTarget). false refuses a non-empty target database.',
         default: false,
       },
-      maxTotalSize: sizeOrBytes('`check` fails when the databases to migrate are larger than this in total, e.g. 500GB. Absent: no limit.', null),
+      maxTotalSize: sizeOrBytes(
+        '`check` fails when the databases to migrate are larger than this in total, e.g. 500GB. Absent: no limit.',
+        null,
+      ),
     },
   },
   roles: {
@@ -111,7 +134,8 @@ const extras = {
     properties: {
       migrate: {
         type: 'boolean',
-        description: 'Create the source roles on the target with attributes, memberships and settings (never superuser roles, never passwords).',
+        description:
+          'Create the source roles on the target with attributes, memberships and settings (never superuser roles, never passwords).',
         default: true,
       },
       exclude: stringList('Roles not to create (Aiven ignore_roles); objects they own are owned by the target user.'),
@@ -130,7 +154,8 @@ const extras = {
   tables: {
     type: 'object',
     additionalProperties: false,
-    description: 'Table filters, in SQL identifier syntax: table | schema.table | db.schema.table (MySQL: table | db.table); an unquoted part may be a glob pattern (audit_*). Quote odd names: "odd.name".',
+    description:
+      'Table filters, in SQL identifier syntax: table | schema.table | db.schema.table (MySQL: table | db.table); an unquoted part may be a glob pattern (audit_*). Quote odd names: "odd.name".',
     default: {},
     properties: {
       include: stringList('Copy the data of these tables only (all others are created empty).'),
@@ -153,7 +178,8 @@ const extras = {
     default: {},
     properties: {
       maxLag: {
-        description: 'Largest lag at which cutover may proceed. PostgreSQL: bytes of WAL (e.g. 1MB). MySQL: seconds behind the source (e.g. 5 or 5s).',
+        description:
+          'Largest lag at which cutover may proceed. PostgreSQL: bytes of WAL (e.g. 1MB). MySQL: seconds behind the source (e.g. 5 or 5s).',
         default: '1MB',
         type: ['number', 'string'],
         minimum: 0,
@@ -162,14 +188,16 @@ const extras = {
       },
       replicaIdentityFull: {
         type: 'boolean',
-        description: 'PostgreSQL: set REPLICA IDENTITY FULL on source tables without a primary key so their UPDATE/DELETE replicate. Changes the source; off by default.',
+        description:
+          'PostgreSQL: set REPLICA IDENTITY FULL on source tables without a primary key so their UPDATE/DELETE replicate. Changes the source; off by default.',
         default: false,
       },
     },
   },
   cutover: {
     type: 'boolean',
-    description: 'Online mode: false waits in WaitingForCutoverTrigger for `dbferry cutover`; true cuts over automatically once lag <= replication.maxLag.',
+    description:
+      'Online mode: false waits in WaitingForCutoverTrigger for `dbferry cutover`; true cuts over automatically once lag <= replication.maxLag.',
     default: false,
   },
   copy: {
@@ -189,7 +217,10 @@ const extras = {
       'Compare source and target after the copy. auto: row counts and row checksums of every table, tables above verifySampleAbove checksummed on a deterministic sample of key ranges. checksums: row counts and full checksums of every table. counts: row counts only. none: nothing.',
     default: 'auto',
   },
-  verifySampleAbove: sizeOrBytes('With verify: auto, tables larger than this with an integer primary key are checksummed on about this much data in 32 key ranges instead of in full.', '64MB'),
+  verifySampleAbove: sizeOrBytes(
+    'With verify: auto, tables larger than this with an integer primary key are checksummed on about this much data in 32 key ranges instead of in full.',
+    '64MB',
+  ),
 };
 
 const canonical = {
@@ -240,7 +271,12 @@ const aiven = {
         dbname: { type: 'string', minLength: 1, description: 'migration.dbname: bootstrap database on the source.', default: 'defaultdb' },
         ignore_dbs: { type: 'string', description: 'migration.ignore_dbs: comma-separated databases to skip.', default: '' },
         ignore_roles: { type: 'string', description: 'migration.ignore_roles: comma-separated roles to skip.', default: '' },
-        method: { type: 'string', enum: ['dump', 'replication'], description: 'migration.method: dump or replication; absent = replication with fallback to dump.', default: '' },
+        method: {
+          type: 'string',
+          enum: ['dump', 'replication'],
+          description: 'migration.method: dump or replication; absent = replication with fallback to dump.',
+          default: '',
+        },
       },
     },
     target: { ...connection, description: 'The server to migrate to. ' + connection.description },
@@ -305,14 +341,36 @@ const azureProps = {
     dbsToMigrate: { ...stringList('Databases to migrate.'), maxItems: 50 },
     overwriteDbsInTarget: { type: 'boolean', description: 'Overwrite databases that exist on the target.', default: false },
     migrationMode: { type: 'string', enum: ['Offline', 'Online'], description: 'Offline or Online.', default: 'Offline' },
-    migrationOption: { type: 'string', enum: ['Validate', 'Migrate', 'ValidateAndMigrate'], description: 'Validate, Migrate or ValidateAndMigrate.', default: 'ValidateAndMigrate' },
+    migrationOption: {
+      type: 'string',
+      enum: ['Validate', 'Migrate', 'ValidateAndMigrate'],
+      description: 'Validate, Migrate or ValidateAndMigrate.',
+      default: 'ValidateAndMigrate',
+    },
     sourceType: {
       type: 'string',
-      enum: ['OnPremises', 'AWS', 'AWS_RDS', 'AWS_AURORA', 'AWS_EC2', 'AzureVM', 'GCP_CloudSQL', 'GCP_AlloyDB', 'GCP_Compute', 'PostgreSQLSingleServer', 'EDB'],
+      enum: [
+        'OnPremises',
+        'AWS',
+        'AWS_RDS',
+        'AWS_AURORA',
+        'AWS_EC2',
+        'AzureVM',
+        'GCP_CloudSQL',
+        'GCP_AlloyDB',
+        'GCP_Compute',
+        'PostgreSQLSingleServer',
+        'EDB',
+      ],
       description: 'Where the source runs (informational).',
       default: 'OnPremises',
     },
-    sslMode: { type: 'string', enum: ['Prefer', 'Require', 'VerifyCA', 'VerifyFull'], description: 'SSL mode for the source connection.', default: 'Prefer' },
+    sslMode: {
+      type: 'string',
+      enum: ['Prefer', 'Require', 'VerifyCA', 'VerifyFull'],
+      description: 'SSL mode for the source connection.',
+      default: 'Prefer',
+    },
     triggerCutover: { type: 'boolean', description: 'Online: cut over once lag allows.', default: false },
     dbsToTriggerCutoverOn: stringList('Databases to cut over (default: all).'),
     cancel: { type: 'boolean', description: 'Cancel the migration.', default: false },
@@ -363,7 +421,14 @@ export const schema = {
 export const schemaText = JSON.stringify(schema, null, 2) + '\n';
 
 /** The same options src/config/schema.ts documents; the validators are compiled here, once, not at every start. */
-export const AJV_OPTIONS = { allErrors: true, verbose: true, coerceTypes: true, strict: true, strictRequired: false, allowUnionTypes: true };
+export const AJV_OPTIONS = {
+  allErrors: true,
+  verbose: true,
+  coerceTypes: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+};
 
 /** ajv standalone code of the three forms' validators, as a TypeScript module (saves ~0.2 s of compiling at each start). */
 export async function validatorsText() {

@@ -24,7 +24,11 @@ export async function discoveredPlanWithChecks(cli: Cli, loaded: LoadedConfig, p
   let outcome: CheckOutcome | null = null;
   let discovery;
   if (!skipCheck) {
-    const run = await engine.check(cfg, { env: cli.io.env, ...(pgbin ? { pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
+    const run = await engine.check(cfg, {
+      env: cli.io.env,
+      ...(pgbin ? { pgbin } : {}),
+      ...(cli.io.signal ? { signal: cli.io.signal } : {}),
+    });
     const unreachable = run.outcome.checks.find((c) => /\.(source|target)\.connectivity$/.test(c.id) && c.result === 'Failed');
     if (unreachable) throw new DbferryError('CONNECTION_FAILED', unreachable.message, { hint: unreachable.hint });
     outcome = run.outcome;

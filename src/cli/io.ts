@@ -93,7 +93,9 @@ export class Cli {
       const t = v.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
       return prop ? t.replace(/:/g, '%3A').replace(/,/g, '%2C') : t;
     };
-    const props = [d.file ? `file=${esc(d.file, true)}` : '', d.line ? `line=${d.line}` : '', d.col ? `col=${d.col}` : ''].filter(Boolean).join(',');
+    const props = [d.file ? `file=${esc(d.file, true)}` : '', d.line ? `line=${d.line}` : '', d.col ? `col=${d.col}` : '']
+      .filter(Boolean)
+      .join(',');
     this.io.stdout.write(redact(`::${d.severity}${props ? ` ${props}` : ''}::${esc(d.message, false)}\n`));
   }
 
@@ -109,7 +111,11 @@ export class Cli {
 }
 
 /** Listr2 renderer: explicit flag, else default on a TTY outside CI, simple/verbose otherwise. */
-export function chooseRenderer(opts: GlobalOptions, stderrIsTTY: boolean, env: Record<string, string | undefined>): 'default' | 'simple' | 'verbose' | 'silent' {
+export function chooseRenderer(
+  opts: GlobalOptions,
+  stderrIsTTY: boolean,
+  env: Record<string, string | undefined>,
+): 'default' | 'simple' | 'verbose' | 'silent' {
   if (opts.quiet) return 'silent';
   if (opts.renderer) return opts.renderer;
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';

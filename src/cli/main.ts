@@ -24,7 +24,13 @@ export const VERSION = '0.1.0';
 
 /** Repeatable, comma-separated option values (one value per option, so the file argument is never swallowed). */
 function collectNames(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 type Action = (cli: Cli) => Promise<number>;
@@ -57,7 +63,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .description('check migration.yaml against the schema and the rules; touches no server')
     .argument('[file]', 'migration YAML', undefined)
     .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
-    .action((file: string | undefined, o: { format?: string }) => setAction(async (cli) => (await commands.validate()).validateCommand(cli, file), formatOptions(o.format)));
+    .action((file: string | undefined, o: { format?: string }) =>
+      setAction(async (cli) => (await commands.validate()).validateCommand(cli, file), formatOptions(o.format)),
+    );
 
   program
     .command('plan')
@@ -67,10 +75,27 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
     .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .addOption(new Option('--format <format>', 'text, markdown (a pull-request comment), json, or github (text plus annotations)').choices(['text', 'markdown', 'json', 'github']))
+    .addOption(
+      new Option('--format <format>', 'text, markdown (a pull-request comment), json, or github (text plus annotations)').choices([
+        'text',
+        'markdown',
+        'json',
+        'github',
+      ]),
+    )
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when there are changes, 1 on errors (as terraform)')
-    .action((file: string | undefined, o: { offline?: boolean; out?: string; watch?: boolean; pgbin?: string; format?: 'text' | 'markdown' | 'json' | 'github'; detailedExitcode?: boolean }) =>
-      setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o), formatOptions(o.format)),
+    .action(
+      (
+        file: string | undefined,
+        o: {
+          offline?: boolean;
+          out?: string;
+          watch?: boolean;
+          pgbin?: string;
+          format?: 'text' | 'markdown' | 'json' | 'github';
+          detailedExitcode?: boolean;
+        },
+      ) => setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o), formatOptions(o.format)),
     );
 
   program
@@ -78,7 +103,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .description('render a saved plan (plan --out plan.json) without connecting to any server')
     .argument('<plan.json>', 'saved plan')
     .addOption(new Option('--format <format>', 'text, markdown or json').choices(['text', 'markdown', 'json']))
-    .action((file: string, o: { format?: 'text' | 'markdown' | 'json' }) => setAction(async (cli) => (await commands.show()).showCommand(cli, file, o)));
+    .action((file: string, o: { format?: 'text' | 'markdown' | 'json' }) =>
+      setAction(async (cli) => (await commands.show()).showCommand(cli, file, o)),
+    );
 
   program
     .command('check')
@@ -86,7 +113,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .argument('[file]', 'migration YAML')
     .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { pgbin?: string; format?: string }) => setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o), formatOptions(o.format)));
+    .action((file: string | undefined, o: { pgbin?: string; format?: string }) =>
+      setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o), formatOptions(o.format)),
+    );
 
   program
     .command('apply')
@@ -95,7 +124,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--wait', 'online mode: stay and follow the lag until cutover (Ctrl-C stops following)')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) => setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)));
+    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) =>
+      setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)),
+    );
 
   program
     .command('status')
@@ -103,28 +134,36 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .argument('[file]', 'migration YAML')
     .option('--name <name>', 'migration name (default: the name in the YAML)')
     .option('--watch', 'refresh until the migration ends or Ctrl-C')
-    .action((file: string | undefined, o: { name?: string; watch?: boolean }) => setAction(async (cli) => (await commands.status()).statusCommand(cli, file, o)));
+    .action((file: string | undefined, o: { name?: string; watch?: boolean }) =>
+      setAction(async (cli) => (await commands.status()).statusCommand(cli, file, o)),
+    );
 
   program
     .command('list')
     .description('migrations recorded on the target')
     .argument('[file]', 'migration YAML')
     .addOption(new Option('--filter <which>', 'active or all').choices(['active', 'all']).default('all'))
-    .action((file: string | undefined, o: { filter: string }) => setAction(async (cli) => (await commands.status()).listCommand(cli, file, o.filter)));
+    .action((file: string | undefined, o: { filter: string }) =>
+      setAction(async (cli) => (await commands.status()).listCommand(cli, file, o.filter)),
+    );
 
   program
     .command('cutover')
     .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
     .argument('[file]', 'migration YAML')
     .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
-    .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [])));
+    .action((file: string | undefined, o: { db?: string[] }) =>
+      setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [])),
+    );
 
   program
     .command('cancel')
     .description('stop a migration and remove its replication objects on both sides')
     .argument('[file]', 'migration YAML')
     .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
-    .action((file: string | undefined, o: { db?: string[] }) => setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cancel', o.db ?? [])));
+    .action((file: string | undefined, o: { db?: string[] }) =>
+      setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cancel', o.db ?? [])),
+    );
 
   program
     .command('import')
@@ -160,7 +199,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     action = a;
     implied = extra ?? {};
   });
-  const fallback = new Cli(io, { json: argv.includes('--json'), quiet: false, verbose: false, color: !argv.includes('--no-color'), renderer: undefined });
+  const fallback = new Cli(io, {
+    json: argv.includes('--json'),
+    quiet: false,
+    verbose: false,
+    color: !argv.includes('--no-color'),
+    renderer: undefined,
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

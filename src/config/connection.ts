@@ -130,10 +130,19 @@ export function resolveConnection({ raw, engine, env, pgpassText }: ResolveInput
     else issues.push({ key: 'uri', severity: 'error', message: `uri ${parsed.error}` });
     for (const k of ['host', 'port', 'username', 'dbname'] as const) {
       if (raw[k] !== undefined && uri[k] !== undefined && String(raw[k]) !== String(uri[k])) {
-        issues.push({ key: k, severity: 'error', message: `${k} contradicts the ${k === 'username' ? 'user' : k} in uri; give it in one place` });
+        issues.push({
+          key: k,
+          severity: 'error',
+          message: `${k} contradicts the ${k === 'username' ? 'user' : k} in uri; give it in one place`,
+        });
       }
     }
-    if (uri.password !== undefined) issues.push({ key: 'uri', severity: 'warning', message: 'uri contains a password; move it to `password: ${VAR}` or the environment' });
+    if (uri.password !== undefined)
+      issues.push({
+        key: 'uri',
+        severity: 'warning',
+        message: 'uri contains a password; move it to `password: ${VAR}` or the environment',
+      });
   }
   const pg = engine === 'postgresql';
   const e = (name: string): string | undefined => {
@@ -151,7 +160,11 @@ export function resolveConnection({ raw, engine, env, pgpassText }: ResolveInput
   const dbname = pg ? (raw.dbname ?? uri.dbname ?? e('PGDATABASE') ?? 'postgres') : (raw.dbname ?? uri.dbname);
   let sslWord = raw.ssl ?? uri.ssl ?? (pg ? e('PGSSLMODE') : undefined) ?? 'prefer';
   if (!(SSL_MODES as readonly string[]).includes(sslWord)) {
-    issues.push({ key: raw.ssl !== undefined ? 'ssl' : 'uri', severity: 'error', message: `ssl mode "${sslWord}" is not one of ${SSL_MODES.join(' | ')}` });
+    issues.push({
+      key: raw.ssl !== undefined ? 'ssl' : 'uri',
+      severity: 'error',
+      message: `ssl mode "${sslWord}" is not one of ${SSL_MODES.join(' | ')}`,
+    });
     sslWord = 'prefer';
   }
   const ssl = sslWord as SslMode;

@@ -53,7 +53,24 @@ const commaList = (v: unknown): string[] =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-const CANONICAL_EXTRAS = ['version', 'name', 'engine', 'mode', 'option', 'method', 'databases', 'roles', 'schemas', 'tables', 'extensions', 'replication', 'cutover', 'copy', 'verify', 'verifySampleAbove'] as const;
+const CANONICAL_EXTRAS = [
+  'version',
+  'name',
+  'engine',
+  'mode',
+  'option',
+  'method',
+  'databases',
+  'roles',
+  'schemas',
+  'tables',
+  'extensions',
+  'replication',
+  'cutover',
+  'copy',
+  'verify',
+  'verifySampleAbove',
+] as const;
 
 function copyExtras(doc: Obj, raw: RawCanonical): void {
   for (const k of CANONICAL_EXTRAS) {
@@ -161,7 +178,10 @@ export function normalizeAzure(doc: Obj): Normalized {
   const srcUser = str(secrets.sourceServerUserName) ?? str(p.sourceServerUserName);
   if (srcUser) {
     source.username = srcUser;
-    origins.set('source.username', secrets.sourceServerUserName !== undefined ? P('secretParameters', 'sourceServerUserName') : P('sourceServerUserName'));
+    origins.set(
+      'source.username',
+      secrets.sourceServerUserName !== undefined ? P('secretParameters', 'sourceServerUserName') : P('sourceServerUserName'),
+    );
   }
   if (creds.sourceServerPassword !== undefined) {
     source.password = str(creds.sourceServerPassword);
@@ -178,7 +198,10 @@ export function normalizeAzure(doc: Obj): Normalized {
   if (tgtUser !== undefined) {
     const at = p.targetServerUserName !== undefined ? P('targetServerUserName') : P('secretParameters', 'targetServerUserName');
     if (target.username !== undefined && target.username !== tgtUser) {
-      issues.push({ path: at, message: `targetServerUserName "${tgtUser}" contradicts target.username "${target.username}"; give the target user in one place` });
+      issues.push({
+        path: at,
+        message: `targetServerUserName "${tgtUser}" contradicts target.username "${target.username}"; give the target user in one place`,
+      });
     } else {
       target.username = tgtUser;
       origins.set('target.username', at);
@@ -229,7 +252,8 @@ export function normalizeAzure(doc: Obj): Normalized {
     origins.set('name', P('sourceDbServerResourceId'));
   }
   if (raw.engine === undefined) raw.engine = 'postgresql';
-  else if (raw.engine !== 'postgresql') issues.push({ path: ['engine'], message: 'the Azure form describes a PostgreSQL migration; engine must be postgresql (or omitted)' });
+  else if (raw.engine !== 'postgresql')
+    issues.push({ path: ['engine'], message: 'the Azure form describes a PostgreSQL migration; engine must be postgresql (or omitted)' });
   return { raw, origins, issues };
 }
 

@@ -72,7 +72,10 @@ export function parseTableRef(text: string, engine: Engine): ParseResult<TableRe
   if (p.length > max) {
     return {
       ok: false,
-      error: engine === 'postgresql' ? 'has more than three parts; write table, schema.table or db.schema.table (quote names with dots)' : 'has more than two parts; write table or db.table (quote names with dots)',
+      error:
+        engine === 'postgresql'
+          ? 'has more than three parts; write table, schema.table or db.schema.table (quote names with dots)'
+          : 'has more than two parts; write table or db.table (quote names with dots)',
     };
   }
   const [a, b, c] = p;

@@ -27,17 +27,22 @@ export interface ImportResult {
 const SCHEMA_MODELINE = '# yaml-language-server: $schema=https://dbferry.dev/schemas/migration.schema.json';
 
 function fail(file: string, diagnostics: Diagnostic[]): never {
-  throw new DbferryError('CONFIG_INVALID', `${file}: cannot be imported (${diagnostics.filter((d) => d.severity === 'error').length} error(s))`, {
-    diagnostics,
-    hint: 'Fix the input and run `dbferry import` again.',
-  });
+  throw new DbferryError(
+    'CONFIG_INVALID',
+    `${file}: cannot be imported (${diagnostics.filter((d) => d.severity === 'error').length} error(s))`,
+    {
+      diagnostics,
+      hint: 'Fix the input and run `dbferry import` again.',
+    },
+  );
 }
 
 function parseInput(file: string, text: string): YamlSource {
   if (text.trim() === '') fail(file, [{ file, line: 1, col: 1, severity: 'error', message: 'the file is empty' }]);
   const parsed = parseYaml(file, text);
   if (parsed.diagnostics.some((d) => d.severity === 'error')) fail(file, parsed.diagnostics);
-  if (!isMap(parsed.source.doc.contents)) fail(file, [{ file, line: 1, col: 1, severity: 'error', message: 'expected a JSON/YAML object' }]);
+  if (!isMap(parsed.source.doc.contents))
+    fail(file, [{ file, line: 1, col: 1, severity: 'error', message: 'expected a JSON/YAML object' }]);
   return parsed.source;
 }
 
@@ -60,7 +65,13 @@ export function importAzure(file: string, text: string, opts: ImportOptions = {}
   diags.push(...renameKeys(src, [], ['properties', 'name']));
   diags.push(...renameKeys(src, ['properties'], schemaKeys('azure', ['properties'])));
   diags.push(...renameKeys(src, ['properties', 'secretParameters'], schemaKeys('azure', ['properties', 'secretParameters'])));
-  diags.push(...renameKeys(src, ['properties', 'secretParameters', 'adminCredentials'], schemaKeys('azure', ['properties', 'secretParameters', 'adminCredentials'])));
+  diags.push(
+    ...renameKeys(
+      src,
+      ['properties', 'secretParameters', 'adminCredentials'],
+      schemaKeys('azure', ['properties', 'secretParameters', 'adminCredentials']),
+    ),
+  );
   diags.push(...renameKeys(src, ['properties', 'adminCredentials'], schemaKeys('azure', ['properties', 'adminCredentials'])));
   const js = src.doc.toJS() as Record<string, unknown>;
   for (const k of Object.keys(js)) if (k !== 'properties' && k !== 'name') delete js[k];
@@ -68,7 +79,11 @@ export function importAzure(file: string, text: string, opts: ImportOptions = {}
   diags.push(...validateAgainstSchema('azure', js, src));
   if (diags.some((d) => d.severity === 'error')) fail(file, diags);
   const n = normalizeAzure(js);
-  if (n.issues.length) fail(file, n.issues.map((i) => ({ file, line: 1, col: 1, severity: 'error' as const, message: i.message })));
+  if (n.issues.length)
+    fail(
+      file,
+      n.issues.map((i) => ({ file, line: 1, col: 1, severity: 'error' as const, message: i.message })),
+    );
   return emit(n.raw, opts, 'azure', secretsIn(js));
 }
 
@@ -167,20 +182,34 @@ export function importAiven(file: string, text: string, opts: ImportOptions = {}
       if (!val) break;
       const m = /^migration\.([A-Za-z_]+)=(.*)$/s.exec(val.token);
       if (!m) {
-        if (/^migration\./.test(val.token)) diags.push({ file, line: val.line, col: val.col, severity: 'error', message: `expected -c migration.key=value, got "${val.token.replace(/password=.*/i, 'password=...')}"` });
+        if (/^migration\./.test(val.token))
+          diags.push({
+            file,
+            line: val.line,
+            col: val.col,
+            severity: 'error',
+            message: `expected -c migration.key=value, got "${val.token.replace(/password=.*/i, 'password=...')}"`,
+          });
         continue;
       }
       const key = m[1] as string;
       const value = m[2] as string;
       if (!AIVEN_KEYS.includes(key)) {
-        diags.push({ file, line: val.line, col: val.col, severity: 'error', message: `unknown Aiven setting migration.${key}; known: ${AIVEN_KEYS.join(', ')}` });
+        diags.push({
+          file,
+          line: val.line,
+          col: val.col,
+          severity: 'error',
+          message: `unknown Aiven setting migration.${key}; known: ${AIVEN_KEYS.join(', ')}`,
+        });
         continue;
       }
       migration[key] = key === 'port' ? (/^\d+$/.test(value) ? Number(value) : value) : key === 'ssl' ? value === 'true' : value;
     }
     const last = toks[toks.length - 1];
     if (last && !last.token.startsWith('-') && !/=/.test(last.token)) service = last.token;
-    if (Object.keys(migration).length === 0) diags.push({ file, line: 1, col: 1, severity: 'error', message: 'no -c migration.key=value settings found' });
+    if (Object.keys(migration).length === 0)
+      diags.push({ file, line: 1, col: 1, severity: 'error', message: 'no -c migration.key=value settings found' });
     if (diags.length) fail(file, diags);
     js = { migration };
     const doc = new Document(js);
@@ -240,7 +269,8 @@ function emit(raw: RawCanonical, opts: ImportOptions, from: 'azure' | 'aiven', h
   }
   out.verify = 'auto';
   if (raw.cancel?.requested) notes.push('the input requests cancel: run `dbferry cancel` for that; it is not part of migration.yaml');
-  if (raw.cutoverDatabases?.length) notes.push(`dbsToTriggerCutoverOn (${raw.cutoverDatabases.join(', ')}): use \`dbferry cutover --db ...\``);
+  if (raw.cutoverDatabases?.length)
+    notes.push(`dbsToTriggerCutoverOn (${raw.cutoverDatabases.join(', ')}): use \`dbferry cutover --db ...\``);
   notes.push(
     hadPassword
       ? 'the input contains passwords; they were NOT copied: export SOURCE_PASSWORD and TARGET_PASSWORD (or use ~/.pgpass)'

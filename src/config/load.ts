@@ -95,7 +95,10 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   const root = src.doc.contents;
   if (!isMap(root)) {
     const at = locate(src, []);
-    fail([...diagnostics, diag(file, at.line, at.col, 'the top level must be a mapping of keys (name:, source:, target:, ...), not a single value or a list')]);
+    fail([
+      ...diagnostics,
+      diag(file, at.line, at.col, 'the top level must be a mapping of keys (name:, source:, target:, ...), not a single value or a list'),
+    ]);
   }
 
   const topKeys = isMap(root) ? root.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')) : [];
@@ -106,7 +109,13 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
     diagnostics.push(...renameKeys(src, [], ['properties']));
     diagnostics.push(...renameKeys(src, ['properties'], schemaKeys('azure', ['properties'])));
     diagnostics.push(...renameKeys(src, ['properties', 'secretParameters'], schemaKeys('azure', ['properties', 'secretParameters'])));
-    diagnostics.push(...renameKeys(src, ['properties', 'secretParameters', 'adminCredentials'], schemaKeys('azure', ['properties', 'secretParameters', 'adminCredentials'])));
+    diagnostics.push(
+      ...renameKeys(
+        src,
+        ['properties', 'secretParameters', 'adminCredentials'],
+        schemaKeys('azure', ['properties', 'secretParameters', 'adminCredentials']),
+      ),
+    );
     diagnostics.push(...renameKeys(src, ['properties', 'adminCredentials'], schemaKeys('azure', ['properties', 'adminCredentials'])));
   }
 
@@ -115,7 +124,14 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
     Alias(_key, node) {
       if (node.resolve(src.doc) !== undefined) return;
       const at = src.lc.linePos(node.range?.[0] ?? 0);
-      diagnostics.push(diag(file, at.line, at.col, `alias *${node.source} refers to no anchor: define &${node.source} before this line, or write the value here`));
+      diagnostics.push(
+        diag(
+          file,
+          at.line,
+          at.col,
+          `alias *${node.source} refers to no anchor: define &${node.source} before this line, or write the value here`,
+        ),
+      );
     },
   });
   if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
@@ -157,7 +173,15 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   registerSecret(config.target.password);
   for (const path of expanded.literalSecrets) {
     const at = locate(src, path);
-    diagnostics.push(diag(file, at.line, at.col, `a password is written in the file; use \${VARIABLE} (or PGPASSWORD / ~/.pgpass) so it is not committed`, 'warning'));
+    diagnostics.push(
+      diag(
+        file,
+        at.line,
+        at.col,
+        `a password is written in the file; use \${VARIABLE} (or PGPASSWORD / ~/.pgpass) so it is not committed`,
+        'warning',
+      ),
+    );
   }
 
   // Files the config references, relative to the YAML file.
@@ -178,7 +202,13 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
     }
   }
   if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
-  return { config, form, file: resolve(file), referencedFiles, warnings: sortDiagnostics(diagnostics.filter((d) => d.severity === 'warning')) };
+  return {
+    config,
+    form,
+    file: resolve(file),
+    referencedFiles,
+    warnings: sortDiagnostics(diagnostics.filter((d) => d.severity === 'warning')),
+  };
 }
 
 function getIn(obj: unknown, path: readonly (string | number)[]): unknown {

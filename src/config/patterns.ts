@@ -26,7 +26,11 @@ export function nameMatches(pattern: string, name: string, literal = false): boo
 /** The names each pattern selects, in order; patterns that select nothing are listed apart. */
 export function matchAll(patterns: readonly string[], names: readonly string[]): { matched: Map<string, string[]>; unmatched: string[] } {
   const matched = new Map<string, string[]>();
-  for (const p of patterns) matched.set(p, names.filter((n) => nameMatches(p, n)));
+  for (const p of patterns)
+    matched.set(
+      p,
+      names.filter((n) => nameMatches(p, n)),
+    );
   return { matched, unmatched: patterns.filter((p) => (matched.get(p) ?? []).length === 0) };
 }
 

@@ -93,7 +93,15 @@ function show(value: unknown, key: string): string {
 }
 
 function typeName(t: unknown): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false', null: 'null' };
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+    null: 'null',
+  };
   if (Array.isArray(t)) return t.map(typeName).join(' or ');
   return names[String(t)] ?? String(t);
 }
@@ -103,7 +111,13 @@ function toDiagnostic(err: ErrorObject, src: YamlSource): Diagnostic | undefined
   const key = segs[segs.length - 1] ?? '';
   const parent = err.parentSchema as JsonSchema | undefined;
   const at = (path: string[], what: 'key' | 'value' = 'value') => locate(src, yamlPath(path), what);
-  const mk = (pos: { line: number; col: number }, message: string): Diagnostic => ({ file: src.file, line: pos.line, col: pos.col, severity: 'error', message });
+  const mk = (pos: { line: number; col: number }, message: string): Diagnostic => ({
+    file: src.file,
+    line: pos.line,
+    col: pos.col,
+    severity: 'error',
+    message,
+  });
   switch (err.keyword) {
     case 'additionalProperties': {
       const extra = String((err.params as { additionalProperty: string }).additionalProperty);
@@ -116,7 +130,10 @@ function toDiagnostic(err: ErrorObject, src: YamlSource): Diagnostic | undefined
     case 'required': {
       const missing = String((err.params as { missingProperty: string }).missingProperty);
       const desc = parent?.properties?.[missing]?.description;
-      return mk(at(segs, segs.length ? 'key' : 'value'), `missing required key "${missing}" in ${label(segs)}${desc ? ` (${firstSentence(desc)})` : ''}`);
+      return mk(
+        at(segs, segs.length ? 'key' : 'value'),
+        `missing required key "${missing}" in ${label(segs)}${desc ? ` (${firstSentence(desc)})` : ''}`,
+      );
     }
     case 'type': {
       const expected = typeName((err.params as { type: unknown }).type);
@@ -125,14 +142,20 @@ function toDiagnostic(err: ErrorObject, src: YamlSource): Diagnostic | undefined
     case 'enum': {
       const allowed = ((err.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
       const guess = typeof err.data === 'string' ? nearest(err.data, allowed) : undefined;
-      return mk(at(segs), `${label(segs)} must be one of ${allowed.join(' | ')}, got ${show(err.data, key)}${guess ? `; did you mean "${guess}"?` : ''}`);
+      return mk(
+        at(segs),
+        `${label(segs)} must be one of ${allowed.join(' | ')}, got ${show(err.data, key)}${guess ? `; did you mean "${guess}"?` : ''}`,
+      );
     }
     case 'pattern': {
       const expected = parent?.['x-expected'] ?? `text matching ${String((err.params as { pattern: string }).pattern)}`;
       return mk(at(segs), `${label(segs)} must be ${expected}, got ${show(err.data, key)}`);
     }
     case 'const':
-      return mk(at(segs), `${label(segs)} must be ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}, got ${show(err.data, key)}`);
+      return mk(
+        at(segs),
+        `${label(segs)} must be ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}, got ${show(err.data, key)}`,
+      );
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
@@ -144,7 +167,10 @@ function toDiagnostic(err: ErrorObject, src: YamlSource): Diagnostic | undefined
       return mk(at(segs), `${label(segs)} ${err.message ?? 'is out of range'}, got ${show(err.data, key)}`);
     case 'uniqueItems': {
       const p = err.params as { i: number; j: number };
-      return mk(at([...segs, String(p.i)]), `${label(segs)} lists the same value twice (items ${Math.min(p.i, p.j) + 1} and ${Math.max(p.i, p.j) + 1})`);
+      return mk(
+        at([...segs, String(p.i)]),
+        `${label(segs)} lists the same value twice (items ${Math.min(p.i, p.j) + 1} and ${Math.max(p.i, p.j) + 1})`,
+      );
     }
     case 'if':
       return undefined;

@@ -66,7 +66,10 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
       warn([role, 'ssl'], `${role}.ssl is ${c.ssl} without sslrootcert: the server certificate is checked against the system CA store`);
     }
     if (c.sslrootcert && (c.ssl === 'disable' || c.ssl === 'allow' || c.ssl === 'prefer')) {
-      warn([role, 'sslrootcert'], `${role}.sslrootcert is set but ssl is ${c.ssl}, which does not verify the certificate; use verify-ca or verify-full`);
+      warn(
+        [role, 'sslrootcert'],
+        `${role}.sslrootcert is set but ssl is ${c.ssl}, which does not verify the certificate; use verify-ca or verify-full`,
+      );
     }
     if (engine === 'mysql' && raw[role]?.dbname !== undefined) {
       warn([role, 'dbname'], `${role}.dbname is ignored for MySQL (select databases with databases.include)`);
@@ -112,34 +115,48 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
   if (engine === 'mysql') {
     if (raw.extensions?.exclude?.length) warn(['extensions'], 'extensions apply to PostgreSQL only; ignored for MySQL', 'key');
     if (raw.roles !== undefined) warn(['roles'], 'roles apply to PostgreSQL only; ignored for MySQL (users are not migrated)', 'key');
-    if (raw.replication?.replicaIdentityFull) warn(['replication', 'replicaIdentityFull'], 'replicaIdentityFull applies to PostgreSQL only');
+    if (raw.replication?.replicaIdentityFull)
+      warn(['replication', 'replicaIdentityFull'], 'replicaIdentityFull applies to PostgreSQL only');
   }
 
   let maxLag: number;
   const lagRaw = raw.replication?.maxLag;
   if (engine === 'postgresql') {
-    const n = lagRaw === undefined ? 1024 * 1024 : typeof lagRaw === 'string' && /(ms|s|m|h)\s*$/.test(lagRaw) && !/b\s*$/i.test(lagRaw) ? undefined : parseSize(lagRaw);
-    if (n === undefined) err(['replication', 'maxLag'], `replication.maxLag for PostgreSQL is bytes of WAL, e.g. 1MB; got ${JSON.stringify(lagRaw)}`);
+    const n =
+      lagRaw === undefined
+        ? 1024 * 1024
+        : typeof lagRaw === 'string' && /(ms|s|m|h)\s*$/.test(lagRaw) && !/b\s*$/i.test(lagRaw)
+          ? undefined
+          : parseSize(lagRaw);
+    if (n === undefined)
+      err(['replication', 'maxLag'], `replication.maxLag for PostgreSQL is bytes of WAL, e.g. 1MB; got ${JSON.stringify(lagRaw)}`);
     maxLag = n ?? 1024 * 1024;
   } else {
     const n = lagRaw === undefined ? 5 : typeof lagRaw === 'string' && /b\s*$/i.test(lagRaw) ? undefined : parseDuration(lagRaw);
-    if (n === undefined) err(['replication', 'maxLag'], `replication.maxLag for MySQL is seconds behind the source, e.g. 5 or 5s; got ${JSON.stringify(lagRaw)}`);
+    if (n === undefined)
+      err(
+        ['replication', 'maxLag'],
+        `replication.maxLag for MySQL is seconds behind the source, e.g. 5 or 5s; got ${JSON.stringify(lagRaw)}`,
+      );
     maxLag = n ?? 5;
   }
 
   const split = raw.copy?.splitTablesLargerThan === undefined ? 2 * 1024 ** 3 : parseSize(raw.copy.splitTablesLargerThan);
   if (split === undefined) err(['copy', 'splitTablesLargerThan'], 'copy.splitTablesLargerThan must be a size such as 2GB');
 
-  if (engine === 'mysql' && (raw.schemas?.include?.length || raw.schemas?.exclude?.length)) err(['schemas'], 'schemas applies to PostgreSQL; in MySQL a schema is a database: use databases.include / exclude');
+  if (engine === 'mysql' && (raw.schemas?.include?.length || raw.schemas?.exclude?.length))
+    err(['schemas'], 'schemas applies to PostgreSQL; in MySQL a schema is a database: use databases.include / exclude');
 
   const sampleAbove = raw.verifySampleAbove === undefined ? 64 * 1024 ** 2 : parseSize(raw.verifySampleAbove);
   if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
 
   const cutoverDatabases = raw.cutoverDatabases ?? [];
   cutoverDatabases.forEach((db, i) => {
-    if (include.length && !include.includes(db)) err(['cutoverDatabases', i], `database "${db}" is set to cut over but is not in the databases to migrate`);
+    if (include.length && !include.includes(db))
+      err(['cutoverDatabases', i], `database "${db}" is set to cut over but is not in the databases to migrate`);
   });
-  if (cutoverDatabases.length && !cutover) warn(['cutoverDatabases'], 'dbsToTriggerCutoverOn is set but triggerCutover is not true; it has no effect until cutover is triggered');
+  if (cutoverDatabases.length && !cutover)
+    warn(['cutoverDatabases'], 'dbsToTriggerCutoverOn is set but triggerCutover is not true; it has no effect until cutover is triggered');
 
   const config: MigrationConfig = {
     version: 1,

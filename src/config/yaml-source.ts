@@ -85,7 +85,11 @@ const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^}\\]|\\.)*))?\}|\$\{(
 const SECRET_KEY = /password|secret/i;
 
 /** Expands ${VAR} and ${VAR:-default} in every string scalar of the document, in place. */
-export function expandEnv(src: YamlSource, env: Readonly<Record<string, string | undefined>>, opts: { unsetAllowed?: boolean } = {}): ExpandResult {
+export function expandEnv(
+  src: YamlSource,
+  env: Readonly<Record<string, string | undefined>>,
+  opts: { unsetAllowed?: boolean } = {},
+): ExpandResult {
   const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
   const literalSecrets: YamlPath[] = [];
@@ -94,7 +98,11 @@ export function expandEnv(src: YamlSource, env: Readonly<Record<string, string |
       if (typeof node.value !== 'string') return;
       const path = pathOf(ancestors, node);
       const keyName = String(path[path.length - 1] ?? '');
-      const isSecretKey = SECRET_KEY.test(keyName) && ancestors.length > 0 && isPair(ancestors[ancestors.length - 1]) && (ancestors[ancestors.length - 1] as Pair).value === node;
+      const isSecretKey =
+        SECRET_KEY.test(keyName) &&
+        ancestors.length > 0 &&
+        isPair(ancestors[ancestors.length - 1]) &&
+        (ancestors[ancestors.length - 1] as Pair).value === node;
       const text = node.value;
       if (!text.includes('$')) {
         if (isSecretKey && text !== '') literalSecrets.push(path);
@@ -103,46 +111,49 @@ export function expandEnv(src: YamlSource, env: Readonly<Record<string, string |
       const start = node.range?.[0] ?? 0;
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
       let usedVar = false;
-      const out = text.replace(VAR, (m: string, name: string | undefined, def: string | undefined, bad: string | undefined, idx: number) => {
-        if (m === '$${') return '${';
-        const at = src.lc.linePos(start + idx + (quoted ? 1 : 0));
-        if (name === undefined) {
-          diagnostics.push({
-            file: src.file,
-            line: at.line,
-            col: at.col,
-            severity: 'error',
-            message: `malformed environment reference "${m}"${bad !== undefined ? '' : ''}: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _)`,
-          });
-          return m;
-        }
-        usedVar = true;
-        const v = env[name];
-        if (v === undefined || v === '') {
-          if (def !== undefined) return def.replace(/\\(.)/g, '$1');
-          if (v === '') return '';
-          if (opts.unsetAllowed) {
+      const out = text.replace(
+        VAR,
+        (m: string, name: string | undefined, def: string | undefined, bad: string | undefined, idx: number) => {
+          if (m === '$${') return '${';
+          const at = src.lc.linePos(start + idx + (quoted ? 1 : 0));
+          if (name === undefined) {
             diagnostics.push({
               file: src.file,
               line: at.line,
               col: at.col,
-              severity: 'warning',
-              message: `environment variable ${name} is not set (referenced as \${${name}}): fine for validate and plan --offline; the commands that connect need it`,
+              severity: 'error',
+              message: `malformed environment reference "${m}"${bad !== undefined ? '' : ''}: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _)`,
             });
             return m;
           }
-          diagnostics.push({
-            file: src.file,
-            line: at.line,
-            col: at.col,
-            severity: 'error',
-            message: `environment variable ${name} is not set (referenced as \${${name}}); export it or write \${${name}:-default}`,
-          });
-          return '';
-        }
-        if (isSecretKey) secrets.push(v);
-        return v;
-      });
+          usedVar = true;
+          const v = env[name];
+          if (v === undefined || v === '') {
+            if (def !== undefined) return def.replace(/\\(.)/g, '$1');
+            if (v === '') return '';
+            if (opts.unsetAllowed) {
+              diagnostics.push({
+                file: src.file,
+                line: at.line,
+                col: at.col,
+                severity: 'warning',
+                message: `environment variable ${name} is not set (referenced as \${${name}}): fine for validate and plan --offline; the commands that connect need it`,
+              });
+              return m;
+            }
+            diagnostics.push({
+              file: src.file,
+              line: at.line,
+              col: at.col,
+              severity: 'error',
+              message: `environment variable ${name} is not set (referenced as \${${name}}); export it or write \${${name}:-default}`,
+            });
+            return '';
+          }
+          if (isSecretKey) secrets.push(v);
+          return v;
+        },
+      );
       if (isSecretKey && !usedVar && out !== '') literalSecrets.push(path);
       node.value = out;
     },
@@ -187,7 +198,13 @@ export function renameKeys(src: YamlSource, path: YamlPath, canonicalKeys: reado
     const earlier = seen.get(canon);
     if (earlier !== undefined) {
       const at = src.lc.linePos(pair.key.range?.[0] ?? 0);
-      out.push({ file: src.file, line: at.line, col: at.col, severity: 'error', message: `key "${written}" repeats "${earlier}" (keys here are case-insensitive, as in Azure)` });
+      out.push({
+        file: src.file,
+        line: at.line,
+        col: at.col,
+        severity: 'error',
+        message: `key "${written}" repeats "${earlier}" (keys here are case-insensitive, as in Azure)`,
+      });
       continue;
     }
     seen.set(canon, written);

@@ -37,15 +37,28 @@ export const ok = (id: string, message: string, opts: Partial<CheckResult> = {})
   replication: false,
   ...opts,
 });
-export const warn = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({ ...ok(id, message, opts), result: 'Warning', hint });
-export const fail = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({ ...ok(id, message, opts), result: 'Failed', hint });
+export const warn = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({
+  ...ok(id, message, opts),
+  result: 'Warning',
+  hint,
+});
+export const fail = (id: string, message: string, hint: string, opts: Partial<CheckResult> = {}): CheckResult => ({
+  ...ok(id, message, opts),
+  result: 'Failed',
+  hint,
+});
 
 /**
  * Applies the configured method to raw results: under `auto`, a failed replication prerequisite
  * becomes a Warning and sends its database(s) to dump, with the reason; under `replication` it
  * stays Failed; for an offline or dump migration replication checks are dropped.
  */
-export function decideMethods(raw: CheckResult[], databases: string[], mode: 'offline' | 'online', method: 'auto' | 'replication' | 'dump'): CheckOutcome {
+export function decideMethods(
+  raw: CheckResult[],
+  databases: string[],
+  mode: 'offline' | 'online',
+  method: 'auto' | 'replication' | 'dump',
+): CheckOutcome {
   const decisions: Record<string, MethodDecision> = {};
   if (mode === 'offline' || method === 'dump') {
     const reason = mode === 'offline' ? 'mode offline: a one-time consistent copy' : 'method: dump (configured)';
@@ -56,7 +69,11 @@ export function decideMethods(raw: CheckResult[], databases: string[], mode: 'of
     for (const d of databases) decisions[d] = { method: 'replication', reason: 'method: replication (configured)' };
     return { checks: raw, decisions };
   }
-  const checks = raw.map((c) => (c.replication && c.result === 'Failed' ? { ...c, result: 'Warning' as const, message: `${c.message} (replication not possible${c.database ? '' : ''}: falls back to dump)` } : c));
+  const checks = raw.map((c) =>
+    c.replication && c.result === 'Failed'
+      ? { ...c, result: 'Warning' as const, message: `${c.message} (replication not possible${c.database ? '' : ''}: falls back to dump)` }
+      : c,
+  );
   for (const d of databases) {
     const blocker = raw.find((c) => c.replication && c.result === 'Failed' && (c.database === null || c.database === d));
     decisions[d] = blocker
@@ -87,7 +104,10 @@ export function failureOf(e: unknown): ConnectFailure {
 }
 
 /** Connects and reads one side's facts; a failure to connect is recorded, never thrown. */
-export async function readSide<C extends { end(): Promise<unknown> }, S>(connect: () => Promise<C>, read: (c: C) => Promise<S>): Promise<S | { connected: false; failure: ConnectFailure }> {
+export async function readSide<C extends { end(): Promise<unknown> }, S>(
+  connect: () => Promise<C>,
+  read: (c: C) => Promise<S>,
+): Promise<S | { connected: false; failure: ConnectFailure }> {
   let c: C;
   try {
     c = await connect();

@@ -83,13 +83,31 @@ export interface Engine {
   /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */
   prepareTarget(cfg: MigrationConfig, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
   /** After every database's steps (MySQL: start the one replica of all replicated databases). */
-  afterDatabases(cfg: MigrationConfig, store: StateStore, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
+  afterDatabases(
+    cfg: MigrationConfig,
+    store: StateStore,
+    report: (line: string) => void,
+    env: Readonly<Record<string, string | undefined>>,
+  ): Promise<string[]>;
   /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
   migrateDatabase(run: DatabaseRun): Promise<void>;
   /** Online mode: wait for lag, sync, stop replication and clean up. Returns lines to report. */
-  cutover(cfg: MigrationConfig, store: StateStore, databases: string[], report: (line: string) => void, signal?: AbortSignal, env?: Readonly<Record<string, string | undefined>>): Promise<string[]>;
+  cutover(
+    cfg: MigrationConfig,
+    store: StateStore,
+    databases: string[],
+    report: (line: string) => void,
+    signal?: AbortSignal,
+    env?: Readonly<Record<string, string | undefined>>,
+  ): Promise<string[]>;
   /** Stop a migration and remove its replication objects on both sides. Returns what was removed. */
-  cancel(cfg: MigrationConfig, store: StateStore, databases: string[], report: (line: string) => void, signal?: AbortSignal): Promise<string[]>;
+  cancel(
+    cfg: MigrationConfig,
+    store: StateStore,
+    databases: string[],
+    report: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string[]>;
   /** Live lag and change counters of replicating databases (read-only; nothing is stored). */
   liveDatabases(cfg: MigrationConfig, databases: DatabaseRecord[]): Promise<DatabaseRecord[]>;
 }

@@ -21,10 +21,13 @@ export interface SelectionEntry {
 export function selectionOf(cfg: MigrationConfig, discovery: Discovery): SelectionEntry[] {
   const out: SelectionEntry[] = [];
   const allDatabases = [...discovery.databases.map((d) => d.source.name), ...discovery.excluded];
-  for (const p of cfg.databases.exclude) out.push({ key: 'databases.exclude', text: p, matched: allDatabases.filter((d) => nameMatches(p, d)) });
+  for (const p of cfg.databases.exclude)
+    out.push({ key: 'databases.exclude', text: p, matched: allDatabases.filter((d) => nameMatches(p, d)) });
   for (const key of ['include', 'exclude'] as const) {
     for (const p of cfg.schemas[key]) {
-      const matched = discovery.databases.flatMap((d) => (d.source.schemaNames ?? []).filter((sc) => nameMatches(p, sc)).map((sc) => `${d.source.name}.${sc}`));
+      const matched = discovery.databases.flatMap((d) =>
+        (d.source.schemaNames ?? []).filter((sc) => nameMatches(p, sc)).map((sc) => `${d.source.name}.${sc}`),
+      );
       out.push({ key: `schemas.${key}`, text: p, matched });
     }
   }
@@ -33,7 +36,8 @@ export function selectionOf(cfg: MigrationConfig, discovery: Discovery): Selecti
       const matched: string[] = [];
       for (const d of discovery.databases) {
         for (const t of d.source.tableNames ?? []) {
-          if (tableRefMatches(ref, d.source.name, t.schema ?? undefined, t.name)) matched.push([d.source.name, t.schema, t.name].filter((x) => x !== null).join('.'));
+          if (tableRefMatches(ref, d.source.name, t.schema ?? undefined, t.name))
+            matched.push([d.source.name, t.schema, t.name].filter((x) => x !== null).join('.'));
         }
       }
       out.push({ key: `tables.${key}`, text: ref.text, matched });
@@ -45,7 +49,9 @@ export function selectionOf(cfg: MigrationConfig, discovery: Discovery): Selecti
 /** `tables.skip "public.audit*" matched 3: a, b, c` — names up to `max`. */
 export function describeSelection(e: SelectionEntry, max = 5): string {
   const names = e.matched.length <= max ? e.matched.join(', ') : `${e.matched.slice(0, max).join(', ')} and ${e.matched.length - max} more`;
-  return e.matched.length ? `${e.key} "${e.text}" matched ${e.matched.length}: ${names}` : `${e.key} "${e.text}" matches nothing on the source`;
+  return e.matched.length
+    ? `${e.key} "${e.text}" matched ${e.matched.length}: ${names}`
+    : `${e.key} "${e.text}" matches nothing on the source`;
 }
 
 /** `<prefix>.selection`: one check for the whole selection; Failed naming every entry that matches nothing. */
@@ -54,7 +60,11 @@ export function selectionCheck(prefix: 'pg' | 'my', cfg: MigrationConfig, discov
   if (entries.length === 0) return null;
   const unmatched = entries.filter((e) => e.matched.length === 0);
   if (unmatched.length) {
-    return fail(`${prefix}.selection`, unmatched.map((e) => `${e.key} "${e.text}" matches nothing on the source`).join('; '), 'Fix the name or pattern (a typo would copy no data, or skip nothing), or remove the entry.');
+    return fail(
+      `${prefix}.selection`,
+      unmatched.map((e) => `${e.key} "${e.text}" matches nothing on the source`).join('; '),
+      'Fix the name or pattern (a typo would copy no data, or skip nothing), or remove the entry.',
+    );
   }
   return ok(`${prefix}.selection`, entries.map((e) => describeSelection(e)).join('; '));
 }

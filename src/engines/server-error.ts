@@ -35,12 +35,18 @@ export function translateConnectError(e: unknown, role: ServerRole, conn: Connec
       });
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: host name not found`, { hint: `Check ${role}.host.`, cause: e });
+      return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: host name not found`, {
+        hint: `Check ${role}.host.`,
+        cause: e,
+      });
     case 'ETIMEDOUT':
     case 'ECONNRESET':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: ${code}`, { hint: 'Check the network path and firewall rules to the server.', cause: e });
+      return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: ${code}`, {
+        hint: 'Check the network path and firewall rules to the server.',
+        cause: e,
+      });
     case '28P01':
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
@@ -56,7 +62,9 @@ export function translateConnectError(e: unknown, role: ServerRole, conn: Connec
     case '3D000':
     case 'ER_BAD_DB_ERROR':
       return new DbferryError('DATABASE_NOT_FOUND', `${where}: database "${database ?? conn.dbname ?? '(none)'}" does not exist`, {
-        hint: database ? `Create it, or remove it from the databases to migrate.` : `Set ${role}.dbname to an existing maintenance database (PostgreSQL: postgres).`,
+        hint: database
+          ? `Create it, or remove it from the databases to migrate.`
+          : `Set ${role}.dbname to an existing maintenance database (PostgreSQL: postgres).`,
         cause: e,
       });
     case 'HANDSHAKE_NO_SSL_SUPPORT':
@@ -73,14 +81,20 @@ export function translateConnectError(e: unknown, role: ServerRole, conn: Connec
       cause: e,
     });
   }
-  if (/certificate|self[- ]signed|SSL|TLS|Hostname\/IP does not match/i.test(raw) || /^(ERR_TLS|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|CERT_)/.test(code)) {
+  if (
+    /certificate|self[- ]signed|SSL|TLS|Hostname\/IP does not match/i.test(raw) ||
+    /^(ERR_TLS|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|CERT_)/.test(code)
+  ) {
     return new DbferryError('SSL_FAILED', `SSL with ${where} failed: ${raw}`, {
       hint: `Check ${role}.sslrootcert (the CA that signed the server certificate) and ${role}.ssl (verify-full also checks the host name).`,
       cause: e,
     });
   }
   if (/timeout/i.test(raw)) {
-    return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: timed out`, { hint: 'Check the host, port and firewall.', cause: e });
+    return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: timed out`, {
+      hint: 'Check the host, port and firewall.',
+      cause: e,
+    });
   }
   return new DbferryError('CONNECTION_FAILED', `cannot connect to ${where}: ${raw}`, { cause: e });
 }
@@ -116,10 +130,14 @@ export function migrationError(e: unknown, database: string, resume: string): un
   const raw = redact(messageOf(e)).split('\n')[0] ?? '';
   const code = String((e as DriverError | null)?.code ?? '');
   const server = serverOf(e);
-  const lost = /^(57P0[123]|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|ER_QUERY_INTERRUPTED|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN)$/.test(code) || /terminat|connection (lost|error)|closed the connection|not queryable/i.test(raw);
+  const lost =
+    /^(57P0[123]|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|ER_QUERY_INTERRUPTED|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN)$/.test(code) ||
+    /terminat|connection (lost|error)|closed the connection|not queryable/i.test(raw);
   const what = lost ? `the connection to the ${server ?? 'server'} was lost (${raw})` : server ? `the ${server} reported: ${raw}` : raw;
   return new DbferryError('MIGRATION_FAILED', `migrating database "${database}" failed: ${what}`, {
-    hint: lost ? `Nothing is lost: once the server is reachable again, run \`dbferry apply\` again; ${resume}.` : `Fix the cause, then run \`dbferry apply\` again; ${resume}.`,
+    hint: lost
+      ? `Nothing is lost: once the server is reachable again, run \`dbferry apply\` again; ${resume}.`
+      : `Fix the cause, then run \`dbferry apply\` again; ${resume}.`,
     cause: e,
   });
 }

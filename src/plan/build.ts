@@ -49,20 +49,29 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
   if (action === 'resume') add('create-database', `resume database "${db}" where the earlier run stopped`);
   else if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
   else if (action === 'reuse-empty') add('create-database', `use the existing empty database "${db}" on the target`);
-  else add('create-database', `create ${dbName} on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`);
+  else
+    add(
+      'create-database',
+      `create ${dbName} on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`,
+    );
   if (pg) {
     add('schema-pre-data', 'create schemas, types, functions and tables (pg_dump --section=pre-data)');
     if (repl) {
       // The real names, from the function apply uses (a database not known yet: its pattern).
       const name = db === '*' ? `${replicationPrefix(cfg.name)}<database>` : replicationObjectName(cfg.name, db);
       const keyless = db === '*' ? `${name}_k` : keylessPublicationName(name);
-      add('publication', `create publications ${name} (tables with a key) and ${keyless} (inserts of tables without one) on the source${only}`);
+      add(
+        'publication',
+        `create publications ${name} (tables with a key) and ${keyless} (inserts of tables without one) on the source${only}`,
+      );
       add('slot-snapshot', `create logical replication slot ${name} with an exported snapshot${only}`);
     }
   } else {
     add('schema-pre-data', 'create tables from SHOW CREATE TABLE (foreign key checks off)');
   }
-  const filters = [include.length ? `only ${include.join(', ')}` : '', skip.length ? `skipping data of ${skip.join(', ')}` : ''].filter(Boolean).join('; ');
+  const filters = [include.length ? `only ${include.join(', ')}` : '', skip.length ? `skipping data of ${skip.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ');
   add(
     'copy-data',
     `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${filters ? `; ${filters}` : ''}`,
@@ -75,7 +84,10 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
     if (repl) {
       add('subscription', `create subscription on the target from the slot (copy_data = false)${only}`);
       add('sync', `replicate changes until cutover${only}`);
-      add('cutover', `cutover: wait for lag <= maxLag and for the target to apply everything, sync sequences, re-copy the tables without a key or unlogged that changed and sync large objects, verify, then drop subscription, slot and publications${only}`);
+      add(
+        'cutover',
+        `cutover: wait for lag <= maxLag and for the target to apply everything, sync sequences, re-copy the tables without a key or unlogged that changed and sync large objects, verify, then drop subscription, slot and publications${only}`,
+      );
     }
   } else {
     add('schema-objects', 'create views, routines, triggers and events');
@@ -106,13 +118,17 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   const cfg = loaded.config;
   const base = configuredMethod(cfg);
   const warnings: string[] = loaded.warnings.map((w) => `${basename(w.file)}:${w.line}:${w.col}: ${w.message}`);
-  const names = discovery ? discovery.databases.map((d) => d.source.name) : [...cfg.databases.include].filter((d) => !cfg.databases.exclude.includes(d)).sort();
+  const names = discovery
+    ? discovery.databases.map((d) => d.source.name)
+    : [...cfg.databases.include].filter((d) => !cfg.databases.exclude.includes(d)).sort();
   const databases: PlanDatabase[] = names.map((name) => {
     const facts = discovery?.databases.find((d) => d.source.name === name);
     const decided = decisions?.[name];
     const method: PlannedMethod = decided ? decided.method : base.method;
     const reason = decided ? decided.reason : base.reason;
-    const action = discovery?.resumable[name] ? 'resume' : actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
+    const action = discovery?.resumable[name]
+      ? 'resume'
+      : actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
     return {
       name,
       method,
@@ -132,7 +148,9 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   });
   for (const d of databases) {
     if (d.action === 'refuse-non-empty') {
-      warnings.push(`database "${d.name}" already exists on the target with ${d.targetUserObjects} object${d.targetUserObjects === 1 ? '' : 's'}; apply will refuse it unless databases.overwrite is true`);
+      warnings.push(
+        `database "${d.name}" already exists on the target with ${d.targetUserObjects} object${d.targetUserObjects === 1 ? '' : 's'}; apply will refuse it unless databases.overwrite is true`,
+      );
     }
   }
   const missing = discovery ? discovery.missing : [];
@@ -144,7 +162,10 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   };
   if (cfg.option !== 'Migrate') inst('validate', 'run the pre-migration check (migration option ' + cfg.option + ')');
   if (cfg.option !== 'Validate') {
-    inst('register', `record migration "${cfg.name}" in the target's state store (${cfg.engine === 'postgresql' ? 'schema' : 'database'} dbferry)`);
+    inst(
+      'register',
+      `record migration "${cfg.name}" in the target's state store (${cfg.engine === 'postgresql' ? 'schema' : 'database'} dbferry)`,
+    );
     if (cfg.engine === 'postgresql' && cfg.roles.migrate) {
       const list = discovery?.roles;
       inst(
@@ -152,8 +173,8 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
         list && list.length === 0
           ? 'no roles to create (the source has no non-superuser roles besides the connecting user)'
           : list
-          ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
-          : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
+            ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
+            : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
       );
       const skipped = discovery?.rolesNotCreated ?? [];
       if (skipped.length) {
@@ -167,7 +188,8 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
       if (d.action === 'refuse-non-empty') continue;
       steps.push(...stepsFor(cfg, d.name, d.method, d.action));
     }
-    if (!discovery && databases.length === 0) steps.push(...stepsFor(cfg, '*', base.method, 'unknown').map((s) => ({ ...s, id: s.id.replace(/^\*:/, 'each:'), database: null })));
+    if (!discovery && databases.length === 0)
+      steps.push(...stepsFor(cfg, '*', base.method, 'unknown').map((s) => ({ ...s, id: s.id.replace(/^\*:/, 'each:'), database: null })));
   }
 
   const totalBytes = discovery ? databases.reduce((a, d) => a + (d.sizeBytes ?? 0), 0) : null;
@@ -177,7 +199,11 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   const parts: string[] = [];
   if (!discovery && n === 0) parts.push('every non-system database on the source (listed when planning against the servers)');
   else parts.push(`${n} database${n === 1 ? '' : 's'}${totalBytes !== null ? ` (${formatBytes(totalBytes)})` : ''} to migrate`);
-  const methods = [count('dump') ? `${count('dump')} by dump` : '', count('replication') ? `${count('replication')} by replication` : '', count('auto') ? `${count('auto')} method decided at check` : '']
+  const methods = [
+    count('dump') ? `${count('dump')} by dump` : '',
+    count('replication') ? `${count('replication')} by replication` : '',
+    count('auto') ? `${count('auto')} method decided at check` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   if (methods) parts.push(methods);
@@ -200,8 +226,16 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
       verify: cfg.verify,
       copyJobs: cfg.copy.jobs,
     },
-    source: { server: describeServer(cfg.source), ssl: cfg.source.ssl, version: discovery ? `${discovery.source.product} ${discovery.source.version}` : null },
-    target: { server: describeServer(cfg.target), ssl: cfg.target.ssl, version: discovery ? `${discovery.target.product} ${discovery.target.version}` : null },
+    source: {
+      server: describeServer(cfg.source),
+      ssl: cfg.source.ssl,
+      version: discovery ? `${discovery.source.product} ${discovery.source.version}` : null,
+    },
+    target: {
+      server: describeServer(cfg.target),
+      ssl: cfg.target.ssl,
+      version: discovery ? `${discovery.target.product} ${discovery.target.version}` : null,
+    },
     databaseSelection: { include: cfg.databases.include, exclude: cfg.databases.exclude, allNonSystem: cfg.databases.include.length === 0 },
     databases,
     missingDatabases: missing,

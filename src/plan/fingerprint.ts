@@ -21,5 +21,7 @@ export function redactedConfig(cfg: MigrationConfig): Record<string, unknown> {
 }
 
 export function configFingerprint(cfg: MigrationConfig): string {
-  return `sha256:${createHash('sha256').update(stableStringify(redactedConfig(cfg))).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(stableStringify(redactedConfig(cfg)))
+    .digest('hex')}`;
 }

@@ -18,7 +18,11 @@ const ACTION: Record<PlanDatabase['action'], string> = {
 
 /** Escapes the characters that would break a Markdown table cell or start markup. */
 function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/([*_`<>])/g, '\\$1');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ')
+    .replace(/([*_`<>])/g, '\\$1');
 }
 
 export function renderPlanMarkdown(plan: Plan): string {
@@ -28,7 +32,9 @@ export function renderPlanMarkdown(plan: Plan): string {
   out.push('');
   out.push(`**${cell(plan.summary.text)}**`);
   out.push('');
-  out.push(`${m.engine}, ${m.mode}, ${m.option}, verify ${m.verify}${plan.kind === 'offline' ? ' — planned from the config only (no server contacted)' : ''}`);
+  out.push(
+    `${m.engine}, ${m.mode}, ${m.option}, verify ${m.verify}${plan.kind === 'offline' ? ' — planned from the config only (no server contacted)' : ''}`,
+  );
   out.push('');
   out.push('| | server | version | ssl |');
   out.push('|---|---|---|---|');
@@ -39,11 +45,15 @@ export function renderPlanMarkdown(plan: Plan): string {
     out.push('| database | size | tables | method | target |');
     out.push('|---|---:|---:|---|---|');
     for (const d of plan.databases) {
-      out.push(`| ${cell(d.name)} | ${d.sizeBytes === null ? '?' : formatBytes(d.sizeBytes)} | ${d.tables ?? '?'} | ${d.method} — ${cell(d.methodReason)} | ${ACTION[d.action]} |`);
+      out.push(
+        `| ${cell(d.name)} | ${d.sizeBytes === null ? '?' : formatBytes(d.sizeBytes)} | ${d.tables ?? '?'} | ${d.method} — ${cell(d.methodReason)} | ${ACTION[d.action]} |`,
+      );
     }
     out.push('');
   } else if (plan.databaseSelection.allNonSystem) {
-    out.push(`Every non-system database on the source${plan.databaseSelection.exclude.length ? ` except ${plan.databaseSelection.exclude.map(cell).join(', ')}` : ''}.`);
+    out.push(
+      `Every non-system database on the source${plan.databaseSelection.exclude.length ? ` except ${plan.databaseSelection.exclude.map(cell).join(', ')}` : ''}.`,
+    );
     out.push('');
   }
   out.push('<details><summary>Steps</summary>');
@@ -60,7 +70,10 @@ export function renderPlanMarkdown(plan: Plan): string {
       out.push('');
       out.push('| result | check | database | message |');
       out.push('|---|---|---|---|');
-      for (const c of notable) out.push(`| ${c.result === 'Failed' ? '❌ Failed' : '⚠️ Warning'} | \`${c.id}\` | ${cell(c.database ?? '')} | ${cell(c.message)} |`);
+      for (const c of notable)
+        out.push(
+          `| ${c.result === 'Failed' ? '❌ Failed' : '⚠️ Warning'} | \`${c.id}\` | ${cell(c.database ?? '')} | ${cell(c.message)} |`,
+        );
     }
     out.push('');
   }
@@ -79,11 +92,15 @@ export function renderPlanMarkdown(plan: Plan): string {
     out.push('');
   }
   const short = (f: string) => f.replace(/^sha256:/, '').slice(0, 12);
-  out.push(`<sub>config fingerprint \`${short(plan.fingerprint.config)}\`${plan.fingerprint.sourceSchema ? `, source schema \`${short(plan.fingerprint.sourceSchema)}\`` : ''}</sub>`);
+  out.push(
+    `<sub>config fingerprint \`${short(plan.fingerprint.config)}\`${plan.fingerprint.sourceSchema ? `, source schema \`${short(plan.fingerprint.sourceSchema)}\`` : ''}</sub>`,
+  );
   return out.join('\n') + '\n';
 }
 
 /** Whether applying the plan would change anything (terraform's -detailed-exitcode 2). */
 export function planHasChanges(plan: Plan): boolean {
-  return plan.databases.some((d) => d.action !== 'refuse-non-empty') || (plan.databases.length === 0 && plan.databaseSelection.allNonSystem);
+  return (
+    plan.databases.some((d) => d.action !== 'refuse-non-empty') || (plan.databases.length === 0 && plan.databaseSelection.allNonSystem)
+  );
 }

@@ -17,7 +17,10 @@ function n(x: number | null): string {
 
 function dbHeader(d: PlanDatabase, s: Style): string {
   const sym = d.action === 'refuse-non-empty' ? s.red('!') : d.action === 'overwrite' ? s.yellow('~') : s.green('+');
-  const facts = d.sizeBytes !== null ? `  ${formatBytes(d.sizeBytes)}, ${d.tables} table${d.tables === 1 ? '' : 's'} in ${d.schemas} schema${d.schemas === 1 ? '' : 's'}, ${n(d.rowEstimate)} rows` : '';
+  const facts =
+    d.sizeBytes !== null
+      ? `  ${formatBytes(d.sizeBytes)}, ${d.tables} table${d.tables === 1 ? '' : 's'} in ${d.schemas} schema${d.schemas === 1 ? '' : 's'}, ${n(d.rowEstimate)} rows`
+      : '';
   return `  ${sym} database ${s.bold(`"${d.name}"`)}${facts}`;
 }
 
@@ -38,7 +41,10 @@ export function renderCheckLine(c: PlanCheck, s: Style): string {
 export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
   const out: string[] = [];
   const m = plan.migration;
-  out.push(s.bold(`dbferry plan: migration "${m.name}"`) + ` (${m.engine}, ${m.mode}, ${m.option}${plan.kind === 'offline' ? ', from the config only' : ''})`);
+  out.push(
+    s.bold(`dbferry plan: migration "${m.name}"`) +
+      ` (${m.engine}, ${m.mode}, ${m.option}${plan.kind === 'offline' ? ', from the config only' : ''})`,
+  );
   out.push('');
   out.push(`  source  ${plan.source.server}  ${plan.source.version ?? ''}${plan.source.version ? '  ' : ''}ssl=${plan.source.ssl}`);
   out.push(`  target  ${plan.target.server}  ${plan.target.version ?? ''}${plan.target.version ? '  ' : ''}ssl=${plan.target.ssl}`);
@@ -49,11 +55,11 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
   for (const st of inst) out.push(`  ${s.green('+')} ${st.description}`);
   if (inst.length) out.push('');
   if (plan.databases.length === 0 && plan.databaseSelection.allNonSystem) {
-    out.push(`  ${s.green('+')} every non-system database on the source${plan.databaseSelection.exclude.length ? ` except ${plan.databaseSelection.exclude.join(', ')}` : ''} (run \`dbferry plan\` without --offline to list them)`);
+    out.push(
+      `  ${s.green('+')} every non-system database on the source${plan.databaseSelection.exclude.length ? ` except ${plan.databaseSelection.exclude.join(', ')}` : ''} (run \`dbferry plan\` without --offline to list them)`,
+    );
     out.push(`      method: ${configuredLine(plan)}`);
-    plan.steps
-      .filter((st) => st.id.startsWith('each:'))
-      .forEach((st, i) => out.push(`      ${i + 1}. ${st.description}`));
+    plan.steps.filter((st) => st.id.startsWith('each:')).forEach((st, i) => out.push(`      ${i + 1}. ${st.description}`));
     out.push('');
   }
   for (const d of plan.databases) {
@@ -62,9 +68,7 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
     out.push(`      target: ${ACTION_TEXT[d.action]}`);
     if (d.tablesSkipped.length) out.push(`      data not copied (table created empty): ${d.tablesSkipped.join(', ')}`);
     if (d.tablesIncluded.length) out.push(`      data copied only for: ${d.tablesIncluded.join(', ')}`);
-    plan.steps
-      .filter((st) => st.database === d.name)
-      .forEach((st, i) => out.push(`      ${i + 1}. ${st.description}`));
+    plan.steps.filter((st) => st.database === d.name).forEach((st, i) => out.push(`      ${i + 1}. ${st.description}`));
     out.push('');
   }
   for (const x of plan.databaseSelection.exclude) out.push(`  ${s.dim('-')} database "${x}" excluded (databases.exclude)`);
@@ -76,8 +80,11 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
   if (plan.databaseSelection.exclude.length || plan.missingDatabases.length) out.push('');
   if (plan.checks) {
     const n = (r: string) => plan.checks!.filter((c) => c.result === r).length;
-    out.push(`${s.bold('Pre-migration check:')} ${n('Succeeded')} succeeded, ${n('Warning')} warnings, ${n('Failed')} failed${n('Warning') + n('Failed') ? '' : ' (details: dbferry check)'}`);
-    for (const c of plan.checks.filter((x) => x.result !== 'Succeeded')) out.push(`  ${renderCheckLine(c, s)}${c.database ? s.dim(`  [${c.database}]`) : ''}`);
+    out.push(
+      `${s.bold('Pre-migration check:')} ${n('Succeeded')} succeeded, ${n('Warning')} warnings, ${n('Failed')} failed${n('Warning') + n('Failed') ? '' : ' (details: dbferry check)'}`,
+    );
+    for (const c of plan.checks.filter((x) => x.result !== 'Succeeded'))
+      out.push(`  ${renderCheckLine(c, s)}${c.database ? s.dim(`  [${c.database}]`) : ''}`);
     out.push('');
   }
   for (const w of plan.warnings) out.push(`${s.yellow('Warning:')} ${w}`);

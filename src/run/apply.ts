@@ -39,20 +39,32 @@ interface Ctx {
 const now = (): string => new Date().toISOString();
 
 /** Registers (or resumes) the migration; the store must be locked by the caller. */
-export async function registerMigration(store: StateStore, loaded: LoadedConfig, plan: Plan): Promise<{ record: MigrationRecord; resumed: boolean }> {
+export async function registerMigration(
+  store: StateStore,
+  loaded: LoadedConfig,
+  plan: Plan,
+): Promise<{ record: MigrationRecord; resumed: boolean }> {
   const cfg = loaded.config;
   await store.ensure();
   const existing = await store.getMigration(cfg.name);
   if (existing) {
     if (existing.state === 'Succeeded' || existing.state === 'Canceled') {
-      throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" already exists on the ${store.location} (state ${existing.state}); migration names are unique per target`, {
-        hint: 'Give this migration a new `name:`.',
-      });
+      throw new DbferryError(
+        'STATE_CONFLICT',
+        `migration "${cfg.name}" already exists on the ${store.location} (state ${existing.state}); migration names are unique per target`,
+        {
+          hint: 'Give this migration a new `name:`.',
+        },
+      );
     }
     if (existing.configFingerprint !== plan.fingerprint.config) {
-      throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" was started on the target with a different configuration (state ${existing.state})`, {
-        hint: 'Resume it with the configuration it was started with, `dbferry cancel` it, or use a new name.',
-      });
+      throw new DbferryError(
+        'STATE_CONFLICT',
+        `migration "${cfg.name}" was started on the target with a different configuration (state ${existing.state})`,
+        {
+          hint: 'Resume it with the configuration it was started with, `dbferry cancel` it, or use a new name.',
+        },
+      );
     }
   }
   const planned = new Set(plan.databases.map((d) => d.name));
@@ -60,9 +72,13 @@ export async function registerMigration(store: StateStore, loaded: LoadedConfig,
     if (other.name === cfg.name) continue;
     const clash = (await store.getDatabases(other.name)).map((d) => d.dbname).filter((d) => planned.has(d));
     if (clash.length) {
-      throw new DbferryError('STATE_CONFLICT', `database${clash.length > 1 ? 's' : ''} ${clash.map((d) => `"${d}"`).join(', ')} ${clash.length > 1 ? 'are' : 'is'} already being migrated by active migration "${other.name}" (${other.state})`, {
-        hint: `Only one active migration per target database: finish or \`dbferry cancel\` "${other.name}" first.`,
-      });
+      throw new DbferryError(
+        'STATE_CONFLICT',
+        `database${clash.length > 1 ? 's' : ''} ${clash.map((d) => `"${d}"`).join(', ')} ${clash.length > 1 ? 'are' : 'is'} already being migrated by active migration "${other.name}" (${other.state})`,
+        {
+          hint: `Only one active migration per target database: finish or \`dbferry cancel\` "${other.name}" first.`,
+        },
+      );
     }
   }
   const stamp = now();
@@ -88,7 +104,9 @@ export async function registerMigration(store: StateStore, loaded: LoadedConfig,
     endedAt: null,
   };
   if (!(await store.createMigration(record))) {
-    throw new DbferryError('LOCKED', `migration "${cfg.name}" was registered by another dbferry process at the same moment`, { hint: 'Run `dbferry status` to follow it.' });
+    throw new DbferryError('LOCKED', `migration "${cfg.name}" was registered by another dbferry process at the same moment`, {
+      hint: 'Run `dbferry status` to follow it.',
+    });
   }
   for (const d of plan.databases) {
     if (d.action === 'refuse-non-empty') continue;
@@ -134,8 +152,15 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           const s = summarize(outcome.checks);
           task.title = `Pre-migration check: ${s.succeeded} succeeded, ${s.warnings} warnings, ${s.failed} failed`;
           if (s.failed > 0) {
-            await store.updateMigration(cfg.name, { state: 'ValidationFailed', substate: 'Failed', error: `${s.failed} pre-migration check(s) failed`, endedAt: now() });
-            throw new DbferryError('CHECK_FAILED', `${s.failed} pre-migration check(s) failed; nothing was copied`, { hint: 'Run `dbferry check` to see them with their fixes.' });
+            await store.updateMigration(cfg.name, {
+              state: 'ValidationFailed',
+              substate: 'Failed',
+              error: `${s.failed} pre-migration check(s) failed`,
+              endedAt: now(),
+            });
+            throw new DbferryError('CHECK_FAILED', `${s.failed} pre-migration check(s) failed; nothing was copied`, {
+              hint: 'Run `dbferry check` to see them with their fixes.',
+            });
           }
           if (cfg.option === 'Validate') {
             await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
@@ -163,29 +188,27 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         task: async (_c, task) => {
           await store.updateMigration(cfg.name, { substate: 'MigratingData' });
           return task.newListr(
-            databases.map(
-              (d): ListrTask<Ctx> => ({
-                title: `Database "${d.name}" (${d.method})`,
-                task: async (_c2, sub) => {
-                  if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
-                  await engine.migrateDatabase({
-                    cfg,
-                    database: d.name,
-                    method: d.method === 'replication' ? 'replication' : 'dump',
-                    jobs: jobsPerDatabase,
-                    store,
-                    env: input.env,
-                    ...(input.pgbin ? { pgbin: input.pgbin } : {}),
-                    ...(input.runner.signal ? { signal: input.runner.signal } : {}),
-                    report: (line) => {
-                      sub.output = line;
-                    },
-                  });
-                  sub.title = `Database "${d.name}" (${d.method}): done`;
-                },
-                rendererOptions: { persistentOutput: true },
-              }),
-            ),
+            databases.map((d): ListrTask<Ctx> => ({
+              title: `Database "${d.name}" (${d.method})`,
+              task: async (_c2, sub) => {
+                if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
+                await engine.migrateDatabase({
+                  cfg,
+                  database: d.name,
+                  method: d.method === 'replication' ? 'replication' : 'dump',
+                  jobs: jobsPerDatabase,
+                  store,
+                  env: input.env,
+                  ...(input.pgbin ? { pgbin: input.pgbin } : {}),
+                  ...(input.runner.signal ? { signal: input.runner.signal } : {}),
+                  report: (line) => {
+                    sub.output = line;
+                  },
+                });
+                sub.title = `Database "${d.name}" (${d.method}): done`;
+              },
+              rendererOptions: { persistentOutput: true },
+            })),
             { concurrent: parallelDatabases, exitOnError: true },
           );
         },
@@ -210,9 +233,16 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           }
           if (cfg.cutover) {
             task.title = 'Cut over (cutover: true)';
-            const lines = await engine.cutover(cfg, store, cfg.cutoverDatabases, (line) => {
-              task.output = line;
-            }, input.runner.signal, input.env);
+            const lines = await engine.cutover(
+              cfg,
+              store,
+              cfg.cutoverDatabases,
+              (line) => {
+                task.output = line;
+              },
+              input.runner.signal,
+              input.env,
+            );
             const m = await store.getMigration(cfg.name);
             task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
             return;
@@ -226,9 +256,13 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     const guard = input.outcome === null;
     const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
     if (guard && blocked.length) {
-      throw new DbferryError('MIGRATION_FAILED', `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`, {
-        hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
-      });
+      throw new DbferryError(
+        'MIGRATION_FAILED',
+        `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`,
+        {
+          hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
+        },
+      );
     }
     const unmatched = (plan.selection ?? []).filter((e) => e.matched.length === 0);
     if (guard && unmatched.length) {
@@ -237,9 +271,13 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
       });
     }
     if (guard && plan.missingDatabases.length) {
-      throw new DbferryError('MIGRATION_FAILED', `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`, {
-        hint: 'Nothing was changed. Fix databases.include.',
-      });
+      throw new DbferryError(
+        'MIGRATION_FAILED',
+        `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`,
+        {
+          hint: 'Nothing was changed. Fix databases.include.',
+        },
+      );
     }
     try {
       await runTasks(tasks, ctx, input.runner);
@@ -260,4 +298,3 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     await store.close().catch(() => undefined);
   }
 }
-

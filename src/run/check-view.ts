@@ -10,7 +10,8 @@ export function preferredMethodSentence(outcome: CheckOutcome): string {
     byMethod.set(m, [...(byMethod.get(m) ?? []), db]);
   }
   const s = summarize(outcome.checks);
-  if (s.failed > 0) return `${s.failed} pre-check${s.failed === 1 ? '' : 's'} failed; fix ${s.failed === 1 ? 'it' : 'them'} and run \`dbferry check\` again`;
+  if (s.failed > 0)
+    return `${s.failed} pre-check${s.failed === 1 ? '' : 's'} failed; fix ${s.failed === 1 ? 'it' : 'them'} and run \`dbferry check\` again`;
   if (byMethod.size === 0) return 'All pre-checks passed successfully, but there is no database to migrate';
   if (byMethod.size === 1) return `All pre-checks passed successfully, preferred migration method will be [${[...byMethod.keys()][0]}]`;
   return `All pre-checks passed successfully, preferred migration method will be ${[...byMethod.entries()].map(([m, dbs]) => `[${m}] for ${dbs.join(', ')}`).join(' and ')}`;
@@ -36,7 +37,8 @@ export function renderCheckText(name: string, outcome: CheckOutcome, s: Style = 
   const decided = Object.entries(outcome.decisions).sort(([a], [b]) => a.localeCompare(b));
   if (decided.length) {
     out.push('', s.bold('Method per database'));
-    for (const [db, d] of decided) out.push(`  ${db.padEnd(20)} ${d.method === 'replication' ? s.green('replication') : 'dump'} — ${d.reason}`);
+    for (const [db, d] of decided)
+      out.push(`  ${db.padEnd(20)} ${d.method === 'replication' ? s.green('replication') : 'dump'} — ${d.reason}`);
   }
   const sum = summarize(outcome.checks);
   out.push('', `${sum.succeeded} succeeded, ${sum.warnings} warning${sum.warnings === 1 ? '' : 's'}, ${sum.failed} failed.`);

@@ -47,10 +47,15 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, opts: RunnerOptions): Promise<Ctx> {
-  const processOutput = new ProcessOutput(opts.output as NodeJS.WriteStream, opts.output as NodeJS.WriteStream, { dump: ['stdout', 'stderr'], leaveEmptyLine: false });
+  const processOutput = new ProcessOutput(opts.output as NodeJS.WriteStream, opts.output as NodeJS.WriteStream, {
+    dump: ['stdout', 'stderr'],
+    leaveEmptyLine: false,
+  });
   const wrapped = tasks.map((t) => ({
     ...t,
-    task: t.task ? (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => abortable(Promise.resolve(t.task!(c, task)), opts.signal) : undefined,
+    task: t.task
+      ? (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => abortable(Promise.resolve(t.task!(c, task)), opts.signal)
+      : undefined,
   })) as ListrTask<Ctx>[];
   const list = new Listr<Ctx, 'default' | 'simple' | 'verbose' | 'silent', 'simple' | 'verbose'>(wrapped, {
     ctx,
@@ -61,7 +66,10 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     fallbackRenderer: opts.renderer === 'verbose' ? 'verbose' : 'simple',
     // Every renderer logs through a logger bound to our stream (progress never touches stdout).
     // The default renderer keeps finished databases visible with their last line (what was done).
-    rendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }), collapseSubtasks: false } as never,
+    rendererOptions: {
+      logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }),
+      collapseSubtasks: false,
+    } as never,
     fallbackRendererOptions: { logger: new ListrLogger({ processOutput, useIcons: opts.renderer !== 'verbose' }) } as never,
     forceColor: false,
   } as never);

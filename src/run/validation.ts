@@ -17,7 +17,15 @@ export function validationRecords(name: string, outcome: CheckOutcome): Validati
       continue;
     }
     seen.add(key);
-    out.push({ migration: name, checkId: c.id, level: c.level, dbname: c.database ?? '', result: c.result, message: redact(c.message), hint: redact(c.hint) });
+    out.push({
+      migration: name,
+      checkId: c.id,
+      level: c.level,
+      dbname: c.database ?? '',
+      result: c.result,
+      message: redact(c.message),
+      hint: redact(c.hint),
+    });
   }
   return out;
 }
@@ -26,14 +34,24 @@ export function validationRecords(name: string, outcome: CheckOutcome): Validati
  * Stores the results. For option Validate the check is the whole migration: its record ends
  * Succeeded or ValidationFailed (created if needed).
  */
-export async function recordValidation(store: StateStore, cfg: MigrationConfig, configFingerprint: string, outcome: CheckOutcome): Promise<void> {
+export async function recordValidation(
+  store: StateStore,
+  cfg: MigrationConfig,
+  configFingerprint: string,
+  outcome: CheckOutcome,
+): Promise<void> {
   await store.ensure();
   await store.replaceValidations(cfg.name, validationRecords(cfg.name, outcome));
   if (cfg.option !== 'Validate') return;
   const failed = summarize(outcome.checks).failed > 0;
   const now = new Date().toISOString();
   const existing = await store.getMigration(cfg.name);
-  const patch = { state: failed ? ('ValidationFailed' as const) : ('Succeeded' as const), substate: failed ? ('Failed' as const) : ('Completed' as const), error: failed ? 'pre-migration check failed' : null, endedAt: now };
+  const patch = {
+    state: failed ? ('ValidationFailed' as const) : ('Succeeded' as const),
+    substate: failed ? ('Failed' as const) : ('Completed' as const),
+    error: failed ? 'pre-migration check failed' : null,
+    endedAt: now,
+  };
   if (existing) {
     await store.updateMigration(cfg.name, patch);
     return;

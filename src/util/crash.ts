@@ -13,7 +13,12 @@ export function crashPoint(env: Readonly<Record<string, string | undefined>>, na
  * Pause point for the signal and concurrency tests: when DBFERRY_PAUSE_AT names this point, the
  * run reports that it is paused and waits here until it is interrupted.
  */
-export async function pausePoint(env: Readonly<Record<string, string | undefined>>, name: string, report: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function pausePoint(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  report: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   if (env.DBFERRY_PAUSE_AT !== name) return;
   report(`paused at ${name} (DBFERRY_PAUSE_AT)`);
   await new Promise<void>((resolve) => {

@@ -31,7 +31,11 @@ function dbferrySteps(job: string): string[] {
 beforeAll(async () => {
   await pgQuery(src, 'DROP DATABASE IF EXISTS ci_db');
   await pgQuery(src, 'CREATE DATABASE ci_db');
-  await pgQuery(src, `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g`, 'ci_db');
+  await pgQuery(
+    src,
+    `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g`,
+    'ci_db',
+  );
   await pgQuery(tgt, 'DROP DATABASE IF EXISTS ci_db WITH (FORCE)');
   await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
 });
@@ -78,8 +82,16 @@ describe('examples/ci/dbferry.yml', () => {
       for (const line of lines) {
         const cmd = line.replace(/npx --yes dbferry/g, `node ${BIN}`);
         // Secrets: empty (the test servers trust local connections); validate runs without them.
-        const env = { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', GITHUB_ACTIONS: 'true', ...(/validate/.test(line) ? {} : { SOURCE_PASSWORD: '', TARGET_PASSWORD: '' }) };
-        const r = await run('bash', ['-o', 'pipefail', '-c', cmd], { cwd: dir, env }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+        const env = {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          CI: 'true',
+          GITHUB_ACTIONS: 'true',
+          ...(/validate/.test(line) ? {} : { SOURCE_PASSWORD: '', TARGET_PASSWORD: '' }),
+        };
+        const r = await run('bash', ['-o', 'pipefail', '-c', cmd], { cwd: dir, env }).catch(
+          (e: { code: number; stdout: string; stderr: string }) => e,
+        );
         expect((r as { code?: number }).code ?? 0, `${job}: ${line}\n${r.stderr}`).toBe(0);
       }
     }
@@ -99,7 +111,9 @@ describe('examples/ci/dbferry.yml', () => {
   it('plan --detailed-exitcode: 2 with changes pending; show renders the saved plan without a server', async () => {
     const dir = tempDir();
     const out = join(dir, 'plan.json');
-    const r = await runCli(['plan', '--offline', '--detailed-exitcode', '--out', out, join(ROOT, 'examples', 'pg-offline.yaml')], { env: {} });
+    const r = await runCli(['plan', '--offline', '--detailed-exitcode', '--out', out, join(ROOT, 'examples', 'pg-offline.yaml')], {
+      env: {},
+    });
     expect(r.code, r.stderr).toBe(2);
     const md = await runCli(['show', out, '--format', 'markdown']);
     expect(md.code).toBe(0);

@@ -17,7 +17,11 @@ beforeAll(async () => {
   for (const db of ['fa_one', 'fa_two']) {
     await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
     await pgQuery(src, `CREATE DATABASE ${db}`);
-    await pgQuery(src, 'CREATE TABLE t (id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g', db);
+    await pgQuery(
+      src,
+      'CREATE TABLE t (id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g',
+      db,
+    );
   }
   await pgQuery(src, 'CREATE SCHEMA s2; CREATE TABLE s2.u (id int)', 'fa_two');
   await pgQuery(tgt, 'DROP DATABASE IF EXISTS fa_two');
@@ -47,7 +51,11 @@ describe(`plan against PostgreSQL ${src.major} -> ${tgt.major}`, () => {
     expect(r.stdout).toContain('exists on the target with content: apply will refuse it');
     expect(r.code).toBe(1);
     const j = await runCli(['plan', file, '--json']);
-    const plan = JSON.parse(j.stdout) as { kind: string; databases: { name: string; action: string; sizeBytes: number }[]; fingerprint: { sourceSchema: string } };
+    const plan = JSON.parse(j.stdout) as {
+      kind: string;
+      databases: { name: string; action: string; sizeBytes: number }[];
+      fingerprint: { sourceSchema: string };
+    };
     expect(plan.kind).toBe('discovered');
     expect(plan.databases.map((d) => [d.name, d.action])).toEqual([
       ['fa_one', 'create'],
@@ -109,11 +117,19 @@ describe('apply, status and list through the state store', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Registered migration "fa-apply"');
     expect(r.stderr).toContain('Migration "fa-apply" succeeded');
-    const rows = await pgQuery<{ state: string; substate: string; error: string | null }>(tgt, 'SELECT state, substate, error FROM dbferry.migrations');
+    const rows = await pgQuery<{ state: string; substate: string; error: string | null }>(
+      tgt,
+      'SELECT state, substate, error FROM dbferry.migrations',
+    );
     expect(rows).toEqual([{ state: 'Succeeded', substate: 'Completed', error: null }]);
     expect(await pgQuery(tgt, 'SELECT count(*)::int AS n FROM t', 'fa_one')).toEqual([{ n: 1000 }]);
     const s = await runCli(['status', file, '--json']);
-    const doc = JSON.parse(s.stdout) as { state: string; migration: { status: string; method: string }; migration_detail: unknown[]; databases: { tables: { total: number; completed: number } }[] };
+    const doc = JSON.parse(s.stdout) as {
+      state: string;
+      migration: { status: string; method: string };
+      migration_detail: unknown[];
+      databases: { tables: { total: number; completed: number } }[];
+    };
     expect(doc.state).toBe('Succeeded');
     expect(doc.migration).toMatchObject({ status: 'done', method: 'pg_dump' });
     expect(doc.migration_detail).toEqual([{ dbname: 'fa_one', error: null, method: 'pg_dump', status: 'done' }]);
@@ -138,10 +154,16 @@ describe('apply, status and list through the state store', () => {
     expect(r.stderr).toContain('FAIL pg.db.target_empty           target database "fa_two" exists with 1 objects');
     expect(r.stderr).toContain('1 pre-migration check(s) failed; nothing was copied');
     expect(await pgQuery(tgt, `SELECT state FROM dbferry.migrations WHERE name = 'fa-nonempty'`)).toEqual([{ state: 'ValidationFailed' }]);
-    expect(await pgQuery(tgt, `SELECT relname FROM pg_class WHERE relname IN ('leftover', 't', 'u') ORDER BY 1`, 'fa_two')).toEqual([{ relname: 'leftover' }]);
+    expect(await pgQuery(tgt, `SELECT relname FROM pg_class WHERE relname IN ('leftover', 't', 'u') ORDER BY 1`, 'fa_two')).toEqual([
+      { relname: 'leftover' },
+    ]);
     // Option Migrate skips the check: the same guard stops it before anything is written.
     await resetState();
-    const m = writeFile(dir, 'migrate.yaml', pgYaml({ name: 'fa-nonempty', source: src, target: tgt, include: ['fa_two'], extra: 'option: Migrate' }));
+    const m = writeFile(
+      dir,
+      'migrate.yaml',
+      pgYaml({ name: 'fa-nonempty', source: src, target: tgt, include: ['fa_two'], extra: 'option: Migrate' }),
+    );
     const r2 = await runCli(['apply', m, '--yes']);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain('target database "fa_two" already has content');
@@ -164,7 +186,10 @@ describe('apply, status and list through the state store', () => {
 
 describe('MySQL: plan and state store on MariaDB', () => {
   beforeAll(async () => {
-    await myQuery(maria1, 'DROP DATABASE IF EXISTS fa_shop; CREATE DATABASE fa_shop; CREATE TABLE fa_shop.items (id int primary key, name varchar(50)); INSERT INTO fa_shop.items VALUES (1, "a"), (2, "b")');
+    await myQuery(
+      maria1,
+      'DROP DATABASE IF EXISTS fa_shop; CREATE DATABASE fa_shop; CREATE TABLE fa_shop.items (id int primary key, name varchar(50)); INSERT INTO fa_shop.items VALUES (1, "a"), (2, "b")',
+    );
     await myQuery(maria2, 'DROP DATABASE IF EXISTS dbferry; DROP DATABASE IF EXISTS fa_shop');
   });
   afterAll(async () => {
@@ -189,7 +214,11 @@ describe('MySQL: plan and state store on MariaDB', () => {
       { id: 2, name: 'b' },
     ]);
     const s = await runCli(['status', file, '--json']);
-    expect(JSON.parse(s.stdout)).toMatchObject({ name: 'fa-mysql', engine: 'mysql', migration: { status: 'done', method: 'mysqldump', seconds_behind_master: null } });
+    expect(JSON.parse(s.stdout)).toMatchObject({
+      name: 'fa-mysql',
+      engine: 'mysql',
+      migration: { status: 'done', method: 'mysqldump', seconds_behind_master: null },
+    });
   });
 });
 
@@ -204,9 +233,15 @@ describe('connection problems: one line naming the server, exit 2, never the pas
   });
 
   it('wrong password (PostgreSQL, scram)', async () => {
-    await pgQuery(tgt, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$`);
+    await pgQuery(
+      tgt,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$`,
+    );
     const dir = tempDir();
-    const yaml = pgYaml({ name: 'fa-err', source: src, target: { ...tgt, user: 'dbferry_pw' } }).replace('  username: dbferry_pw', `  username: dbferry_pw\n  password: \${TPW}`);
+    const yaml = pgYaml({ name: 'fa-err', source: src, target: { ...tgt, user: 'dbferry_pw' } }).replace(
+      '  username: dbferry_pw',
+      `  username: dbferry_pw\n  password: \${TPW}`,
+    );
     const file = writeFile(dir, 'migration.yaml', yaml);
     const r = await runCli(['plan', file], { env: { TPW: marker } });
     expect(r.code).toBe(2);
@@ -225,7 +260,10 @@ describe('connection problems: one line naming the server, exit 2, never the pas
   it('wrong password (MariaDB)', async () => {
     await myQuery(maria2, `CREATE USER IF NOT EXISTS 'fa_user'@'%' IDENTIFIED BY 'right-one'`);
     const dir = tempDir();
-    const yaml = mysqlYaml({ name: 'fa-err', source: maria1, target: { ...maria2, user: 'fa_user' } }).replace('  username: fa_user', `  username: fa_user\n  password: \${TPW}`);
+    const yaml = mysqlYaml({ name: 'fa-err', source: maria1, target: { ...maria2, user: 'fa_user' } }).replace(
+      '  username: fa_user',
+      `  username: fa_user\n  password: \${TPW}`,
+    );
     const r = await runCli(['plan', writeFile(dir, 'migration.yaml', yaml)], { env: { TPW: marker } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`authentication failed for target server fa_user@127.0.0.1:${maria2.port}`);

@@ -55,24 +55,40 @@ describe('MySQL check', () => {
     expect(auto.code).toBe(0);
     expect(auto.doc.databases[0]).toMatchObject({ dbname: 'ck_shop', method: 'dump' });
     expect(auto.text).toContain('preferred migration method will be [Dump]');
-    const repl = await check(mysqlYaml({ name: 'myck-bad', source: bad, target: m2, include: ['ck_shop'], extra: 'mode: online\nmethod: replication' }));
+    const repl = await check(
+      mysqlYaml({ name: 'myck-bad', source: bad, target: m2, include: ['ck_shop'], extra: 'mode: online\nmethod: replication' }),
+    );
     expect(repl.code).toBe(1);
-    expect(find(repl.doc, 'my.binlog_format')).toMatchObject({ result: 'Failed', message: 'binlog_format is STATEMENT, replication needs ROW' });
+    expect(find(repl.doc, 'my.binlog_format')).toMatchObject({
+      result: 'Failed',
+      message: 'binlog_format is STATEMENT, replication needs ROW',
+    });
     expect(find(repl.doc, 'my.binlog_row_image')).toMatchObject({ result: 'Failed' });
-    expect(find(repl.doc, 'my.server_id')).toMatchObject({ result: 'Failed', message: `source and target both have server_id ${m2.serverId}` });
+    expect(find(repl.doc, 'my.server_id')).toMatchObject({
+      result: 'Failed',
+      message: `source and target both have server_id ${m2.serverId}`,
+    });
     expect(repl.doc.migration).toMatchObject({ method: '', status: 'done' });
     expect(repl.doc.migration.error).toMatch(/pre-checks failed/);
   });
 
   it('binary log off', async () => {
-    const r = await check(mysqlYaml({ name: 'myck-nobin', source: nobin, target: m2, include: ['ck_shop'], extra: 'mode: online\nmethod: replication' }));
+    const r = await check(
+      mysqlYaml({ name: 'myck-nobin', source: nobin, target: m2, include: ['ck_shop'], extra: 'mode: online\nmethod: replication' }),
+    );
     expect(r.code).toBe(1);
     expect(find(r.doc, 'my.log_bin')).toMatchObject({ result: 'Failed', message: 'log_bin is OFF: the source writes no binary log' });
   });
 
   it('a user without replication privileges', async () => {
     await myQuery(m1, "CREATE USER IF NOT EXISTS 'ck_weak'@'%' IDENTIFIED BY 'weak-pw'; GRANT SELECT ON *.* TO 'ck_weak'@'%'");
-    const yaml = mysqlYaml({ name: 'myck-weak', source: { ...m1, user: 'ck_weak' }, target: m2, include: ['ck_shop'], extra: 'mode: online\nmethod: replication' }).replace('  username: ck_weak', '  username: ck_weak\n  password: ${PW}');
+    const yaml = mysqlYaml({
+      name: 'myck-weak',
+      source: { ...m1, user: 'ck_weak' },
+      target: m2,
+      include: ['ck_shop'],
+      extra: 'mode: online\nmethod: replication',
+    }).replace('  username: ck_weak', '  username: ck_weak\n  password: ${PW}');
     const r = await check(yaml, { PW: 'weak-pw' });
     expect(r.code).toBe(1);
     expect(find(r.doc, 'my.replication_privileges')?.result).toBe('Failed');
@@ -80,12 +96,18 @@ describe('MySQL check', () => {
   });
 
   it('MyISAM table, table without key, missing DEFINER, non-empty target', async () => {
-    await myQuery(m1, `CREATE TABLE ck_shop.legacy (a int) ENGINE=MyISAM; CREATE DEFINER='ghost'@'%' VIEW ck_shop.v AS SELECT id FROM ck_shop.items`);
+    await myQuery(
+      m1,
+      `CREATE TABLE ck_shop.legacy (a int) ENGINE=MyISAM; CREATE DEFINER='ghost'@'%' VIEW ck_shop.v AS SELECT id FROM ck_shop.items`,
+    );
     await myQuery(m2, 'CREATE DATABASE IF NOT EXISTS ck_shop; CREATE TABLE IF NOT EXISTS ck_shop.other (id int PRIMARY KEY)');
     try {
       const r = await check(mysqlYaml({ name: 'myck-db', source: m1, target: m2, include: ['ck_shop'], extra: 'mode: online' }));
       expect(r.code).toBe(1);
-      expect(find(r.doc, 'my.db.engines', 'ck_shop')).toMatchObject({ result: 'Warning', message: 'non-InnoDB table(s) are not covered by the consistent snapshot: legacy (MyISAM)' });
+      expect(find(r.doc, 'my.db.engines', 'ck_shop')).toMatchObject({
+        result: 'Warning',
+        message: 'non-InnoDB table(s) are not covered by the consistent snapshot: legacy (MyISAM)',
+      });
       expect(find(r.doc, 'my.db.primary_keys', 'ck_shop')?.message).toContain('legacy');
       expect(find(r.doc, 'my.db.definers', 'ck_shop')).toMatchObject({ result: 'Warning' });
       expect(find(r.doc, 'my.db.definers', 'ck_shop')?.message).toContain('ghost@%');
@@ -97,10 +119,15 @@ describe('MySQL check', () => {
   });
 
   it('a wrong password is a failed connectivity check naming the server', async () => {
-    const yaml = mysqlYaml({ name: 'myck-pw', source: { ...m1, user: 'ck_weak' }, target: m2, include: ['ck_shop'] }).replace('  username: ck_weak', '  username: ck_weak\n  password: ${PW}');
+    const yaml = mysqlYaml({ name: 'myck-pw', source: { ...m1, user: 'ck_weak' }, target: m2, include: ['ck_shop'] }).replace(
+      '  username: ck_weak',
+      '  username: ck_weak\n  password: ${PW}',
+    );
     const r = await check(yaml, { PW: 'Wrong-Marker-77' });
     expect(r.code).toBe(2);
-    expect(find(r.doc, 'my.source.connectivity')?.message).toBe(`authentication failed for source server ck_weak@127.0.0.1:${m1.port}: wrong user or password`);
+    expect(find(r.doc, 'my.source.connectivity')?.message).toBe(
+      `authentication failed for source server ck_weak@127.0.0.1:${m1.port}: wrong user or password`,
+    );
     expect(JSON.stringify(r.doc) + r.text).not.toContain('Wrong-Marker-77');
   });
 });

@@ -38,7 +38,10 @@ ANALYZE TABLE everything;
 `;
 
 async function checksums(s: MariaServer): Promise<Record<string, string>> {
-  const tables = await myQuery<{ t: string }>(s, `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1`);
+  const tables = await myQuery<{ t: string }>(
+    s,
+    `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1`,
+  );
   const out: Record<string, string> = {};
   for (const { t } of tables) {
     const [r] = await myQuery<{ Checksum: string }>(s, `CHECKSUM TABLE \`${DB}\`.\`${t.replace(/`/g, '``')}\` EXTENDED`);
@@ -50,16 +53,30 @@ async function checksums(s: MariaServer): Promise<Record<string, string>> {
 
 async function creates(s: MariaServer): Promise<string[]> {
   const out: string[] = [];
-  for (const { t, k } of await myQuery<{ t: string; k: string }>(s, `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' ORDER BY 1`)) {
-    const [r] = await myQuery<Record<string, string>>(s, `SHOW CREATE ${k === 'VIEW' ? 'VIEW' : 'TABLE'} \`${DB}\`.\`${t.replace(/`/g, '``')}\``);
+  for (const { t, k } of await myQuery<{ t: string; k: string }>(
+    s,
+    `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' ORDER BY 1`,
+  )) {
+    const [r] = await myQuery<Record<string, string>>(
+      s,
+      `SHOW CREATE ${k === 'VIEW' ? 'VIEW' : 'TABLE'} \`${DB}\`.\`${t.replace(/`/g, '``')}\``,
+    );
     out.push(String(r?.['Create Table'] ?? r?.['Create View']));
   }
-  for (const { n, k } of await myQuery<{ n: string; k: string }>(s, `SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS k FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '${DB}' ORDER BY 1`)) {
+  for (const { n, k } of await myQuery<{ n: string; k: string }>(
+    s,
+    `SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS k FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '${DB}' ORDER BY 1`,
+  )) {
     const [r] = await myQuery<Record<string, string>>(s, `SHOW CREATE ${k} \`${DB}\`.\`${n}\``);
     out.push(String(r?.[k === 'FUNCTION' ? 'Create Function' : 'Create Procedure']));
   }
-  for (const { n } of await myQuery<{ n: string }>(s, `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) out.push(`trigger ${n}`);
-  for (const { n } of await myQuery<{ n: string }>(s, `SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '${DB}'`)) out.push(`event ${n}`);
+  for (const { n } of await myQuery<{ n: string }>(
+    s,
+    `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`,
+  ))
+    out.push(`trigger ${n}`);
+  for (const { n } of await myQuery<{ n: string }>(s, `SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '${DB}'`))
+    out.push(`event ${n}`);
   return out;
 }
 
@@ -74,7 +91,17 @@ afterAll(async () => {
 
 describe('MySQL dump method', () => {
   it('copies tables, data, views, routines, triggers and events; equal on both sides', async () => {
-    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-dump', source: m1, target: m2, include: [DB], extra: `tables:\n  skip: [${DB}.skipped]\ncopy:\n  jobs: 2\n  splitTablesLargerThan: 64kB\nverify: checksums` }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({
+        name: 'my-dump',
+        source: m1,
+        target: m2,
+        include: [DB],
+        extra: `tables:\n  skip: [${DB}.skipped]\ncopy:\n  jobs: 2\n  splitTablesLargerThan: 64kB\nverify: checksums`,
+      }),
+    );
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/everything in [2-9] key ranges/);

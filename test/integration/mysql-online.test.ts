@@ -63,13 +63,29 @@ afterAll(async () => {
 describe('MySQL online migration', () => {
   it('replicates every change made during and after the copy, two databases on one snapshot; cutover ends equal and removes the replica', async () => {
     await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS ${DB}_b; DROP DATABASE IF EXISTS dbferry`);
-    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-online', source: m1, target: m2, include: [DB, `${DB}_b`], extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s' }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({
+        name: 'my-online',
+        source: m1,
+        target: m2,
+        include: [DB, `${DB}_b`],
+        extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s',
+      }),
+    );
     const writer = startWriter(m1);
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/replicating my_online, my_online_b from GTID [\d-]+ until cutover|replicating my_online_b, my_online from GTID/);
+    expect(r.stderr).toMatch(
+      /replicating my_online, my_online_b from GTID [\d-]+ until cutover|replicating my_online_b, my_online from GTID/,
+    );
     await myQuery(m1, `INSERT INTO ${DB}_b.notes (body) VALUES ('during replication')`);
-    const st = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { substate: string; databases: { status: string; lag: number | null; error: string | null }[]; migration: { status: string } };
+    const st = JSON.parse((await runCli(['status', file, '--json'])).stdout) as {
+      substate: string;
+      databases: { status: string; lag: number | null; error: string | null }[];
+      migration: { status: string };
+    };
     expect(st).toMatchObject({ substate: 'WaitingForCutoverTrigger', migration: { status: 'syncing' } });
     expect(st.databases[0]).toMatchObject({ status: 'syncing', error: null });
     const ops = await writer.stop();
@@ -91,7 +107,11 @@ describe('MySQL online migration', () => {
 
   it('cancel during replication removes the replica configuration and keeps the data', async () => {
     await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS dbferry`);
-    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-cancel', source: m1, target: m2, include: [DB], extra: 'mode: online\nmethod: replication' }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({ name: 'my-cancel', source: m1, target: m2, include: [DB], extra: 'mode: online\nmethod: replication' }),
+    );
     expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
     const r = await runCli(['cancel', file]);
     expect(r.code, r.stderr).toBe(0);

@@ -54,10 +54,15 @@ async function columnHashes(s: MariaServer): Promise<Record<string, string>> {
   const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user });
   try {
     await c.query("SET SESSION time_zone = '+00:00', group_concat_max_len = 1073741824");
-    const [cols] = (await c.query(`SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY 1, ORDINAL_POSITION`, [DB])) as unknown as [{ t: string; c: string }[]];
+    const [cols] = (await c.query(
+      `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY 1, ORDINAL_POSITION`,
+      [DB],
+    )) as unknown as [{ t: string; c: string }[]];
     const out: Record<string, string> = {};
     for (const { t, c: col } of cols) {
-      const [[r]] = (await c.query(`SELECT COUNT(*) AS n, SHA2(GROUP_CONCAT(IFNULL(HEX(CAST(\`${col}\` AS BINARY)), 'NULL') ORDER BY id SEPARATOR ','), 256) AS h FROM ${DB}.\`${t}\``)) as unknown as [[{ n: number; h: string }]];
+      const [[r]] = (await c.query(
+        `SELECT COUNT(*) AS n, SHA2(GROUP_CONCAT(IFNULL(HEX(CAST(\`${col}\` AS BINARY)), 'NULL') ORDER BY id SEPARATOR ','), 256) AS h FROM ${DB}.\`${t}\``,
+      )) as unknown as [[{ n: number; h: string }]];
       out[`${t}.${col}`] = `${r.n}:${r.h}`;
     }
     return out;
@@ -80,7 +85,10 @@ describe('MariaDB column types', () => {
     const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'my-types-check', source: m1, target: m2, include: [DB] }));
     const r = await runCli(['check', file, '--json']);
     const checks = (JSON.parse(r.stdout) as { checks: { id: string; result: string; message: string }[] }).checks;
-    expect(checks.find((c) => c.id === 'my.db.column_types')).toMatchObject({ result: 'Succeeded', message: expect.stringContaining('t.u (uuid), t.i4 (inet4), t.i6 (inet6)') });
+    expect(checks.find((c) => c.id === 'my.db.column_types')).toMatchObject({
+      result: 'Succeeded',
+      message: expect.stringContaining('t.u (uuid), t.i4 (inet4), t.i6 (inet6)'),
+    });
   });
 
   it('every column of every type arrives equal, with default settings, into a target in another time zone', async () => {

@@ -20,7 +20,11 @@ interface Doc {
   migration: { error: string | null; method: string; status: string };
 }
 
-async function check(yaml: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<{ code: number; doc: Doc; stderr: string; text: string }> {
+async function check(
+  yaml: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ code: number; doc: Doc; stderr: string; text: string }> {
   const dir = tempDir();
   const file = writeFile(dir, 'migration.yaml', yaml);
   const j = await runCli(['check', file, '--json', ...extraArgs], { env });
@@ -34,17 +38,34 @@ const find = (d: Doc, id: string, db: string | null = null) => d.checks.find((c)
 beforeAll(async () => {
   // A cluster that cannot do logical replication, reachable on two loopback addresses.
   // Its lock table is small too (10 locks x 20 connections): pg_dump could not lock 150 tables.
-  bad = await startPostgres({ major: 15, settings: { wal_level: 'replica', max_replication_slots: 0, max_wal_senders: 0, listen_addresses: '127.0.0.1,127.0.0.2', max_locks_per_transaction: 10, max_connections: 20 } });
+  bad = await startPostgres({
+    major: 15,
+    settings: {
+      wal_level: 'replica',
+      max_replication_slots: 0,
+      max_wal_senders: 0,
+      listen_addresses: '127.0.0.1,127.0.0.2',
+      max_locks_per_transaction: 10,
+      max_connections: 20,
+    },
+  });
   for (const s of [pg13, pg15, bad]) {
     await pgQuery(s, 'DROP DATABASE IF EXISTS ck_app');
     await pgQuery(s, 'CREATE DATABASE ck_app');
-    await pgQuery(s, 'CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, g::text FROM generate_series(1, 100) g', 'ck_app');
+    await pgQuery(
+      s,
+      'CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, g::text FROM generate_series(1, 100) g',
+      'ck_app',
+    );
   }
   await pgQuery(pg17, 'DROP DATABASE IF EXISTS ck_app');
   await pgQuery(pg13, 'DROP DATABASE IF EXISTS ck_extra');
   await pgQuery(pg13, 'CREATE DATABASE ck_extra');
   await pgQuery(pg13, 'CREATE TABLE t (id int PRIMARY KEY)', 'ck_extra');
-  await pgQuery(pg13, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ck_norepl') THEN CREATE ROLE ck_norepl LOGIN; END IF; END $$`);
+  await pgQuery(
+    pg13,
+    `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ck_norepl') THEN CREATE ROLE ck_norepl LOGIN; END IF; END $$`,
+  );
 });
 
 afterAll(async () => {
@@ -71,7 +92,9 @@ describe('happy path across versions', () => {
       const r = await check(pgYaml({ name: 'ck-happy', source: src, target: tgt, include: [db], extra: 'mode: online' }));
       expect(r.code, JSON.stringify(r.doc.checks.filter((c) => c.result !== 'Succeeded'))).toBe(0);
       expect(r.doc.result).toBe('Succeeded');
-      expect(r.doc.databases).toEqual([{ dbname: db, method: 'replication', reason: 'method auto: every replication prerequisite passed' }]);
+      expect(r.doc.databases).toEqual([
+        { dbname: db, method: 'replication', reason: 'method auto: every replication prerequisite passed' },
+      ]);
       expect(r.text).toContain('All pre-checks passed successfully, preferred migration method will be [Replication]');
       expect(r.text.indexOf('Instance level')).toBeLessThan(r.text.indexOf(`Database "${db}"`));
       expect(find(r.doc, 'pg.version')?.message).toContain(`-> target ${b}.`);
@@ -88,7 +111,10 @@ describe('replication prerequisites', () => {
   it('wal_level=replica and max_replication_slots=0: auto falls back to dump, loudly, exit 0', async () => {
     const r = await check(pgYaml({ name: 'ck-fallback', source: bad, target: pg17, include: ['ck_app'], extra: 'mode: online' }));
     expect(r.code).toBe(0);
-    expect(find(r.doc, 'pg.wal_level')).toMatchObject({ result: 'Warning', hint: "ALTER SYSTEM SET wal_level = 'logical'; then restart the source server." });
+    expect(find(r.doc, 'pg.wal_level')).toMatchObject({
+      result: 'Warning',
+      hint: "ALTER SYSTEM SET wal_level = 'logical'; then restart the source server.",
+    });
     expect(find(r.doc, 'pg.wal_level')?.message).toMatch(/wal_level is replica, logical replication needs logical.*falls back to dump/);
     expect(find(r.doc, 'pg.max_replication_slots')?.result).toBe('Warning');
     expect(find(r.doc, 'pg.max_wal_senders')?.result).toBe('Warning');
@@ -101,17 +127,26 @@ describe('replication prerequisites', () => {
   it('more tables than the source lock table holds is Failed with the setting to raise', async () => {
     await pgQuery(bad, 'DROP DATABASE IF EXISTS ck_locks');
     await pgQuery(bad, 'CREATE DATABASE ck_locks');
-    await pgQuery(bad, `DO $$ BEGIN FOR i IN 1..150 LOOP EXECUTE format('CREATE TABLE %I (id int)', 't' || i); COMMIT; END LOOP; END $$`, 'ck_locks');
+    await pgQuery(
+      bad,
+      `DO $$ BEGIN FOR i IN 1..150 LOOP EXECUTE format('CREATE TABLE %I (id int)', 't' || i); COMMIT; END LOOP; END $$`,
+      'ck_locks',
+    );
     const r = await check(pgYaml({ name: 'ck-locks', source: bad, target: pg17, include: ['ck_locks', 'ck_app'] }));
     expect(r.code).toBe(1);
-    expect(find(r.doc, 'pg.db.lock_table', 'ck_locks')).toMatchObject({ result: 'Failed', hint: 'ALTER SYSTEM SET max_locks_per_transaction = 19; then restart the source server.' });
+    expect(find(r.doc, 'pg.db.lock_table', 'ck_locks')).toMatchObject({
+      result: 'Failed',
+      hint: 'ALTER SYSTEM SET max_locks_per_transaction = 19; then restart the source server.',
+    });
     expect(find(r.doc, 'pg.db.lock_table', 'ck_locks')?.message).toMatch(/^150 tables, but the source's lock table holds about 200 locks/);
     expect(find(r.doc, 'pg.db.lock_table', 'ck_app')?.result).toBe('Succeeded');
     await pgQuery(bad, 'DROP DATABASE ck_locks');
   });
 
   it('method: replication with the same cluster fails the check instead (exit 1)', async () => {
-    const r = await check(pgYaml({ name: 'ck-repl', source: bad, target: pg17, include: ['ck_app'], extra: 'mode: online\nmethod: replication' }));
+    const r = await check(
+      pgYaml({ name: 'ck-repl', source: bad, target: pg17, include: ['ck_app'], extra: 'mode: online\nmethod: replication' }),
+    );
     expect(r.code).toBe(1);
     expect(find(r.doc, 'pg.wal_level')?.result).toBe('Failed');
     expect(find(r.doc, 'pg.max_replication_slots')).toMatchObject({ result: 'Failed' });
@@ -121,10 +156,19 @@ describe('replication prerequisites', () => {
   });
 
   it('a source user without REPLICATION', async () => {
-    const yaml = pgYaml({ name: 'ck-norepl', source: { ...pg13, user: 'ck_norepl' }, target: pg17, include: ['ck_app'], extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false' });
+    const yaml = pgYaml({
+      name: 'ck-norepl',
+      source: { ...pg13, user: 'ck_norepl' },
+      target: pg17,
+      include: ['ck_app'],
+      extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false',
+    });
     const r = await check(yaml);
     expect(r.code).toBe(1);
-    expect(find(r.doc, 'pg.source.replication_privilege')).toMatchObject({ result: 'Failed', hint: 'ALTER ROLE ck_norepl WITH REPLICATION;' });
+    expect(find(r.doc, 'pg.source.replication_privilege')).toMatchObject({
+      result: 'Failed',
+      hint: 'ALTER ROLE ck_norepl WITH REPLICATION;',
+    });
   });
 
   it('a leftover dbferry slot warns; a table without key and a large object are said how they are carried', async () => {
@@ -137,8 +181,13 @@ describe('replication prerequisites', () => {
       expect(find(r.doc, 'pg.source.dbferry_slots')?.message).toContain('dbferry_old_ck_app');
       // Key-less tables and large objects are carried (inserts replicate, the rest is re-synced at cutover): said, not warned.
       expect(find(r.doc, 'pg.db.replica_identity', 'ck_app')).toMatchObject({ result: 'Succeeded' });
-      expect(find(r.doc, 'pg.db.replica_identity', 'ck_app')?.message).toContain('their inserts replicate; at cutover those changed by UPDATE or DELETE are copied again: public.nokey');
-      expect(find(r.doc, 'pg.db.large_objects', 'ck_app')).toMatchObject({ result: 'Succeeded', message: '1 large object(s) are not replicated; at cutover those created, changed or unlinked are synced' });
+      expect(find(r.doc, 'pg.db.replica_identity', 'ck_app')?.message).toContain(
+        'their inserts replicate; at cutover those changed by UPDATE or DELETE are copied again: public.nokey',
+      );
+      expect(find(r.doc, 'pg.db.large_objects', 'ck_app')).toMatchObject({
+        result: 'Succeeded',
+        message: '1 large object(s) are not replicated; at cutover those created, changed or unlinked are synced',
+      });
       expect(find(r.doc, 'pg.max_replication_slots')?.message).toContain('1 in use');
     } finally {
       await pgQuery(pg13, `SELECT pg_drop_replication_slot('dbferry_old_ck_app')`);
@@ -161,9 +210,14 @@ describe('database level', () => {
     try {
       const r = await check(pgYaml({ name: 'ck-ext', source: pg13, target: pg17, include: ['ck_app'] }));
       expect(r.code).toBe(1);
-      expect(find(r.doc, 'pg.db.extensions', 'ck_app')).toMatchObject({ result: 'Failed', message: 'extension(s) not available on the target: adminpack' });
+      expect(find(r.doc, 'pg.db.extensions', 'ck_app')).toMatchObject({
+        result: 'Failed',
+        message: 'extension(s) not available on the target: adminpack',
+      });
       expect(find(r.doc, 'pg.db.extensions', 'ck_app')?.hint).toContain('extensions.exclude: [adminpack]');
-      const ex = await check(pgYaml({ name: 'ck-ext', source: pg13, target: pg17, include: ['ck_app'], extra: 'extensions:\n  exclude: [adminpack]' }));
+      const ex = await check(
+        pgYaml({ name: 'ck-ext', source: pg13, target: pg17, include: ['ck_app'], extra: 'extensions:\n  exclude: [adminpack]' }),
+      );
       expect(find(ex.doc, 'pg.db.extensions', 'ck_app')?.result).toBe('Succeeded');
     } finally {
       await pgQuery(pg13, 'DROP EXTENSION IF EXISTS adminpack', 'ck_app');
@@ -174,8 +228,19 @@ describe('database level', () => {
     await nonEmptyTargetOn15();
     const r = await check(pgYaml({ name: 'ck-nonempty', source: pg13, target: pg15, include: ['ck_app'] }));
     expect(r.code).toBe(1);
-    expect(find(r.doc, 'pg.db.target_empty', 'ck_app')).toMatchObject({ result: 'Failed', message: 'target database "ck_app" exists with 1 objects' });
-    const o = await check(pgYaml({ name: 'ck-nonempty', source: pg13, target: pg15, include: ['ck_app'], extra: 'databases:\n  include: [ck_app]\n  overwrite: true' }).replace('databases:\n  include: ["ck_app"]\n', ''));
+    expect(find(r.doc, 'pg.db.target_empty', 'ck_app')).toMatchObject({
+      result: 'Failed',
+      message: 'target database "ck_app" exists with 1 objects',
+    });
+    const o = await check(
+      pgYaml({
+        name: 'ck-nonempty',
+        source: pg13,
+        target: pg15,
+        include: ['ck_app'],
+        extra: 'databases:\n  include: [ck_app]\n  overwrite: true',
+      }).replace('databases:\n  include: ["ck_app"]\n', ''),
+    );
     expect(find(o.doc, 'pg.db.target_empty', 'ck_app')?.result).toBe('Warning');
   });
 
@@ -183,7 +248,9 @@ describe('database level', () => {
     const r = await check(pgYaml({ name: 'ck-missing', source: pg13, target: pg17, include: ['ck_app', 'ck_nope'] }));
     expect(r.code).toBe(1);
     expect(find(r.doc, 'pg.db.exists', 'ck_nope')).toMatchObject({ result: 'Failed' });
-    const s = await check(pgYaml({ name: 'ck-size', source: pg13, target: pg17, extra: 'databases:\n  include: [ck_app]\n  maxTotalSize: 1MB' }));
+    const s = await check(
+      pgYaml({ name: 'ck-size', source: pg13, target: pg17, extra: 'databases:\n  include: [ck_app]\n  maxTotalSize: 1MB' }),
+    );
     expect(find(s.doc, 'pg.total_size')).toMatchObject({ result: 'Failed' });
   });
 });
@@ -197,17 +264,29 @@ describe('connections', () => {
   });
 
   it('wrong password, unreachable port and SSL refused are failed checks naming the server, exit 2 as in every command', async () => {
-    await pgQuery(pg17, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$`);
+    await pgQuery(
+      pg17,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$`,
+    );
     const marker = 'Ck-Marker-Pw-55';
-    const pw = pgYaml({ name: 'ck-conn', source: pg13, target: { ...pg17, user: 'dbferry_pw' } }).replace('  username: dbferry_pw', '  username: dbferry_pw\n  password: ${TPW}');
+    const pw = pgYaml({ name: 'ck-conn', source: pg13, target: { ...pg17, user: 'dbferry_pw' } }).replace(
+      '  username: dbferry_pw',
+      '  username: dbferry_pw\n  password: ${TPW}',
+    );
     const r = await check(pw, [], { TPW: marker });
     expect(r.code).toBe(2);
-    expect(find(r.doc, 'pg.target.connectivity')?.message).toBe(`authentication failed for target server dbferry_pw@127.0.0.1:${pg17.port}: wrong user or password`);
+    expect(find(r.doc, 'pg.target.connectivity')?.message).toBe(
+      `authentication failed for target server dbferry_pw@127.0.0.1:${pg17.port}: wrong user or password`,
+    );
     expect(JSON.stringify(r.doc) + r.text + r.stderr).not.toContain(marker);
     const port = await check(pgYaml({ name: 'ck-conn', source: { ...pg13, port: 1 }, target: pg17 }));
     expect(port.code).toBe(2);
-    expect(find(port.doc, 'pg.source.connectivity')?.message).toBe('cannot connect to source server postgres@127.0.0.1:1: connection refused');
-    const ssl = await check(pgYaml({ name: 'ck-conn', source: pg13, target: pg17 }).replace(/(target:\n(?:.*\n)*?)  ssl: disable/, '$1  ssl: require'));
+    expect(find(port.doc, 'pg.source.connectivity')?.message).toBe(
+      'cannot connect to source server postgres@127.0.0.1:1: connection refused',
+    );
+    const ssl = await check(
+      pgYaml({ name: 'ck-conn', source: pg13, target: pg17 }).replace(/(target:\n(?:.*\n)*?)  ssl: disable/, '$1  ssl: require'),
+    );
     expect(ssl.code).toBe(2);
     expect(find(ssl.doc, 'pg.target.ssl')?.result).toBe('Failed');
     expect(find(ssl.doc, 'pg.target.connectivity')?.message).toContain('does not support SSL, but target.ssl is require');
@@ -245,7 +324,14 @@ describe('state and read-only promise', () => {
     const strip = (x: string) =>
       x
         .split('|')
-        .map((part, i) => (i === 4 ? part.split(',').filter((p) => p !== '' && !p.startsWith('dbferry.')).join(',') : part))
+        .map((part, i) =>
+          i === 4
+            ? part
+                .split(',')
+                .filter((p) => p !== '' && !p.startsWith('dbferry.'))
+                .join(',')
+            : part,
+        )
         .join('|');
     expect(strip(afterTgt)).toBe(strip(beforeTgt));
     expect(afterTgt).toContain('dbferry.validations:r');
@@ -256,11 +342,22 @@ describe('state and read-only promise', () => {
     await nonEmptyTargetOn15();
     const ok = await check(pgYaml({ name: 'ck-validate', source: pg13, target: pg17, include: ['ck_app'], extra: 'option: Validate' }));
     expect(ok.code).toBe(0);
-    expect(await pgQuery(pg17, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-validate'`)).toEqual([{ state: 'Succeeded', substate: 'Completed' }]);
+    expect(await pgQuery(pg17, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-validate'`)).toEqual([
+      { state: 'Succeeded', substate: 'Completed' },
+    ]);
     const bad2 = await check(pgYaml({ name: 'ck-validate2', source: pg13, target: pg15, include: ['ck_app'], extra: 'option: Validate' }));
     expect(bad2.code).toBe(1);
-    expect(await pgQuery(pg15, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-validate2'`)).toEqual([{ state: 'ValidationFailed', substate: 'Failed' }]);
-    const st = await runCli(['status', writeFile(tempDir(), 'm.yaml', pgYaml({ name: 'ck-validate2', source: pg13, target: pg15, include: ['ck_app'], extra: 'option: Validate' }))]);
+    expect(await pgQuery(pg15, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-validate2'`)).toEqual([
+      { state: 'ValidationFailed', substate: 'Failed' },
+    ]);
+    const st = await runCli([
+      'status',
+      writeFile(
+        tempDir(),
+        'm.yaml',
+        pgYaml({ name: 'ck-validate2', source: pg13, target: pg15, include: ['ck_app'], extra: 'option: Validate' }),
+      ),
+    ]);
     expect(st.stdout).toContain('ValidationFailed / Failed');
     expect(st.stdout).toMatch(/validation: \d+ succeeded, \d+ warnings, 1 failed/);
   });
@@ -268,17 +365,27 @@ describe('state and read-only promise', () => {
   it('apply with ValidateAndMigrate stops before copying on a failed check', async () => {
     await pgQuery(pg15, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
     const dir = tempDir();
-    const file = writeFile(dir, 'migration.yaml', pgYaml({ name: 'ck-apply', source: bad, target: pg15, include: ['ck_app'], extra: 'mode: online\nmethod: replication' }));
+    const file = writeFile(
+      dir,
+      'migration.yaml',
+      pgYaml({ name: 'ck-apply', source: bad, target: pg15, include: ['ck_app'], extra: 'mode: online\nmethod: replication' }),
+    );
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pre-migration check\(s\) failed; nothing was copied/);
-    expect(await pgQuery(pg15, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-apply'`)).toEqual([{ state: 'ValidationFailed', substate: 'Failed' }]);
+    expect(await pgQuery(pg15, `SELECT state, substate FROM dbferry.migrations WHERE name = 'ck-apply'`)).toEqual([
+      { state: 'ValidationFailed', substate: 'Failed' },
+    ]);
     await pgQuery(pg15, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
   });
 
   it('plan includes the check results and the method per database', async () => {
     const dir = tempDir();
-    const file = writeFile(dir, 'migration.yaml', pgYaml({ name: 'ck-plan', source: bad, target: pg17, include: ['ck_app'], extra: 'mode: online' }));
+    const file = writeFile(
+      dir,
+      'migration.yaml',
+      pgYaml({ name: 'ck-plan', source: bad, target: pg17, include: ['ck_app'], extra: 'mode: online' }),
+    );
     const r = await runCli(['plan', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Pre-migration check:');

@@ -53,7 +53,11 @@ async function prepareSource(s: PgServer): Promise<void> {
 /** A fresh target side: no database, no state, no roles of the test, and the managed admin. */
 async function prepareTarget(t: PgServer): Promise<void> {
   for (const { subname } of await pgQuery<{ subname: string }>(t, 'SELECT subname FROM pg_subscription')) {
-    await pgQuery(t, `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`, DB).catch(() => undefined);
+    await pgQuery(
+      t,
+      `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`,
+      DB,
+    ).catch(() => undefined);
   }
   await pgQuery(t, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await pgQuery(t, 'DROP DATABASE IF EXISTS defaultdb WITH (FORCE)');
@@ -87,11 +91,18 @@ for (const [sm, tm] of pairs) {
 
     it('the check fails up front when the target user may not keep the state, naming the fix', async () => {
       await prepareTarget(tgt);
-      const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'managed-nostore', source: src, target: { ...tgt, user: ADMIN }, include: [DB], extra: 'roles:\n  migrate: false' }));
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({ name: 'managed-nostore', source: src, target: { ...tgt, user: ADMIN }, include: [DB], extra: 'roles:\n  migrate: false' }),
+      );
       const r = await runCli(['check', file, '--json']);
       expect(r.code).toBe(1);
       const checks = (JSON.parse(r.stdout) as { checks: { id: string; result: string; hint: string }[] }).checks;
-      expect(checks.find((c) => c.id === 'pg.target.state_store')).toMatchObject({ result: 'Failed', hint: expect.stringContaining(`GRANT CREATE ON DATABASE postgres TO ${ADMIN}`) });
+      expect(checks.find((c) => c.id === 'pg.target.state_store')).toMatchObject({
+        result: 'Failed',
+        hint: expect.stringContaining(`GRANT CREATE ON DATABASE postgres TO ${ADMIN}`),
+      });
     });
 
     for (const roles of [true, false]) {
@@ -100,10 +111,13 @@ for (const [sm, tm] of pairs) {
         const file = writeFile(
           tempDir(),
           'migration.yaml',
-          pgYaml({ name: `managed-${roles}`, source: src, target: { ...tgt, user: ADMIN }, include: [DB], extra: `roles:\n  migrate: ${roles}\n  exclude: [mng_excluded]` }).replace(
-            `username: ${ADMIN}`,
-            `username: ${ADMIN}\n  dbname: defaultdb`,
-          ),
+          pgYaml({
+            name: `managed-${roles}`,
+            source: src,
+            target: { ...tgt, user: ADMIN },
+            include: [DB],
+            extra: `roles:\n  migrate: ${roles}\n  exclude: [mng_excluded]`,
+          }).replace(`username: ${ADMIN}`, `username: ${ADMIN}\n  dbname: defaultdb`),
         );
         const check = await runCli(['check', file]);
         expect(check.code, check.stdout + check.stderr).toBe(0);
@@ -113,10 +127,30 @@ for (const [sm, tm] of pairs) {
         expect(r.code, r.stderr).toBe(0);
         expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
         const owners = Object.fromEntries(
-          (await pgQuery<{ rel: string; owner: string }>(tgt, `SELECT relname AS rel, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('owned_by_postgres', 'orders', 'owned_by_excluded', 'v', 'seq_postgres')`, DB)).map((x) => [x.rel, x.owner]),
+          (
+            await pgQuery<{ rel: string; owner: string }>(
+              tgt,
+              `SELECT relname AS rel, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('owned_by_postgres', 'orders', 'owned_by_excluded', 'v', 'seq_postgres')`,
+              DB,
+            )
+          ).map((x) => [x.rel, x.owner]),
         );
-        expect(owners).toEqual({ owned_by_postgres: ADMIN, orders: roles ? 'mng_app' : ADMIN, owned_by_excluded: ADMIN, v: roles ? 'mng_app' : ADMIN, seq_postgres: ADMIN });
-        expect((await pgQuery<{ n: string }>(tgt, `SELECT count(*)::text AS n FROM pg_extension WHERE extname IN ('pgcrypto', 'hstore', 'citext', 'btree_gist')`, DB))[0]?.n).toBe('4');
+        expect(owners).toEqual({
+          owned_by_postgres: ADMIN,
+          orders: roles ? 'mng_app' : ADMIN,
+          owned_by_excluded: ADMIN,
+          v: roles ? 'mng_app' : ADMIN,
+          seq_postgres: ADMIN,
+        });
+        expect(
+          (
+            await pgQuery<{ n: string }>(
+              tgt,
+              `SELECT count(*)::text AS n FROM pg_extension WHERE extname IN ('pgcrypto', 'hstore', 'citext', 'btree_gist')`,
+              DB,
+            )
+          )[0]?.n,
+        ).toBe('4');
         if (roles) {
           expect(await pgQuery(tgt, `SELECT has_table_privilege('mng_reader', 'app.orders', 'SELECT') AS g`, DB)).toEqual([{ g: true }]);
           expect(await pgQuery(tgt, `SELECT pg_has_role('mng_app', 'mng_reader', 'MEMBER') AS m`)).toEqual([{ m: true }]);
@@ -129,11 +163,20 @@ for (const [sm, tm] of pairs) {
     it('online: replicates when the target user may subscribe (16+), else method auto falls back to dump loudly', async () => {
       await prepareTarget(tgt);
       // A non-superuser's subscription must authenticate with a password: the source user has one.
-      await pgQuery(src, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$; SET password_encryption = 'scram-sha-256'; ALTER ROLE dbferry_pw SUPERUSER PASSWORD 'right-one'`);
+      await pgQuery(
+        src,
+        `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN PASSWORD 'right-one'; END IF; END $$; SET password_encryption = 'scram-sha-256'; ALTER ROLE dbferry_pw SUPERUSER PASSWORD 'right-one'`,
+      );
       const canSubscribe = tm !== '15b';
       if (canSubscribe) await pgQuery(tgt, `GRANT pg_create_subscription TO ${ADMIN}`);
       try {
-        const yaml = pgYaml({ name: 'managed-online', source: { ...src, user: 'dbferry_pw' }, target: { ...tgt, user: ADMIN }, include: [DB], extra: 'mode: online\nroles:\n  exclude: [mng_excluded]' })
+        const yaml = pgYaml({
+          name: 'managed-online',
+          source: { ...src, user: 'dbferry_pw' },
+          target: { ...tgt, user: ADMIN },
+          include: [DB],
+          extra: 'mode: online\nroles:\n  exclude: [mng_excluded]',
+        })
           .replace('username: dbferry_pw', 'username: dbferry_pw\n  password: ${SPW}')
           .replace(`username: ${ADMIN}`, `username: ${ADMIN}\n  dbname: defaultdb`);
         const file = writeFile(tempDir(), 'migration.yaml', yaml);
@@ -147,7 +190,11 @@ for (const [sm, tm] of pairs) {
           return;
         }
         expect(r.stderr).toMatch(/Replicating "managed_db"/);
-        await pgQuery(src, `INSERT INTO public.owned_by_postgres (id, h) VALUES (1000, 'a=>b'); UPDATE app.orders SET email = 'changed@x' WHERE id = 7; DELETE FROM app.owned_by_excluded WHERE id = 2`, DB);
+        await pgQuery(
+          src,
+          `INSERT INTO public.owned_by_postgres (id, h) VALUES (1000, 'a=>b'); UPDATE app.orders SET email = 'changed@x' WHERE id = 7; DELETE FROM app.owned_by_excluded WHERE id = 2`,
+          DB,
+        );
         const c = await runCli(['cutover', file], { env });
         expect(c.code, c.stderr).toBe(0);
         expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
@@ -155,7 +202,11 @@ for (const [sm, tm] of pairs) {
         expect(await pgQuery(src, `SELECT pubname FROM pg_publication`, DB)).toEqual([]);
         expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toEqual([]);
       } finally {
-        await pgQuery(src, `DELETE FROM public.owned_by_postgres WHERE id = 1000; UPDATE app.orders SET email = 'U7@x' WHERE id = 7; INSERT INTO app.owned_by_excluded VALUES (2) ON CONFLICT DO NOTHING`, DB);
+        await pgQuery(
+          src,
+          `DELETE FROM public.owned_by_postgres WHERE id = 1000; UPDATE app.orders SET email = 'U7@x' WHERE id = 7; INSERT INTO app.owned_by_excluded VALUES (2) ON CONFLICT DO NOTHING`,
+          DB,
+        );
         await pgQuery(src, 'ALTER ROLE dbferry_pw NOSUPERUSER');
       }
     });
@@ -170,11 +221,24 @@ describe('a source user that is not a superuser', () => {
     await prepareTarget(tgt);
     await pgQuery(src, `DROP ROLE IF EXISTS mng_src; CREATE ROLE mng_src LOGIN`);
     try {
-      const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'managed-src', source: { ...src, user: 'mng_src' }, target: tgt, include: [DB], extra: 'roles:\n  exclude: [mng_excluded]' }));
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({
+          name: 'managed-src',
+          source: { ...src, user: 'mng_src' },
+          target: tgt,
+          include: [DB],
+          extra: 'roles:\n  exclude: [mng_excluded]',
+        }),
+      );
       const refused = await runCli(['check', file, '--json']);
       expect(refused.code).toBe(1);
       const checks = (JSON.parse(refused.stdout) as { checks: { id: string; result: string; message: string; hint: string }[] }).checks;
-      expect(checks.find((c) => c.id === 'pg.db.source_read')).toMatchObject({ result: 'Failed', hint: expect.stringContaining('GRANT pg_read_all_data TO mng_src;') });
+      expect(checks.find((c) => c.id === 'pg.db.source_read')).toMatchObject({
+        result: 'Failed',
+        hint: expect.stringContaining('GRANT pg_read_all_data TO mng_src;'),
+      });
       await pgQuery(src, 'GRANT pg_read_all_data TO mng_src');
       const r = await runCli(['apply', file, '--yes']);
       expect(r.code, r.stderr).toBe(0);

@@ -75,7 +75,15 @@ for (const [sm, tm] of pairs) {
           source: src,
           target: tgt,
           include: ['fidelity'],
-          extra: ['roles:', '  exclude: [fid_excluded]', 'tables:', '  skip: [fidelity.app.audit_log]', 'copy:', '  jobs: 3', '  splitTablesLargerThan: 64kB'].join('\n'),
+          extra: [
+            'roles:',
+            '  exclude: [fid_excluded]',
+            'tables:',
+            '  skip: [fidelity.app.audit_log]',
+            'copy:',
+            '  jobs: 3',
+            '  splitTablesLargerThan: 64kB',
+          ].join('\n'),
         }),
       );
       const r = await runCli(['apply', file, '--yes']);
@@ -87,7 +95,9 @@ for (const [sm, tm] of pairs) {
       // grants; newer majors add the MAINTAIN privilege (17), multirange constructors (14) and
       // NOT NULL constraints in pg_constraint (18; the columns' nn= carries them for older ones).
       const a = (await catalogDescription(src, 'fidelity', sm === tm)).map((l) =>
-        l.startsWith('rel app.owned_by_excluded ') ? l.replace(/owner=fid_excluded/, 'owner=postgres').replace(/acl=\{[^}]*\}/, 'acl=-') : l,
+        l.startsWith('rel app.owned_by_excluded ')
+          ? l.replace(/owner=fid_excluded/, 'owner=postgres').replace(/acl=\{[^}]*\}/, 'acl=-')
+          : l,
       );
       const b = (await catalogDescription(tgt, 'fidelity', sm === tm))
         .map((l) => (tm >= 17 && sm < 17 ? l.replace(/=arwdDxtm\//g, '=arwdDxt/') : l))
@@ -124,7 +134,10 @@ for (const [sm, tm] of pairs) {
         { rolname: 'fid_reader', rolcanlogin: false, rolcreatedb: false, rolconnlimit: -1, pw: false },
       ]);
       expect(await pgQuery(tgt, `SELECT pg_has_role('fid_owner', 'fid_reader', 'MEMBER') AS m`)).toEqual([{ m: true }]);
-      const settings = await pgQuery<{ c: string[] }>(tgt, `SELECT s.setconfig AS c FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname LIKE 'fid\\_%' ORDER BY r.rolname`);
+      const settings = await pgQuery<{ c: string[] }>(
+        tgt,
+        `SELECT s.setconfig AS c FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname LIKE 'fid\\_%' ORDER BY r.rolname`,
+      );
       expect(settings.map((x) => x.c)).toEqual([['work_mem=8MB'], ['search_path=app, public']]);
 
       // The migration is recorded as Succeeded with every table done.
@@ -133,7 +146,11 @@ for (const [sm, tm] of pairs) {
       expect(doc.state).toBe('Succeeded');
       expect(doc.databases[0]?.tables.completed).toBe(doc.databases[0]?.tables.total);
       if (sm === tm) {
-        const clean = (s: string) => s.split('\n').filter((l) => !/fid_excluded|owned_by_excluded OWNER TO|^-- Name: /.test(l)).join('\n');
+        const clean = (s: string) =>
+          s
+            .split('\n')
+            .filter((l) => !/fid_excluded|owned_by_excluded OWNER TO|^-- Name: /.test(l))
+            .join('\n');
         expect(clean(await schemaDump(tgt, 'fidelity'))).toBe(clean(await schemaDump(src, 'fidelity')));
       }
     });

@@ -34,12 +34,24 @@ async function resetTarget(...dbs: string[]): Promise<void> {
 }
 
 function online(name: string, dbs: string[], extra = ''): string {
-  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: dbs, extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\n${extra}` }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    pgYaml({
+      name,
+      source: src,
+      target: tgt,
+      include: dbs,
+      extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\n${extra}`,
+    }),
+  );
 }
 
 /** pgbench's standard TPC-B-like script on two clients, bounded at 120 s; stop() ends it with SIGINT. */
 function startPgbench(db: string): { stop: () => Promise<void> } {
-  const child = spawn(PGBENCH, ['-n', '-c', '2', '-T', '120', '-h', src.host, '-p', String(src.port), '-U', src.user, db], { stdio: 'ignore' });
+  const child = spawn(PGBENCH, ['-n', '-c', '2', '-T', '120', '-h', src.host, '-p', String(src.port), '-U', src.user, db], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   return {
     stop: async () => {
@@ -54,7 +66,10 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     await pgQuery(src, 'DROP DATABASE IF EXISTS bench');
     await pgQuery(src, 'CREATE DATABASE bench');
     await new Promise<void>((res, rej) =>
-      spawn(PGBENCH, ['-i', '-q', '-s', '10', '-h', src.host, '-p', String(src.port), '-U', src.user, 'bench'], { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`pgbench -i exited ${c}`)))),
+      spawn(PGBENCH, ['-i', '-q', '-s', '10', '-h', src.host, '-p', String(src.port), '-U', src.user, 'bench'], { stdio: 'ignore' }).on(
+        'exit',
+        (c) => (c === 0 ? res() : rej(new Error(`pgbench -i exited ${c}`))),
+      ),
     );
     await resetTarget('bench');
   });
@@ -69,7 +84,9 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     try {
       const r = await runCli(['apply', file, '--yes']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): public.pgbench_history');
+      expect(r.stderr).toContain(
+        'replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): public.pgbench_history',
+      );
       const before = Number((await pgQuery<{ n: string }>(src, 'SELECT count(*)::text AS n FROM pgbench_history', 'bench'))[0]?.n);
       // Replication goes on while pgbench keeps writing: history rows inserted now arrive too.
       await new Promise<void>((res) => {
@@ -85,7 +102,9 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     }
     const c = await runCli(['cutover', file]);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/bench: cut over; \d+ sequence\(s\) synced; unchanged, not re-copied: public\.pgbench_history; writes had to be paused for/);
+    expect(c.stdout).toMatch(
+      /bench: cut over; \d+ sequence\(s\) synced; unchanged, not re-copied: public\.pgbench_history; writes had to be paused for/,
+    );
     const a = await dataHashes(src, 'bench');
     expect(Number(a['public.pgbench_history']?.split(':')[0])).toBeGreaterThan(200);
     expect(await dataHashes(tgt, 'bench')).toEqual(a);
@@ -96,7 +115,12 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     const file = writeFile(
       tempDir(),
       'migration.yaml',
-      pgYaml({ name: 'pgbench-cancel', source: src, target: tgt, extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ndatabases:\n  include: [bench]\n  overwrite: true' }),
+      pgYaml({
+        name: 'pgbench-cancel',
+        source: src,
+        target: tgt,
+        extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ndatabases:\n  include: [bench]\n  overwrite: true',
+      }),
     );
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
@@ -162,7 +186,8 @@ describe('online: what logical replication does not carry is made equal at cutov
     delete a['public.audit'];
     delete b['public.audit'];
     expect(b).toEqual(a);
-    const los = (s: PgServer) => pgQuery(s, `SELECT oid::text, encode(lo_get(oid), 'escape') AS v FROM pg_largeobject_metadata ORDER BY oid`, 'carry');
+    const los = (s: PgServer) =>
+      pgQuery(s, `SELECT oid::text, encode(lo_get(oid), 'escape') AS v FROM pg_largeobject_metadata ORDER BY oid`, 'carry');
     expect(await los(tgt)).toEqual(await los(src));
     expect(await pgQuery(tgt, 'SELECT last_value::text AS v, is_called FROM counter', 'carry')).toEqual([{ v: '2', is_called: true }]);
     await nothingLeft();
@@ -174,7 +199,11 @@ describe('online: several databases, one fails its cutover verify', () => {
     for (const db of ['multi_a', 'multi_b']) {
       await pgQuery(src, `DROP DATABASE IF EXISTS ${db}`);
       await pgQuery(src, `CREATE DATABASE ${db}`);
-      await pgQuery(src, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g`, db);
+      await pgQuery(
+        src,
+        `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g`,
+        db,
+      );
     }
     await resetTarget('multi_a', 'multi_b');
   });
@@ -191,9 +220,15 @@ describe('online: several databases, one fails its cutover verify', () => {
     const first = await runCli(['cutover', file]);
     expect(first.code, first.stderr).toBe(1);
     expect(first.stderr).toContain('cutover finished 1 of 2 database(s)');
-    expect(first.stderr).toMatch(/multi_a: NOT cut over: verify failed for 1 table\(s\) in "multi_a": public\.t \(100 rows on the source, 101 on the target\)/);
+    expect(first.stderr).toMatch(
+      /multi_a: NOT cut over: verify failed for 1 table\(s\) in "multi_a": public\.t \(100 rows on the source, 101 on the target\)/,
+    );
     expect(first.stderr).toMatch(/multi_b: cut over/);
-    const st = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { state: string; substate: string; databases: { dbname: string; status: string }[] };
+    const st = JSON.parse((await runCli(['status', file, '--json'])).stdout) as {
+      state: string;
+      substate: string;
+      databases: { dbname: string; status: string }[];
+    };
     expect(st).toMatchObject({ state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
     expect(Object.fromEntries(st.databases.map((d) => [d.dbname, d.status]))).toEqual({ multi_a: 'syncing', multi_b: 'done' });
     // multi_a still replicates: a change on the source arrives.

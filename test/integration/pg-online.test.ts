@@ -24,7 +24,8 @@ function startWriter(s: PgServer, db: string): { stop: () => Promise<number> } {
     try {
       while (running && Date.now() < deadline && ops < 200_000) {
         const i = ops++;
-        if (i % 3 === 0) await c.query(`INSERT INTO events (account_id, amount, note) VALUES ($1, $2, $3)`, [1 + (i % 500), i % 997, `w${i}`]);
+        if (i % 3 === 0)
+          await c.query(`INSERT INTO events (account_id, amount, note) VALUES ($1, $2, $3)`, [1 + (i % 500), i % 997, `w${i}`]);
         else if (i % 3 === 1) await c.query(`UPDATE accounts SET balance = balance + 1, touched = now() WHERE id = $1`, [1 + (i % 500)]);
         else await c.query(`DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE amount = $1)`, [i % 997]);
       }
@@ -71,7 +72,17 @@ async function resetTarget(db: string): Promise<void> {
 }
 
 function config(name: string, db: string, extra = ''): string {
-  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [db], extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\nreplication:\n  maxLag: 64kB\n${extra}` }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    pgYaml({
+      name,
+      source: src,
+      target: tgt,
+      include: [db],
+      extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\nreplication:\n  maxLag: 64kB\n${extra}`,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -93,7 +104,17 @@ describe('PostgreSQL 13 -> 15 online, under a concurrent writer', () => {
     await makeSource('online13', s13);
     await pgQuery(t15, 'DROP DATABASE IF EXISTS online13 WITH (FORCE)');
     await pgQuery(t15, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
-    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-13-15', source: s13, target: t15, include: ['online13'], extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false' }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({
+        name: 'online-13-15',
+        source: s13,
+        target: t15,
+        include: ['online13'],
+        extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false',
+      }),
+    );
     const writer = startWriter(s13, 'online13');
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
@@ -116,13 +137,20 @@ describe('online migration under a concurrent writer', () => {
     await new Promise((r) => setTimeout(r, 300));
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): public.nokey');
+    expect(r.stderr).toContain(
+      'replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): public.nokey',
+    );
     expect(r.stderr).toMatch(/Replicating "online_db": waiting for `dbferry cutover`/);
-    expect(await pgQuery(tgt, 'SELECT state, substate FROM dbferry.migrations')).toEqual([{ state: 'InProgress', substate: 'WaitingForCutoverTrigger' }]);
+    expect(await pgQuery(tgt, 'SELECT state, substate FROM dbferry.migrations')).toEqual([
+      { state: 'InProgress', substate: 'WaitingForCutoverTrigger' },
+    ]);
     // Changes during replication, including a TRUNCATE.
     await pgQuery(src, 'TRUNCATE trunc_me; INSERT INTO trunc_me VALUES (7)', 'online_db');
     const st = await runCli(['status', file, '--json']);
-    const doc = JSON.parse(st.stdout) as { migration: { status: string }; databases: { status: string; lag: number | null; method: string }[] };
+    const doc = JSON.parse(st.stdout) as {
+      migration: { status: string };
+      databases: { status: string; lag: number | null; method: string }[];
+    };
     expect(doc.migration.status).toBe('syncing');
     expect(doc.databases[0]).toMatchObject({ status: 'syncing', method: 'replication' });
     expect(typeof doc.databases[0]?.lag).toBe('number');
@@ -172,7 +200,17 @@ describe('online migration under a concurrent writer', () => {
     const file = config('online-cancel', 'online_db');
     expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
     // While it replicates, a second migration of the same target database is refused.
-    const other = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-other', source: src, target: tgt, extra: 'mode: online\nmethod: replication\noption: Migrate\nroles:\n  migrate: false\ndatabases:\n  include: [online_db]\n  overwrite: true' }));
+    const other = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({
+        name: 'online-other',
+        source: src,
+        target: tgt,
+        extra:
+          'mode: online\nmethod: replication\noption: Migrate\nroles:\n  migrate: false\ndatabases:\n  include: [online_db]\n  overwrite: true',
+      }),
+    );
     const refused = await runCli(['apply', other, '--yes']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('database "online_db" is already being migrated by active migration "online-cancel"');
@@ -190,7 +228,9 @@ describe('online migration under a concurrent writer', () => {
     const file = config('online-sigint', 'online_db');
     const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
     await waitForStderr(child, 'paused at after-schema');
-    expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`))[0]).toEqual({ n: 1 });
+    expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`))[0]).toEqual({
+      n: 1,
+    });
     const code = await new Promise<number | null>((res) => {
       child.on('exit', (c) => res(c));
       child.kill('SIGINT');
@@ -207,7 +247,11 @@ describe('online migration under a concurrent writer', () => {
       expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
       await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'before ${side} restart')`, 'online_db');
       await restartPostgres(side === 'source' ? src : tgt);
-      await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (2, 2, 'after ${side} restart'); UPDATE accounts SET balance = -1 WHERE id = 3; DELETE FROM events WHERE id = 5`, 'online_db');
+      await pgQuery(
+        src,
+        `INSERT INTO events (account_id, amount, note) VALUES (2, 2, 'after ${side} restart'); UPDATE accounts SET balance = -1 WHERE id = 3; DELETE FROM events WHERE id = 5`,
+        'online_db',
+      );
       const c = await runCli(['cutover', file]);
       expect(c.code, c.stderr).toBe(0);
       expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
@@ -241,13 +285,26 @@ describe('online migration under a concurrent writer', () => {
       await makeSource('fallback_db', replica);
       await pgQuery(tgt, 'DROP DATABASE IF EXISTS fallback_db WITH (FORCE)');
       await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
-      const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'online-fallback', source: replica, target: tgt, include: ['fallback_db'], extra: 'mode: online\nroles:\n  migrate: false' }));
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({
+          name: 'online-fallback',
+          source: replica,
+          target: tgt,
+          include: ['fallback_db'],
+          extra: 'mode: online\nroles:\n  migrate: false',
+        }),
+      );
       const r = await runCli(['apply', file, '--yes']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('method auto fell back to dump: wal_level is replica');
       const st = await runCli(['status', file]);
       expect(st.stdout).toContain('fallback_db: method auto fell back to dump: wal_level is replica, logical replication needs logical');
-      expect(JSON.parse((await runCli(['status', file, '--json'])).stdout)).toMatchObject({ state: 'Succeeded', migration_detail: [{ dbname: 'fallback_db', method: 'pg_dump', status: 'done' }] });
+      expect(JSON.parse((await runCli(['status', file, '--json'])).stdout)).toMatchObject({
+        state: 'Succeeded',
+        migration_detail: [{ dbname: 'fallback_db', method: 'pg_dump', status: 'done' }],
+      });
       await pgQuery(tgt, 'DROP DATABASE IF EXISTS fallback_db WITH (FORCE)');
     } finally {
       await stopPostgres(replica);
@@ -261,7 +318,9 @@ describe('online migration under a concurrent writer', () => {
     const file = config('online-crash', 'online_db');
     const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after-data' } });
     expect(crashed.signal).toBe('SIGKILL');
-    expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_online\\_crash%'`))[0]).toEqual({ n: 1 });
+    expect(
+      (await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_online\\_crash%'`))[0],
+    ).toEqual({ n: 1 });
     const c = await runCli(['cancel', file]);
     expect(c.code, c.stderr).toBe(0);
     await noLeftovers('online_db');
@@ -273,13 +332,22 @@ describe('online migration under a concurrent writer', () => {
     const file = writeFile(
       tempDir(),
       'migration.yaml',
-      pgYaml({ name: 'online-partial', source: src, target: tgt, include: ['online_db', 'online_db2'], extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ncopy:\n  jobs: 1' }),
+      pgYaml({
+        name: 'online-partial',
+        source: src,
+        target: tgt,
+        include: ['online_db', 'online_db2'],
+        extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ncopy:\n  jobs: 1',
+      }),
     );
     // Databases run one after the other (jobs: 1) in name order: online_db replicates, then online_db2 fails.
     const failed = await runCli(['apply', file, '--yes'], { env: { DBFERRY_FAIL_AT: 'after-schema:online_db2' } });
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toContain('injected failure at after-schema:online_db2');
-    const [m] = await pgQuery<{ state: string; substate: string; error: string }>(tgt, `SELECT state, substate, error FROM dbferry.migrations WHERE name = 'online-partial'`);
+    const [m] = await pgQuery<{ state: string; substate: string; error: string }>(
+      tgt,
+      `SELECT state, substate, error FROM dbferry.migrations WHERE name = 'online-partial'`,
+    );
     // The servers replicate online_db: recording a Failed migration would contradict them.
     expect(m).toMatchObject({ state: 'InProgress', substate: 'MigratingData' });
     expect(m?.error).toContain('replication of "online_db" is still running');
@@ -287,7 +355,9 @@ describe('online migration under a concurrent writer', () => {
     const again = await runCli(['apply', file, '--yes']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('already replicating');
-    expect(await pgQuery(tgt, `SELECT state, substate FROM dbferry.migrations WHERE name = 'online-partial'`)).toEqual([{ state: 'InProgress', substate: 'WaitingForCutoverTrigger' }]);
+    expect(await pgQuery(tgt, `SELECT state, substate FROM dbferry.migrations WHERE name = 'online-partial'`)).toEqual([
+      { state: 'InProgress', substate: 'WaitingForCutoverTrigger' },
+    ]);
     await pgQuery(src, `INSERT INTO events (account_id, amount, note) VALUES (1, 1, 'after resume')`, 'online_db2');
     const c = await runCli(['cutover', file]);
     expect(c.code, c.stderr).toBe(0);

@@ -16,12 +16,15 @@ import type { MariaServer, PgServer } from '../setup/servers.js';
 
 const run = promisify(execFile);
 const SAMPLES = join(ROOT, '..', 'shared', 'sample-data');
-const present = existsSync(join(SAMPLES, 'pagila', 'pagila-schema.sql')) && existsSync(join(SAMPLES, 'sakila', 'sakila-schema-mariadb.sql'));
+const present =
+  existsSync(join(SAMPLES, 'pagila', 'pagila-schema.sql')) && existsSync(join(SAMPLES, 'sakila', 'sakila-schema-mariadb.sql'));
 if (!present) console.warn(`sample-data suite skipped: ${SAMPLES} is absent`);
 const servers = inject('servers');
 
 async function psqlFile(s: PgServer, db: string, file: string): Promise<void> {
-  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', s.host, '-p', String(s.port), '-U', s.user, '-d', db, '-f', file], { maxBuffer: 64 * 1024 * 1024 });
+  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', s.host, '-p', String(s.port), '-U', s.user, '-d', db, '-f', file], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 async function mariaFile(s: MariaServer, file: string): Promise<void> {
@@ -33,7 +36,8 @@ async function resetPg(t: PgServer): Promise<void> {
   await pgQuery(t, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
   await pgQuery(t, 'DROP DATABASE IF EXISTS defaultdb WITH (FORCE)');
   // Whatever else the admin came to own or be granted (memberships, privileges) goes with it.
-  if ((await pgQuery(t, `SELECT 1 FROM pg_roles WHERE rolname = 'pagila_admin'`)).length) await pgQuery(t, 'DROP OWNED BY pagila_admin CASCADE');
+  if ((await pgQuery(t, `SELECT 1 FROM pg_roles WHERE rolname = 'pagila_admin'`)).length)
+    await pgQuery(t, 'DROP OWNED BY pagila_admin CASCADE');
   await pgQuery(t, 'DROP ROLE IF EXISTS pagila_admin');
 }
 
@@ -55,7 +59,10 @@ describe.skipIf(!present)('pagila (PostgreSQL sample database)', () => {
     await pgQuery(tgt, 'CREATE ROLE pagila_admin LOGIN CREATEDB CREATEROLE');
     await pgQuery(tgt, 'CREATE DATABASE defaultdb OWNER pagila_admin');
     try {
-      const yaml = pgYaml({ name: 'pagila-managed', source: src, target: { ...tgt, user: 'pagila_admin' }, include: ['pagila'] }).replace('username: pagila_admin', 'username: pagila_admin\n  dbname: defaultdb');
+      const yaml = pgYaml({ name: 'pagila-managed', source: src, target: { ...tgt, user: 'pagila_admin' }, include: ['pagila'] }).replace(
+        'username: pagila_admin',
+        'username: pagila_admin\n  dbname: defaultdb',
+      );
       const r = await runCli(['apply', writeFile(tempDir(), 'migration.yaml', yaml), '--yes']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/owned by the target user instead: .*\(postgres\)/);
@@ -63,8 +70,17 @@ describe.skipIf(!present)('pagila (PostgreSQL sample database)', () => {
       expect(Object.keys(a).length).toBeGreaterThan(20);
       expect(await dataHashes(tgt, 'pagila')).toEqual(a);
       // Same objects; the owner postgres became the target user.
-      const norm = (lines: string[]) => lines.map((l) => l.replace(/owner=(postgres|pagila_admin|pg_database_owner)/g, 'owner=X').replace(/(postgres|pagila_admin|pg_database_owner)/g, 'X')).filter((l) => !/^con .* NOT NULL/.test(l));
-      expect(norm(await catalogDescription(tgt, 'pagila', false)).filter((l) => !l.startsWith('ext '))).toEqual(norm(await catalogDescription(src, 'pagila', false)).filter((l) => !l.startsWith('ext ')));
+      const norm = (lines: string[]) =>
+        lines
+          .map((l) =>
+            l
+              .replace(/owner=(postgres|pagila_admin|pg_database_owner)/g, 'owner=X')
+              .replace(/(postgres|pagila_admin|pg_database_owner)/g, 'X'),
+          )
+          .filter((l) => !/^con .* NOT NULL/.test(l));
+      expect(norm(await catalogDescription(tgt, 'pagila', false)).filter((l) => !l.startsWith('ext '))).toEqual(
+        norm(await catalogDescription(src, 'pagila', false)).filter((l) => !l.startsWith('ext ')),
+      );
     } finally {
       await resetPg(tgt);
     }
@@ -74,7 +90,11 @@ describe.skipIf(!present)('pagila (PostgreSQL sample database)', () => {
     const { startPostgres, stopPostgres } = await import('../setup/servers.js');
     const tgt = await startPostgres({ major: 15 });
     try {
-      const r = await runCli(['apply', writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'pagila-15', source: src, target: tgt, include: ['pagila'] })), '--yes']);
+      const r = await runCli([
+        'apply',
+        writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'pagila-15', source: src, target: tgt, include: ['pagila'] })),
+        '--yes',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(await dataHashes(tgt, 'pagila')).toEqual(await dataHashes(src, 'pagila'));
       expect(await schemaDump(tgt, 'pagila')).toBe(await schemaDump(src, 'pagila'));
@@ -97,7 +117,9 @@ async function sakilaColumns(s: MariaServer): Promise<Record<string, string>> {
     )) as unknown as [{ t: string; c: string; pk: string }[]];
     const out: Record<string, string> = {};
     for (const { t, c: col, pk } of cols) {
-      const [[r]] = (await c.query(`SELECT COUNT(*) AS n, SHA2(GROUP_CONCAT(IFNULL(HEX(CAST(\`${col}\` AS BINARY)), 'NULL') ORDER BY ${pk} SEPARATOR ','), 256) AS h FROM sakila.\`${t}\``)) as unknown as [[{ n: number; h: string }]];
+      const [[r]] = (await c.query(
+        `SELECT COUNT(*) AS n, SHA2(GROUP_CONCAT(IFNULL(HEX(CAST(\`${col}\` AS BINARY)), 'NULL') ORDER BY ${pk} SEPARATOR ','), 256) AS h FROM sakila.\`${t}\``,
+      )) as unknown as [[{ n: number; h: string }]];
       out[`${t}.${col}`] = `${r.n}:${r.h}`;
     }
     return out;
@@ -120,7 +142,11 @@ describe.skipIf(!present)('sakila (MariaDB sample database)', () => {
   });
 
   it('default settings: every column of every table equal, views, routines and triggers there', async () => {
-    const r = await runCli(['apply', writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'sakila', source: m1, target: m2, include: ['sakila'] })), '--yes']);
+    const r = await runCli([
+      'apply',
+      writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'sakila', source: m1, target: m2, include: ['sakila'] })),
+      '--yes',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const a = await sakilaColumns(m1);
     expect(Object.keys(a).length).toBeGreaterThan(80);

@@ -33,8 +33,11 @@ beforeAll(async () => {
     );
   }
   await resetTarget();
-  await myQuery(m1, `DROP DATABASE IF EXISTS sel_my; CREATE DATABASE sel_my; CREATE TABLE sel_my.orders (id int PRIMARY KEY); CREATE TABLE sel_my.log_a (id int); CREATE TABLE sel_my.log_b (id int);
-    INSERT INTO sel_my.orders VALUES (1), (2); INSERT INTO sel_my.log_a VALUES (1); INSERT INTO sel_my.log_b VALUES (1);`);
+  await myQuery(
+    m1,
+    `DROP DATABASE IF EXISTS sel_my; CREATE DATABASE sel_my; CREATE TABLE sel_my.orders (id int PRIMARY KEY); CREATE TABLE sel_my.log_a (id int); CREATE TABLE sel_my.log_b (id int);
+    INSERT INTO sel_my.orders VALUES (1), (2); INSERT INTO sel_my.log_a VALUES (1); INSERT INTO sel_my.log_b VALUES (1);`,
+  );
   await myQuery(m2, 'DROP DATABASE IF EXISTS sel_my; DROP DATABASE IF EXISTS dbferry');
 });
 
@@ -46,7 +49,11 @@ afterAll(async () => {
 });
 
 function pgConfig(name: string, extra: string): string {
-  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: ['sel_*'], extra: `roles:\n  migrate: false\n${extra}` }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    pgYaml({ name, source: src, target: tgt, include: ['sel_*'], extra: `roles:\n  migrate: false\n${extra}` }),
+  );
 }
 
 describe('selection with patterns (PostgreSQL)', () => {
@@ -58,12 +65,22 @@ describe('selection with patterns (PostgreSQL)', () => {
     expect(plan.stdout).toContain('database "sel_one"');
     expect(plan.stdout).toContain('database "sel_two"');
     expect(plan.stdout).not.toContain('database "other_db"');
-    expect(plan.stdout).toContain('schemas.include "tenant_*" matched 4: sel_one.tenant_a, sel_one.tenant_b, sel_two.tenant_a, sel_two.tenant_b');
-    expect(plan.stdout).toContain('tables.skip "tenant_a.log_*" matched 4: sel_one.tenant_a.log_2024, sel_one.tenant_a.log_2025, sel_two.tenant_a.log_2024, sel_two.tenant_a.log_2025');
+    expect(plan.stdout).toContain(
+      'schemas.include "tenant_*" matched 4: sel_one.tenant_a, sel_one.tenant_b, sel_two.tenant_a, sel_two.tenant_b',
+    );
+    expect(plan.stdout).toContain(
+      'tables.skip "tenant_a.log_*" matched 4: sel_one.tenant_a.log_2024, sel_one.tenant_a.log_2025, sel_two.tenant_a.log_2024, sel_two.tenant_a.log_2025',
+    );
     const r = await runCli(['apply', file, '--yes']);
     expect(r.code, r.stderr).toBe(0);
     for (const db of ['sel_one', 'sel_two']) {
-      const schemas = (await pgQuery<{ n: string }>(tgt, `SELECT nspname AS n FROM pg_namespace WHERE nspname IN ('tenant_a', 'tenant_b', 'internal') ORDER BY 1`, db)).map((x) => x.n);
+      const schemas = (
+        await pgQuery<{ n: string }>(
+          tgt,
+          `SELECT nspname AS n FROM pg_namespace WHERE nspname IN ('tenant_a', 'tenant_b', 'internal') ORDER BY 1`,
+          db,
+        )
+      ).map((x) => x.n);
       expect(schemas).toEqual(['tenant_a', 'tenant_b']);
       const h = await dataHashes(tgt, db);
       const s = await dataHashes(src, db);
@@ -82,13 +99,20 @@ describe('selection with patterns (PostgreSQL)', () => {
     expect(plan.stdout).toContain('tables.include "public.tt" matches nothing on the source');
     const check = await runCli(['check', file, '--json']);
     expect(check.code).toBe(1);
-    const failed = (JSON.parse(check.stdout) as { checks: { id: string; result: string; message: string }[] }).checks.find((c) => c.id === 'pg.selection');
+    const failed = (JSON.parse(check.stdout) as { checks: { id: string; result: string; message: string }[] }).checks.find(
+      (c) => c.id === 'pg.selection',
+    );
     expect(failed).toMatchObject({ result: 'Failed' });
-    expect(failed?.message).toBe('schemas.exclude "nope" matches nothing on the source; tables.include "public.tt" matches nothing on the source; tables.include "tenant_x*.orders" matches nothing on the source');
+    expect(failed?.message).toBe(
+      'schemas.exclude "nope" matches nothing on the source; tables.include "public.tt" matches nothing on the source; tables.include "tenant_x*.orders" matches nothing on the source',
+    );
     const apply = await runCli(['apply', file, '--yes']);
     expect(apply.code).toBe(1);
     for (const db of ['sel_one', 'sel_two']) expect(await pgQuery(tgt, `SELECT 1 FROM pg_database WHERE datname = '${db}'`)).toEqual([]);
-    const noDb = await runCli(['plan', writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'sel-nodb', source: src, target: tgt, include: ['nomatch_*'] }))]);
+    const noDb = await runCli([
+      'plan',
+      writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'sel-nodb', source: src, target: tgt, include: ['nomatch_*'] })),
+    ]);
     expect(noDb.code).toBe(1);
     expect(noDb.stdout).toContain('databases.include pattern "nomatch_*" matches no database on the source');
   });
@@ -96,13 +120,28 @@ describe('selection with patterns (PostgreSQL)', () => {
 
 describe('selection with patterns (MariaDB)', () => {
   it('tables.skip by pattern; an unmatched entry fails the check', async () => {
-    const ok = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'sel-my', source: m1, target: m2, include: ['sel_*'], extra: 'tables:\n  skip: [log_*]' }));
+    const ok = writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({ name: 'sel-my', source: m1, target: m2, include: ['sel_*'], extra: 'tables:\n  skip: [log_*]' }),
+    );
     const r = await runCli(['apply', ok, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(await myQuery(m2, 'SELECT (SELECT COUNT(*) FROM sel_my.orders) AS o, (SELECT COUNT(*) FROM sel_my.log_a) AS a, (SELECT COUNT(*) FROM sel_my.log_b) AS b')).toEqual([{ o: 2, a: 0, b: 0 }]);
-    const bad = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'sel-my-bad', source: m1, target: m2, include: ['sel_my'], extra: 'tables:\n  skip: [nothing_*]' }));
+    expect(
+      await myQuery(
+        m2,
+        'SELECT (SELECT COUNT(*) FROM sel_my.orders) AS o, (SELECT COUNT(*) FROM sel_my.log_a) AS a, (SELECT COUNT(*) FROM sel_my.log_b) AS b',
+      ),
+    ).toEqual([{ o: 2, a: 0, b: 0 }]);
+    const bad = writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({ name: 'sel-my-bad', source: m1, target: m2, include: ['sel_my'], extra: 'tables:\n  skip: [nothing_*]' }),
+    );
     const c = await runCli(['check', bad, '--json']);
     expect(c.code).toBe(1);
-    expect((JSON.parse(c.stdout) as { checks: { id: string; result: string; message: string }[] }).checks.find((x) => x.id === 'my.selection')).toMatchObject({ result: 'Failed', message: 'tables.skip "nothing_*" matches nothing on the source' });
+    expect(
+      (JSON.parse(c.stdout) as { checks: { id: string; result: string; message: string }[] }).checks.find((x) => x.id === 'my.selection'),
+    ).toMatchObject({ result: 'Failed', message: 'tables.skip "nothing_*" matches nothing on the source' });
   });
 });

@@ -33,9 +33,16 @@ function expectCleanScreen(screen: string): void {
 async function resetTarget(): Promise<void> {
   // A failed online test must not leave a subscription holding the database.
   for (const { subname } of await pgQuery<{ subname: string }>(tgt, 'SELECT subname FROM pg_subscription')) {
-    await pgQuery(tgt, `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`, DB).catch(() => undefined);
+    await pgQuery(
+      tgt,
+      `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`,
+      DB,
+    ).catch(() => undefined);
   }
-  for (const { slot_name } of await pgQuery<{ slot_name: string }>(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry%'`)) {
+  for (const { slot_name } of await pgQuery<{ slot_name: string }>(
+    src,
+    `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry%'`,
+  )) {
     await pgQuery(src, `SELECT pg_drop_replication_slot('${slot_name}')`).catch(() => undefined);
   }
   await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -44,12 +51,20 @@ async function resetTarget(): Promise<void> {
 
 function migration(name: string, extra = ''): { dir: string; file: string } {
   const dir = tempDir();
-  const file = writeFile(dir, 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [DB], extra: `roles:\n  migrate: false\n${extra}` }));
+  const file = writeFile(
+    dir,
+    'migration.yaml',
+    pgYaml({ name, source: src, target: tgt, include: [DB], extra: `roles:\n  migrate: false\n${extra}` }),
+  );
   return { dir, file };
 }
 
 async function migrationState(name: string): Promise<{ state: string; substate: string } | undefined> {
-  return (await pgQuery<{ state: string; substate: string }>(tgt, 'SELECT state, substate FROM dbferry.migrations WHERE name = $1', 'postgres', [name]))[0];
+  return (
+    await pgQuery<{ state: string; substate: string }>(tgt, 'SELECT state, substate FROM dbferry.migrations WHERE name = $1', 'postgres', [
+      name,
+    ])
+  )[0];
 }
 
 beforeAll(async () => {
@@ -129,7 +144,13 @@ describe('dbferry in a terminal', () => {
     writeFile(
       dir,
       'migration.yaml',
-      pgYaml({ name: 'tty-yes', source: { ...src, user: 'tty_pw' }, target: tgt, include: [DB], extra: 'roles:\n  migrate: false' }).replace(/(source:\n(?:  .*\n)*?  username: tty_pw)/, '$1\n  password: ${SRC_PW}'),
+      pgYaml({
+        name: 'tty-yes',
+        source: { ...src, user: 'tty_pw' },
+        target: tgt,
+        include: [DB],
+        extra: 'roles:\n  migrate: false',
+      }).replace(/(source:\n(?:  .*\n)*?  username: tty_pw)/, '$1\n  password: ${SRC_PW}'),
     );
     const t = await terminal(dbferry('apply --yes'), dir, { SRC_PW: 'tty-Secret-Marker' });
     const { code, screen } = await t.finished();

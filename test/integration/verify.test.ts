@@ -45,11 +45,14 @@ beforeAll(async () => {
      INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;`,
     DB,
   );
-  await myQuery(m1, `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}; USE ${DB};
+  await myQuery(
+    m1,
+    `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}; USE ${DB};
     CREATE TABLE small (id int PRIMARY KEY, v varchar(20), u UUID);
     INSERT INTO small SELECT seq, CONCAT('v', seq), UUID() FROM seq_1_to_100;
     CREATE TABLE big (id bigint PRIMARY KEY, v text);
-    INSERT INTO big SELECT seq, REPEAT('x', 100) FROM seq_1_to_50000;`);
+    INSERT INTO big SELECT seq, REPEAT('x', 100) FROM seq_1_to_50000;`,
+  );
 });
 
 afterAll(async () => {
@@ -62,7 +65,11 @@ afterAll(async () => {
 describe('default verify on PostgreSQL', () => {
   it('a changed value in a small table fails the migration and names the table', async () => {
     await resetPgTarget();
-    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'verify-pg', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false' }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({ name: 'verify-pg', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false' }),
+    );
     const r = await applyWithDamage(file, () => pgQuery(tgt, `UPDATE small SET v = 'tampered' WHERE id = 50`, DB).then(() => undefined));
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('verify failed for 1 table(s) in "verify_db": public.small (checksum differs)');
@@ -71,7 +78,17 @@ describe('default verify on PostgreSQL', () => {
 
   it('a big table is checked on sampled key ranges: a change inside one is caught', async () => {
     await resetPgTarget();
-    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'verify-pg-sample', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false\nverifySampleAbove: 256kB' }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({
+        name: 'verify-pg-sample',
+        source: src,
+        target: tgt,
+        include: [DB],
+        extra: 'roles:\n  migrate: false\nverifySampleAbove: 256kB',
+      }),
+    );
     // The first range always starts at the smallest key.
     const r = await applyWithDamage(file, () => pgQuery(tgt, `UPDATE big SET v = 'tampered' WHERE id = 1`, DB).then(() => undefined));
     expect(r.code, r.stderr).toBe(1);
@@ -80,8 +97,14 @@ describe('default verify on PostgreSQL', () => {
 
   it('verify: counts, the opt-out, checks row counts only', async () => {
     await resetPgTarget();
-    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'verify-pg-counts', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false\nverify: counts' }));
-    const r = await applyWithDamage(file, () => pgQuery(tgt, `UPDATE small SET v = 'tampered' WHERE id = 50`, DB).then(() => undefined)).catch((e: unknown) => ({ code: -1, stderr: String(e) }));
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({ name: 'verify-pg-counts', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false\nverify: counts' }),
+    );
+    const r = await applyWithDamage(file, () =>
+      pgQuery(tgt, `UPDATE small SET v = 'tampered' WHERE id = 50`, DB).then(() => undefined),
+    ).catch((e: unknown) => ({ code: -1, stderr: String(e) }));
     // No verify of values runs, so there is no pause before it: the run ends on its own, unchecked.
     expect(r.stderr).toContain('never printed "paused at before-verify"');
     expect(await pgQuery(tgt, `SELECT state FROM dbferry.migrations WHERE name = 'verify-pg-counts'`)).toEqual([{ state: 'Succeeded' }]);
@@ -96,7 +119,9 @@ describe('default verify on MariaDB', () => {
     ] as const) {
       await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS dbferry`);
       const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name, source: m1, target: m2, include: [DB], extra }));
-      const r = await applyWithDamage(file, () => myQuery(m2, `UPDATE ${DB}.${table} SET v = 'tampered' WHERE id = 1`).then(() => undefined));
+      const r = await applyWithDamage(file, () =>
+        myQuery(m2, `UPDATE ${DB}.${table} SET v = 'tampered' WHERE id = 1`).then(() => undefined),
+      );
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain(`verify failed for 1 table(s) in "${DB}": ${table} (`);
     }

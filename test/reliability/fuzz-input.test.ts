@@ -21,11 +21,56 @@ const aiven = examples.find((e) => e.name === 'aiven-settings.sh')?.text ?? '';
 const env = { SOURCE_PASSWORD: 'fuzz-src', TARGET_PASSWORD: 'fuzz-tgt', TARGET_HOST: 'fuzz.example' };
 
 const nasty = fc.oneof(
-  fc.constantFrom(':', ': ', '- ', '[', ']', '{', '}', '"', "'", '\t', '${', '${X', '${UNSET_VAR_Q}', '\n', '#', '&a', '*a', '!!binary ', '\u0000', 'é', '\\', '  ', '---\n', '...', '?', '|', '>', '%', '@', '`', 'null', '~', '0x1F', '1e999', '-1', 'true', '\r\n', '\u2028'),
+  fc.constantFrom(
+    ':',
+    ': ',
+    '- ',
+    '[',
+    ']',
+    '{',
+    '}',
+    '"',
+    "'",
+    '\t',
+    '${',
+    '${X',
+    '${UNSET_VAR_Q}',
+    '\n',
+    '#',
+    '&a',
+    '*a',
+    '!!binary ',
+    '\u0000',
+    'é',
+    '\\',
+    '  ',
+    '---\n',
+    '...',
+    '?',
+    '|',
+    '>',
+    '%',
+    '@',
+    '`',
+    'null',
+    '~',
+    '0x1F',
+    '1e999',
+    '-1',
+    'true',
+    '\r\n',
+    '\u2028',
+  ),
   fc.string({ maxLength: 12 }),
 );
 
-type Op = { kind: 'insert'; at: number; text: string } | { kind: 'delete-line'; at: number } | { kind: 'dup-line'; at: number } | { kind: 'replace'; at: number; len: number; text: string } | { kind: 'truncate'; at: number } | { kind: 'tab'; at: number };
+type Op =
+  | { kind: 'insert'; at: number; text: string }
+  | { kind: 'delete-line'; at: number }
+  | { kind: 'dup-line'; at: number }
+  | { kind: 'replace'; at: number; len: number; text: string }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'tab'; at: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: nasty }),
@@ -128,7 +173,10 @@ describe('fuzzed bad input never escapes as a stack trace', () => {
 
   it('through the CLI: rejected files exit 2 with file:line:col and no stack trace (40 cases)', async () => {
     const dir = tempDir();
-    const cases = fc.sample(fc.tuple(fc.constantFrom(...yamls), fc.array(op, { minLength: 2, maxLength: 4 })), { numRuns: 40 * times, seed });
+    const cases = fc.sample(fc.tuple(fc.constantFrom(...yamls), fc.array(op, { minLength: 2, maxLength: 4 })), {
+      numRuns: 40 * times,
+      seed,
+    });
     for (const [i, [base, ops]] of cases.entries()) {
       const file = writeFile(dir, `f${i}.yaml`, mutate(base, ops));
       const r = await runCli(['validate', file], { env });

@@ -75,23 +75,35 @@ async function dropPg(): Promise<void> {
 describe('PostgreSQL hostile data', () => {
   afterAll(dropPg);
 
-  it(`odd identifiers everywhere, edge values of every type, 1,000 columns, an empty database and ${MANY.toLocaleString('en-US')} tables: equal after apply`, async () => {
-    await dropPg();
-    await pgQuery(src, `CREATE DATABASE ${pgi(PG_DBS[0]!)}`);
-    await pgQuery(src, PG_FIXTURE, PG_DBS[0]);
-    await pgQuery(src, 'CREATE DATABASE empty_db');
-    await pgQuery(src, 'CREATE DATABASE many_tables');
-    await pgQuery(src, `DO $$ BEGIN FOR i IN 1..${MANY} LOOP EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, v text); INSERT INTO %I VALUES (%s, %L)', 't' || i, 't' || i, i, 'row ' || i); IF i % 500 = 0 THEN COMMIT; END IF; END LOOP; END $$`, 'many_tables');
-    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'hostile-pg', source: src, target: tgt, include: PG_DBS, extra: `copy:\n  jobs: 2\nverify: checksums` }));
-    const r = await runCli(['apply', file, '--yes']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const d of PG_DBS) {
-      expect(await dataHashes(tgt, d), d).toEqual(await dataHashes(src, d));
-      expect(await catalogDescription(tgt, d, false), d).toEqual(await catalogDescription(src, d, false));
-    }
-    expect(Object.keys(await dataHashes(tgt, 'many_tables'))).toHaveLength(MANY);
-    expect(await dataHashes(tgt, 'empty_db')).toEqual({});
-  }, TIMEOUT);
+  it(
+    `odd identifiers everywhere, edge values of every type, 1,000 columns, an empty database and ${MANY.toLocaleString('en-US')} tables: equal after apply`,
+    async () => {
+      await dropPg();
+      await pgQuery(src, `CREATE DATABASE ${pgi(PG_DBS[0]!)}`);
+      await pgQuery(src, PG_FIXTURE, PG_DBS[0]);
+      await pgQuery(src, 'CREATE DATABASE empty_db');
+      await pgQuery(src, 'CREATE DATABASE many_tables');
+      await pgQuery(
+        src,
+        `DO $$ BEGIN FOR i IN 1..${MANY} LOOP EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, v text); INSERT INTO %I VALUES (%s, %L)', 't' || i, 't' || i, i, 'row ' || i); IF i % 500 = 0 THEN COMMIT; END IF; END LOOP; END $$`,
+        'many_tables',
+      );
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({ name: 'hostile-pg', source: src, target: tgt, include: PG_DBS, extra: `copy:\n  jobs: 2\nverify: checksums` }),
+      );
+      const r = await runCli(['apply', file, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const d of PG_DBS) {
+        expect(await dataHashes(tgt, d), d).toEqual(await dataHashes(src, d));
+        expect(await catalogDescription(tgt, d, false), d).toEqual(await catalogDescription(src, d, false));
+      }
+      expect(Object.keys(await dataHashes(tgt, 'many_tables'))).toHaveLength(MANY);
+      expect(await dataHashes(tgt, 'empty_db')).toEqual({});
+    },
+    TIMEOUT,
+  );
 });
 
 /** MySQL identifiers: 64 characters, with backticks, quotes, backslashes, dots and unicode. */
@@ -107,7 +119,11 @@ async function dropMy(): Promise<void> {
 
 async function myState(s: MariaServer, db: string): Promise<string[]> {
   const out: string[] = [];
-  for (const { t, k } of await myQuery<{ t: string; k: string }>(s, `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1`, [db])) {
+  for (const { t, k } of await myQuery<{ t: string; k: string }>(
+    s,
+    `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1`,
+    [db],
+  )) {
     const q = `${myi(db)}.${myi(t)}`;
     if (k === 'VIEW') {
       out.push(`view ${t}`);
@@ -123,12 +139,14 @@ async function myState(s: MariaServer, db: string): Promise<string[]> {
 describe('MySQL hostile data', () => {
   afterAll(dropMy);
 
-  it(`odd identifiers, edge values of every type, 1,000 columns, an empty database and ${MY_MANY.toLocaleString('en-US')} tables: equal after apply`, async () => {
-    await dropMy();
-    const db = myi(MY_DBS[0]!);
-    await myQuery(
-      m1,
-      `SET time_zone = '+00:00'; CREATE DATABASE ${db} CHARACTER SET utf8mb4; USE ${db};
+  it(
+    `odd identifiers, edge values of every type, 1,000 columns, an empty database and ${MY_MANY.toLocaleString('en-US')} tables: equal after apply`,
+    async () => {
+      await dropMy();
+      const db = myi(MY_DBS[0]!);
+      await myQuery(
+        m1,
+        `SET time_zone = '+00:00'; CREATE DATABASE ${db} CHARACTER SET utf8mb4; USE ${db};
        CREATE TABLE ${myi(MY_LONG)} (${myi(MY_LONG)} int PRIMARY KEY, \`select\` varchar(20), \`a.b\` text, KEY ${myi(MY_LONG)} (\`select\`)) ENGINE=InnoDB;
        INSERT INTO ${myi(MY_LONG)} VALUES (1, '', NULL), (2, 'quote''s', 'back\\\\slash'), (3, 'ü☃😀', 'tab\\tnl\\n'), (4, '\\\\N', '\\0nul');
        CREATE VIEW \`v.w "x"\` AS SELECT \`select\` FROM ${myi(MY_LONG)};
@@ -147,17 +165,25 @@ describe('MySQL hostile data', () => {
        CREATE TABLE wide (id int PRIMARY KEY, ${Array.from({ length: 999 }, (_, i) => `${myi(`c${i} \`${i % 10}`)} ${i % 3 === 0 ? 'int' : i % 3 === 1 ? 'tinyint' : 'smallint'}`).join(', ')}) ENGINE=InnoDB ROW_FORMAT=DYNAMIC;
        INSERT INTO wide (id, ${myi('c0 `0')}, ${myi('c998 `8')}) SELECT seq, seq, seq % 100 FROM seq_1_to_300;
        CREATE DATABASE my_empty; CREATE DATABASE my_many;`,
-    );
-    const stmts: string[] = [];
-    for (let i = 1; i <= MY_MANY; i++) stmts.push(`CREATE TABLE my_many.t${i} (id int PRIMARY KEY, v varchar(20)); INSERT INTO my_many.t${i} VALUES (${i}, 'row ${i}');`);
-    for (let i = 0; i < stmts.length; i += 500) await myQuery(m1, stmts.slice(i, i + 500).join('\n'));
-    const file = writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name: 'hostile-my', source: m1, target: m2, include: MY_DBS, extra: 'copy:\n  jobs: 2\nverify: checksums' }));
-    const r = await runCli(['apply', file, '--yes']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const d of MY_DBS.slice(0, 2)) expect(await myState(m2, d), d).toEqual(await myState(m1, d));
-    const count = async (s: MariaServer): Promise<unknown> => (await myQuery<{ n: number }>(s, `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'my_many'`))[0]?.n;
-    expect(await count(m2)).toBe(MY_MANY);
-    const sample = [1, Math.ceil(MY_MANY / 2), MY_MANY].map((i) => `my_many.t${i}`).join(', ');
-    expect(await myQuery(m2, `CHECKSUM TABLE ${sample} EXTENDED`)).toEqual(await myQuery(m1, `CHECKSUM TABLE ${sample} EXTENDED`));
-  }, TIMEOUT);
+      );
+      const stmts: string[] = [];
+      for (let i = 1; i <= MY_MANY; i++)
+        stmts.push(`CREATE TABLE my_many.t${i} (id int PRIMARY KEY, v varchar(20)); INSERT INTO my_many.t${i} VALUES (${i}, 'row ${i}');`);
+      for (let i = 0; i < stmts.length; i += 500) await myQuery(m1, stmts.slice(i, i + 500).join('\n'));
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        mysqlYaml({ name: 'hostile-my', source: m1, target: m2, include: MY_DBS, extra: 'copy:\n  jobs: 2\nverify: checksums' }),
+      );
+      const r = await runCli(['apply', file, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const d of MY_DBS.slice(0, 2)) expect(await myState(m2, d), d).toEqual(await myState(m1, d));
+      const count = async (s: MariaServer): Promise<unknown> =>
+        (await myQuery<{ n: number }>(s, `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'my_many'`))[0]?.n;
+      expect(await count(m2)).toBe(MY_MANY);
+      const sample = [1, Math.ceil(MY_MANY / 2), MY_MANY].map((i) => `my_many.t${i}`).join(', ');
+      expect(await myQuery(m2, `CHECKSUM TABLE ${sample} EXTENDED`)).toEqual(await myQuery(m1, `CHECKSUM TABLE ${sample} EXTENDED`));
+    },
+    TIMEOUT,
+  );
 });

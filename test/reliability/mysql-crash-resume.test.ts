@@ -14,7 +14,10 @@ const DB = 'my_crash';
 
 async function state(s: MariaServer): Promise<string[]> {
   const out: string[] = [];
-  for (const { t, k } of await myQuery<{ t: string; k: string }>(s, `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' ORDER BY 1`)) {
+  for (const { t, k } of await myQuery<{ t: string; k: string }>(
+    s,
+    `SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}' ORDER BY 1`,
+  )) {
     const q = `\`${DB}\`.\`${t.replace(/`/g, '``')}\``;
     if (k === 'VIEW') {
       out.push(`view ${t}`);
@@ -25,7 +28,11 @@ async function state(s: MariaServer): Promise<string[]> {
     const [ddl] = await myQuery<Record<string, string>>(s, `SHOW CREATE TABLE ${q}`);
     out.push(`${t}:${c?.n}:${r?.Checksum}:${String(ddl?.['Create Table']).replace(/ AUTO_INCREMENT=\d+/, '')}`);
   }
-  for (const { n } of await myQuery<{ n: string }>(s, `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`)) out.push(`trigger ${n}`);
+  for (const { n } of await myQuery<{ n: string }>(
+    s,
+    `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${DB}'`,
+  ))
+    out.push(`trigger ${n}`);
   return out;
 }
 
@@ -42,7 +49,17 @@ async function noReplica(): Promise<void> {
 }
 
 function config(name: string, extra = ''): string {
-  return writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name, source: m1, target: m2, include: [DB], extra: `copy:\n  jobs: 2\n  splitTablesLargerThan: 256kB\nverify: checksums\n${extra}` }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    mysqlYaml({
+      name,
+      source: m1,
+      target: m2,
+      include: [DB],
+      extra: `copy:\n  jobs: 2\n  splitTablesLargerThan: 256kB\nverify: checksums\n${extra}`,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -69,7 +86,17 @@ afterAll(async () => {
   await myQuery(m1, `DROP DATABASE IF EXISTS ${DB}`);
 });
 
-const DUMP_POINTS = ['after-create', 'after-schema', 'mid-copy', 'after-table-1', 'after-table-2', 'after-table-3', 'after-table-4', 'after-data', 'after-post-data'];
+const DUMP_POINTS = [
+  'after-create',
+  'after-schema',
+  'mid-copy',
+  'after-table-1',
+  'after-table-2',
+  'after-table-3',
+  'after-table-4',
+  'after-data',
+  'after-post-data',
+];
 
 describe('MySQL: kill -9 at seeded-random points of the dump method, then apply again', () => {
   const points = process.env.DBFERRY_STRESS ? DUMP_POINTS : seededPick(DUMP_POINTS, 5, Number(process.env.DBFERRY_KILL_SEED ?? 7));
@@ -94,7 +121,10 @@ describe('MySQL online: kill -9 between the copy and the replica', () => {
       const file = config(`my-crash-online-${point}`, 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s');
       const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
-      await myQuery(m1, `INSERT INTO ${DB}.orders (customer_id, amount) VALUES (1, 1.5), (2, 2.5); UPDATE ${DB}.customers SET name = concat(name, '!') WHERE id <= 10; DELETE FROM ${DB}.blobs WHERE id <= 5`);
+      await myQuery(
+        m1,
+        `INSERT INTO ${DB}.orders (customer_id, amount) VALUES (1, 1.5), (2, 2.5); UPDATE ${DB}.customers SET name = concat(name, '!') WHERE id <= 10; DELETE FROM ${DB}.blobs WHERE id <= 5`,
+      );
       const again = await runCli(['apply', file, '--yes']);
       expect(again.code, again.stderr).toBe(0);
       await myQuery(m1, `INSERT INTO ${DB}.orders (customer_id, amount) VALUES (3, 3.5); DELETE FROM ${DB}.nokey WHERE a IS NULL`);

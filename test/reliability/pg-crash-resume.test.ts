@@ -20,7 +20,11 @@ async function resetTarget(): Promise<void> {
 }
 
 function config(name: string, extra = ''): string {
-  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [DB], extra: `copy:\n  jobs: 2\nverify: checksums\n${extra}` }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    pgYaml({ name, source: src, target: tgt, include: [DB], extra: `copy:\n  jobs: 2\nverify: checksums\n${extra}` }),
+  );
 }
 
 async function expectEqual(): Promise<void> {
@@ -32,13 +36,23 @@ async function expectEqual(): Promise<void> {
 
 beforeAll(async () => {
   await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
-  await pgQuery(src, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'resume_app') THEN CREATE ROLE resume_app; END IF; END $$`);
+  await pgQuery(
+    src,
+    `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'resume_app') THEN CREATE ROLE resume_app; END IF; END $$`,
+  );
   await pgQuery(src, `CREATE DATABASE ${DB}`);
-  const ddl: string[] = ['CREATE TABLE parent (id int PRIMARY KEY, name text UNIQUE)', 'INSERT INTO parent SELECT g, $$p$$ || g FROM generate_series(1, 2000) g'];
+  const ddl: string[] = [
+    'CREATE TABLE parent (id int PRIMARY KEY, name text UNIQUE)',
+    'INSERT INTO parent SELECT g, $$p$$ || g FROM generate_series(1, 2000) g',
+  ];
   for (let i = 1; i <= 8; i++) {
-    ddl.push(`CREATE TABLE t${i} (id bigserial PRIMARY KEY, parent_id int REFERENCES parent(id), v text, n numeric, at timestamptz DEFAULT now())`);
+    ddl.push(
+      `CREATE TABLE t${i} (id bigserial PRIMARY KEY, parent_id int REFERENCES parent(id), v text, n numeric, at timestamptz DEFAULT now())`,
+    );
     ddl.push(`CREATE INDEX t${i}_v ON t${i} (v)`);
-    ddl.push(`INSERT INTO t${i} (parent_id, v, n) SELECT 1 + g % 2000, md5(g::text), g / 7.0 FROM generate_series(1, ${i === 1 ? 60000 : 3000 * i}) g`);
+    ddl.push(
+      `INSERT INTO t${i} (parent_id, v, n) SELECT 1 + g % 2000, md5(g::text), g / 7.0 FROM generate_series(1, ${i === 1 ? 60000 : 3000 * i}) g`,
+    );
   }
   ddl.push('CREATE MATERIALIZED VIEW mv AS SELECT parent_id, count(*) AS n FROM t1 GROUP BY parent_id');
   ddl.push('CREATE UNIQUE INDEX mv_pk ON mv (parent_id)');
@@ -55,7 +69,18 @@ afterAll(async () => {
 
 /** 10 kill points drawn from every crash point of the dump method (seed DBFERRY_KILL_SEED, default 266: it reaches every phase but the last); all of them under DBFERRY_STRESS. */
 function killPoints(): string[] {
-  const candidates = ['after-roles', 'after-create', 'mid-schema', 'after-schema', 'mid-copy', ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`), 'after-data', 'mid-post-data', 'after-post-data', 'after-finalize'];
+  const candidates = [
+    'after-roles',
+    'after-create',
+    'mid-schema',
+    'after-schema',
+    'mid-copy',
+    ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`),
+    'after-data',
+    'mid-post-data',
+    'after-post-data',
+    'after-finalize',
+  ];
   return process.env.DBFERRY_STRESS ? candidates : seededPick(candidates, 10, Number(process.env.DBFERRY_KILL_SEED ?? 266));
 }
 
@@ -92,7 +117,9 @@ describe('signals and concurrency', () => {
       child.kill('SIGINT');
     });
     expect(code).toBe(130);
-    expect(await pgQuery(tgt, 'SELECT state, error FROM dbferry.migrations')).toEqual([{ state: 'InProgress', error: 'interrupted; run `dbferry apply` again to resume' }]);
+    expect(await pgQuery(tgt, 'SELECT state, error FROM dbferry.migrations')).toEqual([
+      { state: 'InProgress', error: 'interrupted; run `dbferry apply` again to resume' },
+    ]);
     const again = await runCli(['apply', file, '--yes']);
     expect(again.code, again.stderr).toBe(0);
     await expectEqual();

@@ -22,24 +22,53 @@ async function noLeftovers(): Promise<void> {
 
 /** Removes whatever an earlier (possibly failed) case left, by SQL, so one failure cannot cascade. */
 async function resetTarget(): Promise<void> {
-  for (const { subname } of await pgQuery<{ subname: string }>(tgt, `SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = '${DB}'`)) {
-    await pgQuery(tgt, `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`, DB);
+  for (const { subname } of await pgQuery<{ subname: string }>(
+    tgt,
+    `SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = '${DB}'`,
+  )) {
+    await pgQuery(
+      tgt,
+      `ALTER SUBSCRIPTION "${subname}" DISABLE; ALTER SUBSCRIPTION "${subname}" SET (slot_name = NONE); DROP SUBSCRIPTION "${subname}"`,
+      DB,
+    );
   }
-  await pgQuery(src, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' AND NOT active`);
-  for (const { pubname } of await pgQuery<{ pubname: string }>(src, `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry\\_%'`, DB)) await pgQuery(src, `DROP PUBLICATION "${pubname}"`, DB);
+  await pgQuery(
+    src,
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' AND NOT active`,
+  );
+  for (const { pubname } of await pgQuery<{ pubname: string }>(
+    src,
+    `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry\\_%'`,
+    DB,
+  ))
+    await pgQuery(src, `DROP PUBLICATION "${pubname}"`, DB);
   await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
 }
 
 function config(name: string): string {
-  return writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [DB], extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 64kB\ncopy:\n  jobs: 2' }));
+  return writeFile(
+    tempDir(),
+    'migration.yaml',
+    pgYaml({
+      name,
+      source: src,
+      target: tgt,
+      include: [DB],
+      extra: 'mode: online\nmethod: replication\nreplication:\n  maxLag: 64kB\ncopy:\n  jobs: 2',
+    }),
+  );
 }
 
 let n = 0;
 /** Some writes of every kind on the source. */
 async function write(): Promise<void> {
   n++;
-  await pgQuery(src, `INSERT INTO accounts SELECT g, g FROM generate_series(${100000 * n}, ${100000 * n + 50}) g; UPDATE accounts SET balance = balance + 1 WHERE id % 7 = ${n % 7}; DELETE FROM events WHERE id % 11 = ${n % 11}`, DB);
+  await pgQuery(
+    src,
+    `INSERT INTO accounts SELECT g, g FROM generate_series(${100000 * n}, ${100000 * n + 50}) g; UPDATE accounts SET balance = balance + 1 WHERE id % 7 = ${n % 7}; DELETE FROM events WHERE id % 11 = ${n % 11}`,
+    DB,
+  );
 }
 
 async function expectEqual(): Promise<void> {

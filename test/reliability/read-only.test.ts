@@ -51,7 +51,10 @@ async function mySnapshot(s: MariaServer): Promise<unknown> {
   return {
     binlog: (await myQuery<{ File: string; Position: number }>(s, 'SHOW MASTER STATUS')).map((r) => `${r.File}:${r.Position}`),
     gtid: await myQuery(s, 'SELECT @@GLOBAL.gtid_binlog_pos AS p'),
-    tables: await myQuery(s, `SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema') ORDER BY 1, 2`),
+    tables: await myQuery(
+      s,
+      `SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema') ORDER BY 1, 2`,
+    ),
     routines: await myQuery(s, 'SELECT ROUTINE_SCHEMA, ROUTINE_NAME FROM information_schema.ROUTINES ORDER BY 1, 2'),
     users: await myQuery(s, 'SELECT User, Host FROM mysql.user ORDER BY 1, 2'),
     rows: await myQuery(s, `SELECT COUNT(*) AS n, SUM(v) AS s FROM ${DB}.t`),
@@ -62,14 +65,21 @@ describe('read-only commands change nothing on the source', () => {
   beforeAll(async () => {
     await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
     await pgQuery(src, `CREATE DATABASE ${DB}`);
-    await pgQuery(src, 'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g; CREATE TABLE nokey (a int)', DB);
+    await pgQuery(
+      src,
+      'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g; CREATE TABLE nokey (a int)',
+      DB,
+    );
     // Autovacuum's ANALYZE would write pg_statistic rows (counted in pg_stat_database) at a moment
     // of its choosing: analyze now and keep it away, so every write seen is dbferry's.
     await pgQuery(src, 'ALTER TABLE t SET (autovacuum_enabled = false); ALTER TABLE nokey SET (autovacuum_enabled = false)', DB);
     await pgQuery(src, 'VACUUM ANALYZE', DB);
     await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB}`);
     await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
-    await myQuery(m1, `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}; CREATE TABLE ${DB}.t (id int PRIMARY KEY, v int); INSERT INTO ${DB}.t SELECT seq, seq FROM ${DB}.seq_1_to_1000`);
+    await myQuery(
+      m1,
+      `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}; CREATE TABLE ${DB}.t (id int PRIMARY KEY, v int); INSERT INTO ${DB}.t SELECT seq, seq FROM ${DB}.seq_1_to_1000`,
+    );
     await myQuery(m2, `DROP DATABASE IF EXISTS ${DB}; DROP DATABASE IF EXISTS dbferry`);
   });
   afterAll(async () => {
@@ -83,7 +93,11 @@ describe('read-only commands change nothing on the source', () => {
   it('PostgreSQL: before any migration and after one (state store present), offline and online', async () => {
     const dir = tempDir();
     const offline = writeFile(dir, 'offline.yaml', pgYaml({ name: 'ro-pg', source: src, target: tgt, include: [DB] }));
-    const online = writeFile(dir, 'online.yaml', pgYaml({ name: 'ro-pg-online', source: src, target: tgt, include: [DB], extra: 'mode: online' }));
+    const online = writeFile(
+      dir,
+      'online.yaml',
+      pgYaml({ name: 'ro-pg-online', source: src, target: tgt, include: [DB], extra: 'mode: online' }),
+    );
     let runs = 0;
     for (const phase of ['before', 'after'] as const) {
       if (phase === 'after') expect((await runCli(['apply', offline, '--yes'])).code).toBe(0);
@@ -107,11 +121,16 @@ describe('read-only commands change nothing on the source', () => {
   it('MySQL: before any migration and after one, offline and online', async () => {
     const dir = tempDir();
     const offline = writeFile(dir, 'offline.yaml', mysqlYaml({ name: 'ro-my', source: m1, target: m2, include: [DB] }));
-    const online = writeFile(dir, 'online.yaml', mysqlYaml({ name: 'ro-my-online', source: m1, target: m2, include: [DB], extra: 'mode: online' }));
+    const online = writeFile(
+      dir,
+      'online.yaml',
+      mysqlYaml({ name: 'ro-my-online', source: m1, target: m2, include: [DB], extra: 'mode: online' }),
+    );
     for (const phase of ['before', 'after'] as const) {
       if (phase === 'after') expect((await runCli(['apply', offline, '--yes'])).code).toBe(0);
       const before = await mySnapshot(m1);
-      for (const file of [offline, online]) for (const args of COMMANDS(file)) expect((await runCli(args)).stderr, args.join(' ')).not.toMatch(/unexpected error/);
+      for (const file of [offline, online])
+        for (const args of COMMANDS(file)) expect((await runCli(args)).stderr, args.join(' ')).not.toMatch(/unexpected error/);
       expect(await mySnapshot(m1), phase).toEqual(before);
     }
     // The snapshot sees a change (control): one updated row.

@@ -23,7 +23,10 @@ function variants(dir: string): { label: string; file: string; env: Record<strin
   const base = pgYaml({ name: 'sec-mig', source: src, target: tgt, include: ['sec_db'] });
   const inYaml = base.replace(/(source:\n(?:.*\n)*?  username: postgres)/, `$1\n  password: ${MARKER}`);
   const inEnv = base.replace(/(source:\n(?:.*\n)*?  username: postgres)/, '$1\n  password: ${SRC_PW}');
-  const inUri = base.replace(/source:\n  host: .*\n  port: .*\n  username: postgres\n/, `source:\n  uri: postgres://postgres:${MARKER}@${src.host}:${src.port}/postgres\n`);
+  const inUri = base.replace(
+    /source:\n  host: .*\n  port: .*\n  username: postgres\n/,
+    `source:\n  uri: postgres://postgres:${MARKER}@${src.host}:${src.port}/postgres\n`,
+  );
   return [
     { label: 'yaml', file: writeFile(dir, 'yaml.yaml', inYaml), env: {} },
     { label: 'env', file: writeFile(dir, 'env.yaml', inEnv), env: { SRC_PW: MARKER } },
@@ -60,7 +63,11 @@ describe('secrets never leak', () => {
       // A failing connection, which makes the driver build an error message.
       const broken = readFileSync(v.file, 'utf8').replace(String(tgt.port), '1');
       const bf = writeFile(dir, `broken-${v.label}.yaml`, broken);
-      for (const args of [['plan', bf], ['apply', bf, '--yes'], ['status', bf]]) {
+      for (const args of [
+        ['plan', bf],
+        ['apply', bf, '--yes'],
+        ['status', bf],
+      ]) {
         const r = await runCli(args, { env: v.env, cwd: dir });
         expect(r.code).toBe(2);
         expect(r.stdout + r.stderr).not.toContain(MARKER);
@@ -70,7 +77,10 @@ describe('secrets never leak', () => {
     for (const f of readdirSync(dir)) {
       if (f.startsWith('plan-')) expect(readFileSync(join(dir, f), 'utf8')).not.toContain(MARKER);
     }
-    const state = await pgQuery<{ dump: string }>(tgt, `SELECT (SELECT json_agg(m)::text FROM dbferry.migrations m) || (SELECT coalesce(json_agg(d)::text, '') FROM dbferry.databases d) AS dump`);
+    const state = await pgQuery<{ dump: string }>(
+      tgt,
+      `SELECT (SELECT json_agg(m)::text FROM dbferry.migrations m) || (SELECT coalesce(json_agg(d)::text, '') FROM dbferry.databases d) AS dump`,
+    );
     expect(state[0]?.dump).toContain('sec-mig');
     expect(state[0]?.dump).not.toContain(MARKER);
   });

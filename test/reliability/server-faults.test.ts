@@ -44,7 +44,12 @@ function expectCleanFailure(code: number | null, out: string, server: string): v
 }
 
 describe('PostgreSQL', () => {
-  const file = (name: string): string => writeFile(tempDir(), 'migration.yaml', pgYaml({ name, source: src, target: tgt, include: [DB], extra: 'copy:\n  jobs: 2\nverify: checksums' }));
+  const file = (name: string): string =>
+    writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({ name, source: src, target: tgt, include: [DB], extra: 'copy:\n  jobs: 2\nverify: checksums' }),
+    );
   const reset = async (): Promise<void> => {
     await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
     await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
@@ -54,7 +59,12 @@ describe('PostgreSQL', () => {
     expect(await catalogDescription(tgt, DB, false)).toEqual(await catalogDescription(src, DB, false));
   };
   const copying = (s: typeof src, app: string) => () =>
-    pgQuery<{ pid: number }>(s, `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'COPY %big%' ORDER BY pid`, 'postgres', [app]);
+    pgQuery<{ pid: number }>(
+      s,
+      `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'COPY %big%' ORDER BY pid`,
+      'postgres',
+      [app],
+    );
 
   beforeAll(async () => {
     await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
@@ -107,7 +117,12 @@ describe('PostgreSQL', () => {
 
 describe('MySQL', () => {
   const MDB = 'fault_my';
-  const file = (name: string): string => writeFile(tempDir(), 'migration.yaml', mysqlYaml({ name, source: m1, target: m2, include: [MDB], extra: 'copy:\n  jobs: 2\nverify: checksums' }));
+  const file = (name: string): string =>
+    writeFile(
+      tempDir(),
+      'migration.yaml',
+      mysqlYaml({ name, source: m1, target: m2, include: [MDB], extra: 'copy:\n  jobs: 2\nverify: checksums' }),
+    );
   const sums = async (s: MariaServer): Promise<unknown[]> => myQuery(s, `CHECKSUM TABLE ${MDB}.big, ${MDB}.small EXTENDED`);
 
   beforeAll(async () => {
@@ -135,7 +150,12 @@ describe('MySQL', () => {
       const pattern = side === 'source' ? `SELECT %FROM \`${MDB}\`.\`big\`%` : 'LOAD DATA%`big`%';
       const victims = await waitFor(
         child,
-        () => myQuery<{ id: number }>(server, `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() ORDER BY ID`, [pattern]),
+        () =>
+          myQuery<{ id: number }>(
+            server,
+            `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() ORDER BY ID`,
+            [pattern],
+          ),
         `a ${side} copy statement`,
       );
       const victim = victims[Math.floor(rnd() * victims.length)] as { id: number };

@@ -48,16 +48,25 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Cli
 /** Runs the built binary (bin/dbferry.js) as a child process. */
 export function spawnCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      res({ code, stdout: String(stdout), stderr: String(stderr), signal: err?.signal ?? null });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        res({ code, stdout: String(stdout), stderr: String(stderr), signal: err?.signal ?? null });
+      },
+    );
   });
 }
 
 /** Starts the binary and returns the child, for signal tests. */
 export function startCli(args: string[], opts: RunOptions = {}) {
-  return spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv, cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { ...BASE_ENV(), ...opts.env } as NodeJS.ProcessEnv,
+    cwd: opts.cwd ?? process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** A fresh directory below the run's temporary root (removed when the run ends). */
@@ -81,7 +90,13 @@ interface YamlOptions<S> {
 
 /** A migration.yaml between two test servers (ssl off, no passwords: trust / root). */
 function serversYaml(engine: 'postgresql' | 'mysql', o: YamlOptions<{ host: string; port: number; user: string }>): string {
-  const block = (role: string, s: { host: string; port: number; user: string }) => [`${role}:`, `  host: ${s.host}`, `  port: ${s.port}`, `  username: ${s.user}`, '  ssl: disable'];
+  const block = (role: string, s: { host: string; port: number; user: string }) => [
+    `${role}:`,
+    `  host: ${s.host}`,
+    `  port: ${s.port}`,
+    `  username: ${s.user}`,
+    '  ssl: disable',
+  ];
   return [
     'version: 1',
     `name: ${o.name}`,
@@ -107,7 +122,12 @@ export async function waitForStderr(child: ReturnType<typeof startCli>, text: st
   }
 }
 
-export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(s: PgServer, sql: string, db = 'postgres', params: unknown[] = []): Promise<T[]> {
+export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(
+  s: PgServer,
+  sql: string,
+  db = 'postgres',
+  params: unknown[] = [],
+): Promise<T[]> {
   const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db });
   await c.connect();
   try {

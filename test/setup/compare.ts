@@ -7,7 +7,13 @@ import type { PgServer } from './servers.js';
 const run = promisify(execFile);
 
 async function q<T extends pg.QueryResultRow>(s: PgServer, db: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: db, options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres' });
+  const c = new pg.Client({
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    database: db,
+    options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres',
+  });
   await c.connect();
   try {
     return (await c.query<T>(sql)).rows;
@@ -112,7 +118,9 @@ export async function columnHashes(s: PgServer, db: string): Promise<Record<stri
 
 /** pg_dump --schema-only, without the lines that differ between any two dumps. */
 export async function schemaDump(s: PgServer, db: string): Promise<string> {
-  const { stdout } = await run('pg_dump', ['-h', s.host, '-p', String(s.port), '-U', s.user, '--schema-only', db], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('pg_dump', ['-h', s.host, '-p', String(s.port), '-U', s.user, '--schema-only', db], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout
     .split('\n')
     .filter((l) => !/^\\(un)?restrict /.test(l) && !/^-- Dumped (from|by)/.test(l))

@@ -157,11 +157,24 @@ export async function startMariadb(opts: StartMariaOptions): Promise<MariaServer
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
   // Installs run one at a time: concurrent bootstraps collide on temporary tables.
-  installQueue = installQueue.catch(() => undefined).then(() =>
-    run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', `--tmpdir=${tmp}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    }).then(() => undefined),
-  );
+  installQueue = installQueue
+    .catch(() => undefined)
+    .then(() =>
+      run(
+        'mariadb-install-db',
+        [
+          '--no-defaults',
+          `--datadir=${data}`,
+          '--user=root',
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          `--tmpdir=${tmp}`,
+        ],
+        {
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      ).then(() => undefined),
+    );
   await installQueue;
   const port = await freePort();
   const args = [
@@ -187,7 +200,14 @@ export async function startMariadb(opts: StartMariaOptions): Promise<MariaServer
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      await run('mariadb', ['--no-defaults', '-uroot', '-h127.0.0.1', `-P${port}`, '-e', "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES"]);
+      await run('mariadb', [
+        '--no-defaults',
+        '-uroot',
+        '-h127.0.0.1',
+        `-P${port}`,
+        '-e',
+        "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES",
+      ]);
       break;
     } catch (e) {
       if (Date.now() > deadline) {

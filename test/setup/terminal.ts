@@ -35,7 +35,25 @@ export class Terminal {
       .join(' ');
     // The exit code goes to a file; the pane then stays open so its last screen can be read.
     const script = `${exports} unset CI GITHUB_ACTIONS; ${command}; echo $? > ${shellQuote(term.exitFile)}; exec sleep 3600`;
-    await term.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'dbferry', '-x', String(opts.columns ?? 160), '-y', String(opts.rows ?? 50), '-c', opts.cwd, 'bash', '--norc', '--noprofile', '-c', script);
+    await term.tmux(
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-s',
+      'dbferry',
+      '-x',
+      String(opts.columns ?? 160),
+      '-y',
+      String(opts.rows ?? 50),
+      '-c',
+      opts.cwd,
+      'bash',
+      '--norc',
+      '--noprofile',
+      '-c',
+      script,
+    );
     await term.tmux('set-option', '-t', 'dbferry', 'history-limit', '20000');
     // As in xterm: erasing the screen from its top-left corner does not push it into the scrollback.
     await term.tmux('set-option', '-w', '-t', 'dbferry', 'scroll-on-clear', 'off');

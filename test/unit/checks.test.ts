@@ -6,7 +6,9 @@ import { validationRecords } from '../../src/run/validation.js';
 
 const raw = [
   ok('pg.source.connectivity', 'connected'),
-  fail('pg.wal_level', 'wal_level is replica, logical replication needs logical', "ALTER SYSTEM SET wal_level = 'logical';", { replication: true }),
+  fail('pg.wal_level', 'wal_level is replica, logical replication needs logical', "ALTER SYSTEM SET wal_level = 'logical';", {
+    replication: true,
+  }),
   warn('pg.db.large_objects', '1 large object', 'fix it', { level: 'database', database: 'a' }),
   fail('pg.db.dbferry_subscription', 'subscription exists', 'cancel', { level: 'database', database: 'b', replication: true }),
 ];
@@ -19,7 +21,12 @@ describe('decideMethods', () => {
   });
 
   it('online auto: failed replication prerequisites become warnings and fall back per database', () => {
-    const o = decideMethods(raw.filter((c) => c.id !== 'pg.wal_level'), ['a', 'b'], 'online', 'auto');
+    const o = decideMethods(
+      raw.filter((c) => c.id !== 'pg.wal_level'),
+      ['a', 'b'],
+      'online',
+      'auto',
+    );
     expect(o.decisions.a?.method).toBe('replication');
     expect(o.decisions.b).toEqual({ method: 'dump', reason: 'method auto fell back to dump: subscription exists' });
     expect(o.checks.find((c) => c.id === 'pg.db.dbferry_subscription')?.result).toBe('Warning');
@@ -35,8 +42,15 @@ describe('decideMethods', () => {
   });
 
   it('mixed methods are named per database', () => {
-    const o = decideMethods(raw.filter((c) => c.id !== 'pg.wal_level'), ['a', 'b'], 'online', 'auto');
-    expect(preferredMethodSentence(o)).toBe('All pre-checks passed successfully, preferred migration method will be [Replication] for a and [Dump] for b');
+    const o = decideMethods(
+      raw.filter((c) => c.id !== 'pg.wal_level'),
+      ['a', 'b'],
+      'online',
+      'auto',
+    );
+    expect(preferredMethodSentence(o)).toBe(
+      'All pre-checks passed successfully, preferred migration method will be [Replication] for a and [Dump] for b',
+    );
   });
 });
 
@@ -51,12 +65,23 @@ describe('check rendering', () => {
   it('JSON has the Aiven error shape on failure', () => {
     const d = checkDocument('m1', 'postgresql', o);
     expect(d.result).toBe('Failed');
-    expect(d.migration).toEqual({ error: '2 pre-checks failed; fix them and run `dbferry check` again', method: '', seconds_behind_master: null, source_active: true, status: 'done' });
+    expect(d.migration).toEqual({
+      error: '2 pre-checks failed; fix them and run `dbferry check` again',
+      method: '',
+      seconds_behind_master: null,
+      source_active: true,
+      status: 'done',
+    });
     expect(d.migration_detail).toEqual([]);
     expect(JSON.stringify(d.checks)).not.toContain('"replication"');
   });
   it('validation records have one row per check and database', () => {
     const recs = validationRecords('m1', o);
-    expect(recs.map((r) => `${r.checkId}/${r.dbname}/${r.result}`)).toEqual(['pg.source.connectivity//Succeeded', 'pg.wal_level//Failed', 'pg.db.large_objects/a/Warning', 'pg.db.dbferry_subscription/b/Failed']);
+    expect(recs.map((r) => `${r.checkId}/${r.dbname}/${r.result}`)).toEqual([
+      'pg.source.connectivity//Succeeded',
+      'pg.wal_level//Failed',
+      'pg.db.large_objects/a/Warning',
+      'pg.db.dbferry_subscription/b/Failed',
+    ]);
   });
 });

@@ -41,10 +41,14 @@ describe('canonical form', () => {
   });
 
   it('expands ${VAR} and ${VAR:-default}, typed by the schema', () => {
-    const { config } = loadConfigText('m.yaml', 'name: x\nsource:\n  host: ${SH:-a.example}\n  port: ${SP}\n  password: ${PW}\ntarget:\n  host: b\n', {
-      env: { SP: '6543', PW: '12345' },
-      pgpassText: '',
-    });
+    const { config } = loadConfigText(
+      'm.yaml',
+      'name: x\nsource:\n  host: ${SH:-a.example}\n  port: ${SP}\n  password: ${PW}\ntarget:\n  host: b\n',
+      {
+        env: { SP: '6543', PW: '12345' },
+        pgpassText: '',
+      },
+    );
     expect(config.source.host).toBe('a.example');
     expect(config.source.port).toBe(6543);
     expect(config.source.password).toBe('12345');
@@ -52,7 +56,11 @@ describe('canonical form', () => {
   });
 
   it('infers mysql from the URI scheme and parses maxLag as seconds', () => {
-    const { config } = loadConfigText('m.yaml', 'name: x\nsource:\n  uri: mysql://u@a:3307\ntarget:\n  host: b\nreplication:\n  maxLag: 10s\n', { env: {}, pgpassText: '' });
+    const { config } = loadConfigText(
+      'm.yaml',
+      'name: x\nsource:\n  uri: mysql://u@a:3307\ntarget:\n  host: b\nreplication:\n  maxLag: 10s\n',
+      { env: {}, pgpassText: '' },
+    );
     expect(config.engine).toBe('mysql');
     expect(config.source.port).toBe(3307);
     expect(config.target.port).toBe(3306);
@@ -70,7 +78,11 @@ describe('canonical form', () => {
   });
 
   it('folds table references as PostgreSQL does', () => {
-    const { config } = loadConfigText('m.yaml', 'name: x\nsource:\n  host: a\ntarget:\n  host: b\ntables:\n  skip: [Orders.Public.Audit, \'"Odd.Name"\', s.t]\n', { env: {}, pgpassText: '' });
+    const { config } = loadConfigText(
+      'm.yaml',
+      'name: x\nsource:\n  host: a\ntarget:\n  host: b\ntables:\n  skip: [Orders.Public.Audit, \'"Odd.Name"\', s.t]\n',
+      { env: {}, pgpassText: '' },
+    );
     expect(config.tables.skip.map((t) => [t.db, t.schema, t.table])).toEqual([
       ['orders', 'public', 'audit'],
       [undefined, undefined, 'Odd.Name'],
@@ -84,13 +96,23 @@ describe('Aiven form', () => {
     const { config, form } = loadConfigFile(join(ROOT, 'examples', 'aiven.yaml'), { env, pgpassText: '' });
     expect(form).toBe('aiven');
     expect(config).toMatchObject({ name: 'to-aiven', mode: 'online', method: 'replication' });
-    expect(config.source).toMatchObject({ host: 'old-db.internal', port: 5432, user: 'postgres', ssl: 'require', dbname: 'defaultdb', password: 'src-pw-1' });
+    expect(config.source).toMatchObject({
+      host: 'old-db.internal',
+      port: 5432,
+      user: 'postgres',
+      ssl: 'require',
+      dbname: 'defaultdb',
+      password: 'src-pw-1',
+    });
     expect(config.databases.exclude).toEqual(['scratch', 'tmp']);
     expect(config.target).toMatchObject({ host: 'pg-target.aivencloud.com', port: 12345, ssl: 'require' });
   });
 
   it('derives a name when none is given', () => {
-    const { config } = loadConfigText('a.yaml', 'migration:\n  host: db1.corp.example\n  dbname: app_db\ntarget:\n  host: t\n', { env: {}, pgpassText: '' });
+    const { config } = loadConfigText('a.yaml', 'migration:\n  host: db1.corp.example\n  dbname: app_db\ntarget:\n  host: t\n', {
+      env: {},
+      pgpassText: '',
+    });
     expect(config.name).toBe('db1-corp-example-app-db');
   });
 });
@@ -102,10 +124,14 @@ describe('Azure form', () => {
     expect(config.source).toMatchObject({ host: '10.0.0.4', port: 5432, user: 'postgres', password: 'src-pw-1', ssl: 'prefer' });
     expect(config.target).toMatchObject({ user: 'azureadmin', password: 'tgt-pw-1', ssl: 'require' });
     expect(config.databases).toMatchObject({ include: ['ticketdb', 'inventorydb'], overwrite: true });
-    const older = loadConfigText('z.yaml', 'properties:\n  sourcedbserverresourceid: "[::1]:6432@bob"\n  AdminCredentials:\n    SourceServerPassword: pw9\n  migrationmode: Online\n  triggerCutover: true\ntarget:\n  host: t\n', {
-      env: {},
-      pgpassText: '',
-    });
+    const older = loadConfigText(
+      'z.yaml',
+      'properties:\n  sourcedbserverresourceid: "[::1]:6432@bob"\n  AdminCredentials:\n    SourceServerPassword: pw9\n  migrationmode: Online\n  triggerCutover: true\ntarget:\n  host: t\n',
+      {
+        env: {},
+        pgpassText: '',
+      },
+    );
     expect(older.config.source).toMatchObject({ host: '::1', port: 6432, user: 'bob', password: 'pw9' });
     expect(older.config).toMatchObject({ mode: 'online', cutover: true });
   });
@@ -120,7 +146,16 @@ describe('Azure form', () => {
 describe('pure helpers', () => {
   it('parses URIs', () => {
     const r = parseUri('postgresql://al%40ice:p%3Aw@[::1]:6000/my%20db?sslmode=verify-full&sslrootcert=ca.pem');
-    expect(r.ok && r.value).toMatchObject({ engine: 'postgresql', host: '::1', port: 6000, username: 'al@ice', password: 'p:w', dbname: 'my db', ssl: 'verify-full', sslrootcert: 'ca.pem' });
+    expect(r.ok && r.value).toMatchObject({
+      engine: 'postgresql',
+      host: '::1',
+      port: 6000,
+      username: 'al@ice',
+      password: 'p:w',
+      dbname: 'my db',
+      ssl: 'verify-full',
+      sslrootcert: 'ca.pem',
+    });
     const m = parseUri('mysql://root@h?ssl-mode=VERIFY_IDENTITY');
     expect(m.ok && m.value.ssl).toBe('verify-full');
     expect(parseUri('ftp://x').ok).toBe(false);

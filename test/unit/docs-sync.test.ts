@@ -20,7 +20,9 @@ describe('generated docs are current', () => {
 
   it('README YAML reference equals the schema (run `npm run gen:reference`)', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'migration.schema.json'), 'utf8')) as Parameters<typeof renderReference>[0];
+    const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'migration.schema.json'), 'utf8')) as Parameters<
+      typeof renderReference
+    >[0];
     const block = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END) + END.length);
     expect(block).toBe(renderReference(schema));
   });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { batchPreData, classifyPostData, describeSkipped, inlineIndexes, filterStatements, parseEntries, rolesIn, splitDump, splitQName, statements } from '../../src/engines/postgres/dump-script.js';
+import {
+  batchPreData,
+  classifyPostData,
+  describeSkipped,
+  inlineIndexes,
+  filterStatements,
+  parseEntries,
+  rolesIn,
+  splitDump,
+  splitQName,
+  statements,
+} from '../../src/engines/postgres/dump-script.js';
 
 const PRE = `--
 -- PostgreSQL database dump
@@ -97,7 +108,11 @@ describe('pg_dump script', () => {
 
   it('keeps ownership with the target user where it may not give it (managed targets)', () => {
     // The target user is a member of app only: objects of other roles stay its own, grants to existing roles stay.
-    const r = filterStatements(splitDump(PRE).body, { existing: new Set(['app', 'reader', 'legacy', 'postgres']), ownable: new Set(['app']) }, []);
+    const r = filterStatements(
+      splitDump(PRE).body,
+      { existing: new Set(['app', 'reader', 'legacy', 'postgres']), ownable: new Set(['app']) },
+      [],
+    );
     expect(r.sql).toContain('ALTER SCHEMA sales OWNER TO app;');
     expect(r.sql).not.toContain('OWNER TO legacy');
     expect(r.skipped.filter((x) => x.why === 'owner').map((x) => x.role)).toContain('legacy');
@@ -151,12 +166,20 @@ describe('pre-data batches', () => {
       e('TABLE', 'p'),
       e('TABLE', 'p1'),
       e('TABLE', 'we.ird'),
-      e('SEQUENCE', 'we.ird_id_seq', 'ALTER TABLE public."we.ird" ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME public."we.ird_id_seq"\n);'),
+      e(
+        'SEQUENCE',
+        'we.ird_id_seq',
+        'ALTER TABLE public."we.ird" ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME public."we.ird_id_seq"\n);',
+      ),
       e('VIEW', 'v'),
       e('TABLE ATTACH', 'p1'),
     ];
     const b = batchPreData(entries, 2);
-    expect(b.map((x) => x.entries.map((y) => y.name))).toEqual([['s', 'a', 'p'], ['p1', 'we.ird'], ['we.ird_id_seq', 'v', 'p1']]);
+    expect(b.map((x) => x.entries.map((y) => y.name))).toEqual([
+      ['s', 'a', 'p'],
+      ['p1', 'we.ird'],
+      ['we.ird_id_seq', 'v', 'p1'],
+    ]);
     expect(b.map((x) => x.tables.map((t) => t.name).sort())).toEqual([['a', 'p'], [], ['p1', 'we.ird']]);
     expect(batchPreData(entries, 100)).toHaveLength(1);
     expect(batchPreData([], 8)).toEqual([]);
@@ -164,7 +187,11 @@ describe('pre-data batches', () => {
 });
 
 describe('simple indexes of small tables go with their table', () => {
-  const item = (sql: string, table: string) => ({ entry: { type: sql.startsWith('ALTER') ? 'CONSTRAINT' : 'INDEX', name: 'x', schema: 'public', owner: 'o', sql }, phase: 'table' as const, table: { schema: 'public', name: table } });
+  const item = (sql: string, table: string) => ({
+    entry: { type: sql.startsWith('ALTER') ? 'CONSTRAINT' : 'INDEX', name: 'x', schema: 'public', owner: 'o', sql },
+    phase: 'table' as const,
+    table: { schema: 'public', name: table },
+  });
   it('moves plain PK/UNIQUE/btree column indexes of small tables only', () => {
     const pk = item('ALTER TABLE ONLY public.a\n    ADD CONSTRAINT a_pkey PRIMARY KEY (id);', 'a');
     const uq = item('ALTER TABLE ONLY public."we.ird"\n    ADD CONSTRAINT "u q" UNIQUE ("col 1", id);', 'we.ird');
@@ -175,8 +202,20 @@ describe('simple indexes of small tables go with their table', () => {
     const desc = item('CREATE INDEX a_d ON public.a USING btree (v DESC);', 'a');
     const big = item('ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_pkey PRIMARY KEY (id);', 'big');
     const batches = [
-      { entries: [{ type: 'TABLE', name: 'a', schema: 'public', owner: 'o', sql: 'CREATE TABLE public.a ();' }], tables: [{ schema: 'public', name: 'a' }] },
-      { entries: [{ type: 'TABLE', name: 'we.ird', schema: 'public', owner: 'o', sql: '...' }, { type: 'TABLE', name: 'big', schema: 'public', owner: 'o', sql: '...' }], tables: [{ schema: 'public', name: 'we.ird' }, { schema: 'public', name: 'big' }] },
+      {
+        entries: [{ type: 'TABLE', name: 'a', schema: 'public', owner: 'o', sql: 'CREATE TABLE public.a ();' }],
+        tables: [{ schema: 'public', name: 'a' }],
+      },
+      {
+        entries: [
+          { type: 'TABLE', name: 'we.ird', schema: 'public', owner: 'o', sql: '...' },
+          { type: 'TABLE', name: 'big', schema: 'public', owner: 'o', sql: '...' },
+        ],
+        tables: [
+          { schema: 'public', name: 'we.ird' },
+          { schema: 'public', name: 'big' },
+        ],
+      },
     ];
     const r = inlineIndexes(batches, [pk, uq, ix, expr, partial, gin, desc, big], new Set(['public\u0000a', 'public\u0000we.ird']));
     expect([...r.moved]).toEqual([pk, ix, uq]);

@@ -19,7 +19,13 @@ describe('import', () => {
     const r = importAzure('azure-properties.json', text, { targetHost: 'flex.example.com' });
     expect(r.yaml).not.toContain('azure-marker-1');
     const doc = parse(r.yaml) as Record<string, unknown>;
-    expect(doc).toMatchObject({ engine: 'postgresql', mode: 'online', source: { host: '10.0.0.4', port: 5432, username: 'postgres', password: '${SOURCE_PASSWORD}' }, target: { host: 'flex.example.com', username: 'azureadmin', password: '${TARGET_PASSWORD}' }, databases: { include: ['ticketdb', 'inventorydb'], overwrite: true } });
+    expect(doc).toMatchObject({
+      engine: 'postgresql',
+      mode: 'online',
+      source: { host: '10.0.0.4', port: 5432, username: 'postgres', password: '${SOURCE_PASSWORD}' },
+      target: { host: 'flex.example.com', username: 'azureadmin', password: '${TARGET_PASSWORD}' },
+      databases: { include: ['ticketdb', 'inventorydb'], overwrite: true },
+    });
     // The output is itself a valid config.
     const loaded = loadConfigText('out.yaml', r.yaml, { env: { SOURCE_PASSWORD: 'a', TARGET_PASSWORD: 'b' }, pgpassText: '' });
     expect(loaded.config.source.host).toBe('10.0.0.4');
@@ -41,7 +47,11 @@ describe('import', () => {
     const text = readFileSync(join(ROOT, 'examples', 'aiven-settings.sh'), 'utf8');
     const r = importAiven('s.sh', text);
     expect(r.yaml).not.toContain('SRC_PASSWORD');
-    expect(parse(r.yaml)).toMatchObject({ source: { host: 'old-db.internal', dbname: 'defaultdb', ssl: 'require' }, databases: { exclude: ['scratch', 'tmp'] }, mode: 'online' });
+    expect(parse(r.yaml)).toMatchObject({
+      source: { host: 'old-db.internal', dbname: 'defaultdb', ssl: 'require' },
+      databases: { exclude: ['scratch', 'tmp'] },
+      mode: 'online',
+    });
     expect(r.notes.join('\n')).toContain('DEST_PG_NAME');
     const y = importAiven('a.yaml', 'host: h1\nport: 3306\nmethod: dump\n', { engine: 'mysql' });
     expect(parse(y.yaml)).toMatchObject({ engine: 'mysql', mode: 'offline', method: 'dump', source: { port: 3306 } });
@@ -49,7 +59,9 @@ describe('import', () => {
       importAiven('s.sh', 'avn service update \\\n  -c migration.hots=x svc');
       expect.unreachable();
     } catch (e) {
-      expect((e as DbferryError).diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`)).toContain('2:6: unknown Aiven setting migration.hots; known: host, port, ssl, username, password, dbname, ignore_dbs, ignore_roles, method');
+      expect((e as DbferryError).diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`)).toContain(
+        '2:6: unknown Aiven setting migration.hots; known: host, port, ssl, username, password, dbname, ignore_dbs, ignore_roles, method',
+      );
     }
   });
 
@@ -128,7 +140,8 @@ describe('import for reviewers', () => {
     const azure = await runCli(['import', join(ROOT, 'examples', 'azure-properties.json')]);
     expect(azure.code, azure.stderr).toBe(0);
     expect(azure.stdout).toContain('Imported from the Azure migration properties');
-    const aivenYaml = '# run it with avn service update -c migration.host=x\nmigration:\n  host: src.example\n  port: 5432\n  username: u\n';
+    const aivenYaml =
+      '# run it with avn service update -c migration.host=x\nmigration:\n  host: src.example\n  port: 5432\n  username: u\n';
     const fromStdin = await runCli(['import', '-'], { stdin: aivenYaml });
     expect(fromStdin.code, fromStdin.stderr).toBe(0);
     expect(fromStdin.stdout).toContain('host: src.example');

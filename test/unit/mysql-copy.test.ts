@@ -30,19 +30,48 @@ describe('MySQL LOAD DATA stream', () => {
     expect(selectSql('d', 't', ['id', 'v'], r[1])).toBe('SELECT `id`, `v` FROM `d`.`t` WHERE `id` >= 26 AND `id` < 51');
   });
   it('quotes identifiers in LOAD DATA', () => {
-    expect(loadDataSql('d`b', 'odd `t`', [{ name: 'a', form: 'raw' }, { name: 'b`c', form: 'raw' }])).toBe("LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE `d``b`.`odd ``t``` CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`a`, `b``c`)");
+    expect(
+      loadDataSql('d`b', 'odd `t`', [
+        { name: 'a', form: 'raw' },
+        { name: 'b`c', form: 'raw' },
+      ]),
+    ).toBe(
+      "LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE `d``b`.`odd ``t``` CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`a`, `b``c`)",
+    );
   });
 });
 
 describe('transfer forms', () => {
   it('text-form columns are loaded through a variable converted to utf8mb4', () => {
-    expect(loadDataSql('d', 't', [{ name: 'id', form: 'raw' }, { name: 'u', form: 'text' }, { name: 'j', form: 'text' }])).toBe(
+    expect(
+      loadDataSql('d', 't', [
+        { name: 'id', form: 'raw' },
+        { name: 'u', form: 'text' },
+        { name: 'j', form: 'text' },
+      ]),
+    ).toBe(
       "LOAD DATA LOCAL INFILE 'dbferry' INTO TABLE `d`.`t` CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`id`, @dbferry_1, @dbferry_2) SET `u` = CONVERT(@dbferry_1 USING utf8mb4), `j` = CONVERT(@dbferry_2 USING utf8mb4)",
     );
   });
 
   it('picks raw bytes where LOAD DATA takes them, text where the column refuses binary, nothing for unknown types', () => {
-    for (const t of ['int', 'BIGINT', 'decimal', 'double', 'bit', 'varchar', 'longblob', 'enum', 'set', 'timestamp', 'time', 'year', 'geometry', 'geomcollection', 'point']) {
+    for (const t of [
+      'int',
+      'BIGINT',
+      'decimal',
+      'double',
+      'bit',
+      'varchar',
+      'longblob',
+      'enum',
+      'set',
+      'timestamp',
+      'time',
+      'year',
+      'geometry',
+      'geomcollection',
+      'point',
+    ]) {
       expect(transferForm('mariadb', t)).toBe('raw');
       expect(transferForm('mysql', t)).toBe('raw');
     }

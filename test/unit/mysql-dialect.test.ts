@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { configureReplica, dialectFor, globalPrivileges, hasPrivileges, removeReplicaStatements, statusColumns, waitForGtidSql } from '../../src/engines/mysql/dialect.js';
+import {
+  configureReplica,
+  dialectFor,
+  globalPrivileges,
+  hasPrivileges,
+  removeReplicaStatements,
+  statusColumns,
+  waitForGtidSql,
+} from '../../src/engines/mysql/dialect.js';
 
 describe('MySQL / MariaDB dialect', () => {
   it('names replication statements per flavor and version', () => {
@@ -10,11 +18,19 @@ describe('MySQL / MariaDB dialect', () => {
     expect(dialectFor('mariadb', 101106).gtidPositionVariable).toBe('gtid_binlog_pos');
   });
   it('reads global privileges from SHOW GRANTS', () => {
-    const held = globalPrivileges(["GRANT SELECT, RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `rep`@`%`", 'GRANT ALL PRIVILEGES ON `shop`.* TO `rep`@`%`']);
+    const held = globalPrivileges([
+      'GRANT SELECT, RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `rep`@`%`',
+      'GRANT ALL PRIVILEGES ON `shop`.* TO `rep`@`%`',
+    ]);
     expect([...held]).toEqual(['SELECT', 'RELOAD', 'REPLICATION SLAVE', 'BINLOG MONITOR']);
     expect(hasPrivileges(held, dialectFor('mariadb', 101106).replicationPrivileges)).toEqual({ ok: true, missing: [] });
-    expect(hasPrivileges(new Set(['SELECT']), dialectFor('mysql', 80035).replicationPrivileges)).toEqual({ ok: false, missing: ['REPLICATION SLAVE', 'REPLICATION CLIENT'] });
-    expect(hasPrivileges(globalPrivileges(['GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION']), [['REPLICATION SLAVE']]).ok).toBe(true);
+    expect(hasPrivileges(new Set(['SELECT']), dialectFor('mysql', 80035).replicationPrivileges)).toEqual({
+      ok: false,
+      missing: ['REPLICATION SLAVE', 'REPLICATION CLIENT'],
+    });
+    expect(
+      hasPrivileges(globalPrivileges(['GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION']), [['REPLICATION SLAVE']]).ok,
+    ).toBe(true);
   });
 
   it('configures replication per flavor: MariaDB slave_pos, MySQL 8 auto-position', () => {
@@ -33,7 +49,11 @@ describe('MySQL / MariaDB dialect', () => {
       'START REPLICA',
     ]);
     expect(my[2]?.params).toEqual(['h', 3306, 'rep', 'pw']);
-    expect(removeReplicaStatements(dialectFor('mysql', 80035)).map((s) => s.sql)).toEqual(['STOP REPLICA', 'RESET REPLICA ALL', 'CHANGE REPLICATION FILTER REPLICATE_DO_DB = ()']);
+    expect(removeReplicaStatements(dialectFor('mysql', 80035)).map((s) => s.sql)).toEqual([
+      'STOP REPLICA',
+      'RESET REPLICA ALL',
+      'CHANGE REPLICATION FILTER REPLICATE_DO_DB = ()',
+    ]);
     expect(removeReplicaStatements(dialectFor('mariadb', 101106)).map((s) => s.sql)).toContain("SET GLOBAL gtid_slave_pos = ''");
     expect(waitForGtidSql(dialectFor('mysql', 80035))).toBe('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS w');
     expect(statusColumns(dialectFor('mysql', 80035)).behind).toBe('Seconds_Behind_Source');

@@ -5,14 +5,44 @@ import { isBinaryFormatError, sourceCopySql, targetCopySql, type SourceTable } f
 import { verifySql } from '../../src/engines/postgres/verify.js';
 import { WorkPool } from '../../src/util/pool.js';
 
-const t: SourceTable = { schema: 'Odd "S"', name: 'user', bytes: 1, pages: 1, rows: 1, columns: ['id', 'select', 'a"b'], extensionCondition: null, format: 'binary', intKey: null };
+const t: SourceTable = {
+  schema: 'Odd "S"',
+  name: 'user',
+  bytes: 1,
+  pages: 1,
+  rows: 1,
+  columns: ['id', 'select', 'a"b'],
+  extensionCondition: null,
+  format: 'binary',
+  intKey: null,
+};
 
 describe('roles', () => {
   it('creates only missing roles, without attributes the target user may not grant', () => {
     const r = createRoleStatements(
       [
-        { name: 'app', inherit: true, createrole: false, createdb: true, login: true, replication: true, bypassrls: false, connlimit: 5, validUntil: null },
-        { name: 'exists', inherit: true, createrole: false, createdb: false, login: false, replication: false, bypassrls: false, connlimit: -1, validUntil: null },
+        {
+          name: 'app',
+          inherit: true,
+          createrole: false,
+          createdb: true,
+          login: true,
+          replication: true,
+          bypassrls: false,
+          connlimit: 5,
+          validUntil: null,
+        },
+        {
+          name: 'exists',
+          inherit: true,
+          createrole: false,
+          createdb: false,
+          login: false,
+          replication: false,
+          bypassrls: false,
+          connlimit: -1,
+          validUntil: null,
+        },
       ],
       new Set(['exists']),
       { superuser: false, createrole: true, createdb: true, versionNum: 150000 },
@@ -23,21 +53,35 @@ describe('roles', () => {
 
   it('writes settings as pg_dumpall does, memberships only between present roles', () => {
     expect(settingClause('search_path="$user", public')).toBe(`SET "search_path" TO '"$user"', 'public'`);
-    expect(settingClause("work_mem=8MB")).toBe(`SET "work_mem" TO '8MB'`);
-    expect(roleSettingStatements([{ role: 'a', config: ["statement_timeout=1s"] }], new Set(['a']))).toEqual([`ALTER ROLE "a" SET "statement_timeout" TO '1s'`]);
-    expect(membershipStatements([{ role: 'r', member: 'a', admin: true }, { role: 'x', member: 'a', admin: false }], new Set(['r', 'a']))).toEqual(['GRANT "r" TO "a" WITH ADMIN OPTION']);
+    expect(settingClause('work_mem=8MB')).toBe(`SET "work_mem" TO '8MB'`);
+    expect(roleSettingStatements([{ role: 'a', config: ['statement_timeout=1s'] }], new Set(['a']))).toEqual([
+      `ALTER ROLE "a" SET "statement_timeout" TO '1s'`,
+    ]);
+    expect(
+      membershipStatements(
+        [
+          { role: 'r', member: 'a', admin: true },
+          { role: 'x', member: 'a', admin: false },
+        ],
+        new Set(['r', 'a']),
+      ),
+    ).toEqual(['GRANT "r" TO "a" WITH ADMIN OPTION']);
   });
 });
 
 describe('COPY and verify SQL', () => {
   it('quotes every identifier', () => {
     expect(sourceCopySql(t, { blocks: null }, 'binary')).toBe('COPY "Odd ""S"""."user" ("id", "select", "a""b") TO STDOUT (FORMAT binary)');
-    expect(sourceCopySql(t, { blocks: { from: 10, to: 20 } }, 'text')).toBe(`COPY (SELECT "id", "select", "a""b" FROM ONLY "Odd ""S"""."user" WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT`);
+    expect(sourceCopySql(t, { blocks: { from: 10, to: 20 } }, 'text')).toBe(
+      `COPY (SELECT "id", "select", "a""b" FROM ONLY "Odd ""S"""."user" WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT`,
+    );
     expect(targetCopySql(t, 'binary', true)).toBe('COPY "Odd ""S"""."user" ("id", "select", "a""b") FROM STDIN (FORMAT binary, FREEZE)');
     expect(sourceCopySql({ ...t, extensionCondition: 'WHERE NOT builtin' }, { blocks: null }, 'text')).toContain('WHERE (NOT builtin)');
   });
   it('verify hashes every row, order-independently', () => {
-    expect(verifySql(t, false)).toBe(`SELECT count(*)::text AS n, '' AS h FROM (SELECT "id", "select", "a""b" FROM ONLY "Odd ""S"""."user") r`);
+    expect(verifySql(t, false)).toBe(
+      `SELECT count(*)::text AS n, '' AS h FROM (SELECT "id", "select", "a""b" FROM ONLY "Odd ""S"""."user") r`,
+    );
     expect(verifySql(t, true)).toContain("sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint)");
   });
   it('recognises binary format errors', () => {
@@ -52,7 +96,13 @@ describe('work pool', () => {
     const order: string[] = [];
     let created = 0;
     const pool = new WorkPool<number>({ workers: 2, create: async () => ++created, release: async () => undefined });
-    pool.add({ label: 'a', run: async () => { order.push('a'); pool.add({ label: 'c', run: async () => void order.push('c') }, true); } });
+    pool.add({
+      label: 'a',
+      run: async () => {
+        order.push('a');
+        pool.add({ label: 'c', run: async () => void order.push('c') }, true);
+      },
+    });
     pool.add({ label: 'b', run: async () => void order.push('b') });
     pool.close();
     await pool.run();
@@ -63,7 +113,12 @@ describe('work pool', () => {
     const released: boolean[] = [];
     const pool = new WorkPool<number>({ workers: 1, create: async () => 1, release: async (_r, failed) => void released.push(failed) });
     let ran = 0;
-    pool.add({ label: 'x', run: async () => { throw new Error('boom'); } });
+    pool.add({
+      label: 'x',
+      run: async () => {
+        throw new Error('boom');
+      },
+    });
     pool.add({ label: 'y', run: async () => void ran++ });
     pool.close();
     await expect(pool.run()).rejects.toThrow('boom');

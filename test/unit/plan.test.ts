@@ -14,8 +14,30 @@ const discovery: Discovery = {
   source: { role: 'source', display: 'app@old-db.internal:5432', product: 'PostgreSQL', version: '13.4', major: 13, versionNum: 130004 },
   target: { role: 'target', display: 'admin@new-db.internal:5432', product: 'PostgreSQL', version: '17.2', major: 17, versionNum: 170002 },
   databases: [
-    { source: { name: 'billing', sizeBytes: 10 * 1024 ** 2, tables: 3, schemas: 1, rowEstimate: 1200, encoding: 'UTF8', collation: 'C.UTF-8' }, target: { name: 'billing', exists: true, sizeBytes: 8000000, userObjects: 4 } },
-    { source: { name: 'orders', sizeBytes: 3 * 1024 ** 3, tables: 40, schemas: 2, rowEstimate: 4_100_000, encoding: 'UTF8', collation: 'C.UTF-8' }, target: { name: 'orders', exists: false, sizeBytes: null, userObjects: null } },
+    {
+      source: {
+        name: 'billing',
+        sizeBytes: 10 * 1024 ** 2,
+        tables: 3,
+        schemas: 1,
+        rowEstimate: 1200,
+        encoding: 'UTF8',
+        collation: 'C.UTF-8',
+      },
+      target: { name: 'billing', exists: true, sizeBytes: 8000000, userObjects: 4 },
+    },
+    {
+      source: {
+        name: 'orders',
+        sizeBytes: 3 * 1024 ** 3,
+        tables: 40,
+        schemas: 2,
+        rowEstimate: 4_100_000,
+        encoding: 'UTF8',
+        collation: 'C.UTF-8',
+      },
+      target: { name: 'orders', exists: false, sizeBytes: null, userObjects: null },
+    },
   ],
   missing: [],
   excluded: [],
@@ -72,7 +94,9 @@ describe('plan', () => {
 
   it('config fingerprint changes with the config, not with the password', () => {
     const text = 'name: x\nsource:\n  host: a\n  password: ${P}\ntarget:\n  host: b\n';
-    const fp = (t: string, p: string) => buildPlan({ loaded: loadConfigText('m.yaml', t, { env: { P: p }, pgpassText: '' }), discovery: null, checks: null }).fingerprint.config;
+    const fp = (t: string, p: string) =>
+      buildPlan({ loaded: loadConfigText('m.yaml', t, { env: { P: p }, pgpassText: '' }), discovery: null, checks: null }).fingerprint
+        .config;
     expect(fp(text, 'one')).toBe(fp(text, 'two'));
     expect(fp(text, 'one')).not.toBe(fp(text.replace('host: b', 'host: c'), 'one'));
   });

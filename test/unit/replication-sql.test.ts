@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createPublicationSql, createSubscriptionSql, dropSubscriptionSql, replicationObjectName, replicationPrefix, subscriptionConninfo } from '../../src/engines/postgres/replication-sql.js';
+import {
+  createPublicationSql,
+  createSubscriptionSql,
+  dropSubscriptionSql,
+  replicationObjectName,
+  replicationPrefix,
+  subscriptionConninfo,
+} from '../../src/engines/postgres/replication-sql.js';
 import type { ConnectionConfig } from '../../src/config/types.js';
 
 describe('replication objects', () => {
@@ -16,10 +23,29 @@ describe('replication objects', () => {
 
   it('writes publication and subscription SQL, the conninfo quoted', () => {
     expect(createPublicationSql('p', [{ schema: 'Odd S', name: 't"1' }])).toBe('CREATE PUBLICATION "p" FOR TABLE "Odd S"."t""1"');
-    const c: ConnectionConfig = { host: 'db.example', port: 5432, user: 'rep', password: "pa ss'\\", passwordSource: 'yaml', dbname: 'postgres', ssl: 'require', sslrootcert: undefined, sslcert: undefined, sslkey: undefined };
+    const c: ConnectionConfig = {
+      host: 'db.example',
+      port: 5432,
+      user: 'rep',
+      password: "pa ss'\\",
+      passwordSource: 'yaml',
+      dbname: 'postgres',
+      ssl: 'require',
+      sslrootcert: undefined,
+      sslcert: undefined,
+      sslkey: undefined,
+    };
     const info = subscriptionConninfo(c, 'my db');
-    expect(info).toBe("host=db.example port=5432 user=rep dbname='my db' sslmode=require application_name=dbferry_subscription password='pa ss\\'\\\\'");
-    expect(createSubscriptionSql('s', 'host=h')).toBe(`CREATE SUBSCRIPTION "s" CONNECTION 'host=h' PUBLICATION "s", "s_k" WITH (create_slot = false, slot_name = 's', copy_data = false, enabled = true)`);
-    expect(dropSubscriptionSql('s')).toEqual(['ALTER SUBSCRIPTION "s" DISABLE', 'ALTER SUBSCRIPTION "s" SET (slot_name = NONE)', 'DROP SUBSCRIPTION "s"']);
+    expect(info).toBe(
+      "host=db.example port=5432 user=rep dbname='my db' sslmode=require application_name=dbferry_subscription password='pa ss\\'\\\\'",
+    );
+    expect(createSubscriptionSql('s', 'host=h')).toBe(
+      `CREATE SUBSCRIPTION "s" CONNECTION 'host=h' PUBLICATION "s", "s_k" WITH (create_slot = false, slot_name = 's', copy_data = false, enabled = true)`,
+    );
+    expect(dropSubscriptionSql('s')).toEqual([
+      'ALTER SUBSCRIPTION "s" DISABLE',
+      'ALTER SUBSCRIPTION "s" SET (slot_name = NONE)',
+      'DROP SUBSCRIPTION "s"',
+    ]);
   });
 });

@@ -12,20 +12,30 @@ describe('migrationError', () => {
     expect(m).toBeInstanceOf(DbferryError);
     expect(m.code).toBe('MIGRATION_FAILED');
     expect(m.exitCode).toBe(1);
-    expect(m.message).toBe(`migrating database "app" failed: the connection to the ${LABEL} was lost (terminating connection due to administrator command)`);
+    expect(m.message).toBe(
+      `migrating database "app" failed: the connection to the ${LABEL} was lost (terminating connection due to administrator command)`,
+    );
     expect(m.hint).toMatch(/^Nothing is lost: .*run `dbferry apply` again; finished tables are not copied again\.$/);
   });
 
   it('recognises lost connections by code or by message (mysql2, sockets)', () => {
-    for (const e of [Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' }), Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), new Error('Connection terminated unexpectedly')]) {
+    for (const e of [
+      Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' }),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      new Error('Connection terminated unexpectedly'),
+    ]) {
       expect((migrationError(tagServer(e, LABEL), 'app', 'x') as DbferryError).message).toContain('was lost');
     }
   });
 
   it('other server errors say which server reported them; untagged ones keep their text', () => {
     const tagged = tagServer(Object.assign(new Error('relation "x" already exists'), { code: '42P07' }), 'target server u@h:1');
-    expect((migrationError(tagged, 'db', 'x') as DbferryError).message).toBe('migrating database "db" failed: the target server u@h:1 reported: relation "x" already exists');
-    expect((migrationError(new Error('boom\nsecond line'), 'db', 'x') as DbferryError).message).toBe('migrating database "db" failed: boom');
+    expect((migrationError(tagged, 'db', 'x') as DbferryError).message).toBe(
+      'migrating database "db" failed: the target server u@h:1 reported: relation "x" already exists',
+    );
+    expect((migrationError(new Error('boom\nsecond line'), 'db', 'x') as DbferryError).message).toBe(
+      'migrating database "db" failed: boom',
+    );
   });
 
   it('passes DbferryErrors and interruptions through unchanged', () => {

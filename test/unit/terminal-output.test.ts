@@ -66,11 +66,17 @@ describe('Redrawer', () => {
 });
 
 describe('stateAfterStoppedRun', () => {
-  const dbs = (...statuses: DatabaseStatus[]): DatabaseRecord[] => statuses.map((s, i) => ({ ...newDatabaseRecord('m', `d${i}`, 'replication', null), status: s }));
+  const dbs = (...statuses: DatabaseStatus[]): DatabaseRecord[] =>
+    statuses.map((s, i) => ({ ...newDatabaseRecord('m', `d${i}`, 'replication', null), status: s }));
   const at = '2026-12-02T00:00:00.000Z';
 
   it('an error with nothing replicating fails the migration', () => {
-    expect(stateAfterStoppedRun(dbs('done', 'failed'), { interrupted: false, message: 'boom', at })).toEqual({ state: 'Failed', substate: 'Failed', error: 'boom', endedAt: at });
+    expect(stateAfterStoppedRun(dbs('done', 'failed'), { interrupted: false, message: 'boom', at })).toEqual({
+      state: 'Failed',
+      substate: 'Failed',
+      error: 'boom',
+      endedAt: at,
+    });
   });
 
   it('an error while a database replicates keeps the migration InProgress and says why', () => {
@@ -81,11 +87,19 @@ describe('stateAfterStoppedRun', () => {
   });
 
   it('an error after every database replicates leaves it waiting for cutover', () => {
-    expect(stateAfterStoppedRun(dbs('syncing', 'syncing', 'done'), { interrupted: false, message: 'renderer crashed', at })).toMatchObject({ state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
+    expect(stateAfterStoppedRun(dbs('syncing', 'syncing', 'done'), { interrupted: false, message: 'renderer crashed', at })).toMatchObject({
+      state: 'InProgress',
+      substate: 'WaitingForCutoverTrigger',
+    });
   });
 
   it('an interruption is always resumable', () => {
-    expect(stateAfterStoppedRun(dbs('running'), { interrupted: true, message: 'x', at })).toEqual({ state: 'InProgress', substate: 'MigratingData', error: 'interrupted; run `dbferry apply` again to resume', endedAt: null });
+    expect(stateAfterStoppedRun(dbs('running'), { interrupted: true, message: 'x', at })).toEqual({
+      state: 'InProgress',
+      substate: 'MigratingData',
+      error: 'interrupted; run `dbferry apply` again to resume',
+      endedAt: null,
+    });
     expect(stateAfterStoppedRun([], { interrupted: true, message: 'x', at }).state).toBe('InProgress');
   });
 });

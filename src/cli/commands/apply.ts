@@ -28,12 +28,18 @@ export function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile:
     plan = JSON.parse(readFileSync(abs, 'utf8')) as Plan;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DbferryError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'USAGE', `${path}: ${code === 'ENOENT' ? 'no such file' : 'not a JSON plan file'}`, {
-      hint: 'Save a plan with `dbferry plan --out plan.json`.',
-    });
+    throw new DbferryError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'USAGE',
+      `${path}: ${code === 'ENOENT' ? 'no such file' : 'not a JSON plan file'}`,
+      {
+        hint: 'Save a plan with `dbferry plan --out plan.json`.',
+      },
+    );
   }
   if (plan?.format !== 'dbferry-plan' || plan.formatVersion !== 1) {
-    throw new DbferryError('USAGE', `${path} is not a dbferry plan (expected "format": "dbferry-plan", formatVersion 1)`, { hint: 'Save a plan with `dbferry plan --out plan.json`.' });
+    throw new DbferryError('USAGE', `${path} is not a dbferry plan (expected "format": "dbferry-plan", formatVersion 1)`, {
+      hint: 'Save a plan with `dbferry plan --out plan.json`.',
+    });
   }
   return { plan, configFile: resolve(dirname(abs), plan.configFile) };
 }
@@ -50,7 +56,10 @@ async function followReplication(cli: Cli, cfg: MigrationConfig, engine: Engine)
         return;
       }
       for (const d of await engine.liveDatabases(cfg, await store.getDatabases(cfg.name))) {
-        if (d.status === 'syncing') cli.info(`${d.dbname}: lag ${formatBytes(d.lag)}, changes ${d.cdcInserts} inserted / ${d.cdcUpdates} updated / ${d.cdcDeletes} deleted${d.error ? `; ${d.error}` : ''}`);
+        if (d.status === 'syncing')
+          cli.info(
+            `${d.dbname}: lag ${formatBytes(d.lag)}, changes ${d.cdcInserts} inserted / ${d.cdcUpdates} updated / ${d.cdcDeletes} deleted${d.error ? `; ${d.error}` : ''}`,
+          );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
@@ -80,9 +89,13 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
   const loaded = loadForCommand(cli, file);
   const engine = await engineFor(loaded.config.engine);
   if (saved && saved.fingerprint.config !== buildPlan({ loaded, discovery: null, checks: null }).fingerprint.config) {
-    throw new DbferryError('STALE_PLAN', `the saved plan ${arg} no longer matches ${saved.configFile}: the configuration changed since it was planned`, {
-      hint: 'Review the change with `dbferry plan`, then save a new plan.',
-    });
+    throw new DbferryError(
+      'STALE_PLAN',
+      `the saved plan ${arg} no longer matches ${saved.configFile}: the configuration changed since it was planned`,
+      {
+        hint: 'Review the change with `dbferry plan`, then save a new plan.',
+      },
+    );
   }
   cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers and running the pre-migration check (read-only)...`));
   const { plan, outcome } = await discoveredPlanWithChecks(cli, loaded, opts.pgbin);
@@ -110,9 +123,14 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     engine,
     env: cli.io.env,
     ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
-    runner: { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: new ProgressStream(cli.io.stderr), ...(cli.io.signal ? { signal: cli.io.signal } : {}) },
+    runner: {
+      renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
+      output: new ProgressStream(cli.io.stderr),
+      ...(cli.io.signal ? { signal: cli.io.signal } : {}),
+    },
   });
-  if (cli.opts.json) cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
+  if (cli.opts.json)
+    cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
   if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine);
   return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;

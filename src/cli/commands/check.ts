@@ -17,7 +17,11 @@ export async function checkCommand(cli: Cli, file: string | undefined, opts: Che
   const cfg = loaded.config;
   const engine = await engineFor(cfg.engine);
   cli.info(cli.stderrStyle.dim(`Checking ${cfg.engine} servers (read-only)...`));
-  const run = await engine.check(cfg, { env: cli.io.env, ...(opts.pgbin ? { pgbin: opts.pgbin } : {}), ...(cli.io.signal ? { signal: cli.io.signal } : {}) });
+  const run = await engine.check(cfg, {
+    env: cli.io.env,
+    ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
+    ...(cli.io.signal ? { signal: cli.io.signal } : {}),
+  });
   const targetReachable = !run.outcome.checks.some((c) => c.id.endsWith('.target.connectivity') && c.result === 'Failed');
   if (targetReachable) {
     try {
@@ -35,7 +39,12 @@ export async function checkCommand(cli: Cli, file: string | undefined, opts: Che
   if (cli.opts.json) cli.json(checkDocument(cfg.name, cfg.engine, run.outcome));
   else cli.out(renderCheckText(cfg.name, run.outcome, cli.style));
   for (const c of run.outcome.checks) {
-    if (c.result !== 'Succeeded') cli.annotate({ file: file ?? 'migration.yaml', severity: c.result === 'Failed' ? 'error' : 'warning', message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}` });
+    if (c.result !== 'Succeeded')
+      cli.annotate({
+        file: file ?? 'migration.yaml',
+        severity: c.result === 'Failed' ? 'error' : 'warning',
+        message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}`,
+      });
   }
   // A server that cannot be reached is exit 2 in every command (plan, apply, status say so too).
   if (run.outcome.checks.some((c) => c.id.endsWith('.connectivity') && c.result === 'Failed')) return 2;

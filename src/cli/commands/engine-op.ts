@@ -22,7 +22,10 @@ export async function engineCommand(cli: Cli, file: string | undefined, op: 'cut
     }
     let lines: string[] = [];
     // No signal for the runner: the engine watches it itself and stops at a safe point.
-    const runner = { renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env), output: new ProgressStream(cli.io.stderr) };
+    const runner = {
+      renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
+      output: new ProgressStream(cli.io.stderr),
+    };
     const title = `${op === 'cutover' ? 'Cut over' : 'Cancel'} migration "${cfg.name}"${databases.length ? ` (${databases.join(', ')})` : ''}`;
     await runTasks(
       [

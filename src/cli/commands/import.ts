@@ -10,7 +10,8 @@ export interface ImportCliOptions extends ImportOptions {
   force?: boolean;
 }
 
-const USAGE_HINT = 'dbferry import azure properties.json | dbferry import aiven settings.yaml (or the avn command in a file) | - reads standard input';
+const USAGE_HINT =
+  'dbferry import azure properties.json | dbferry import aiven settings.yaml (or the avn command in a file) | - reads standard input';
 
 async function readInput(cli: Cli, input: string): Promise<string> {
   if (input === '-') {
@@ -20,11 +21,15 @@ async function readInput(cli: Cli, input: string): Promise<string> {
   const path = resolve(cli.io.cwd, input);
   if (!existsSync(path)) throw new DbferryError('FILE_NOT_FOUND', `${input}: no such file`, { hint: USAGE_HINT });
   if (statSync(path).isDirectory()) {
-    throw new DbferryError('CONFIG_INVALID', `${input} is a directory`, { diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a directory; expected a file' }] });
+    throw new DbferryError('CONFIG_INVALID', `${input} is a directory`, {
+      diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a directory; expected a file' }],
+    });
   }
   const buf = readFileSync(path);
   if (buf.includes(0)) {
-    throw new DbferryError('CONFIG_INVALID', `${input} is not a text file`, { diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a binary file' }] });
+    throw new DbferryError('CONFIG_INVALID', `${input} is not a text file`, {
+      diagnostics: [{ file: input, line: 1, col: 1, severity: 'error', message: 'is a binary file' }],
+    });
   }
   return buf.toString('utf8');
 }
@@ -35,18 +40,24 @@ export async function importCommand(cli: Cli, first: string, second: string | un
   if (second !== undefined && first !== 'azure' && first !== 'aiven') {
     throw new DbferryError('USAGE', `import expects "azure" or "aiven" as its kind, got "${first}"`, { hint: USAGE_HINT });
   }
-  if (kindGiven && second === undefined) throw new DbferryError('USAGE', `import ${first}: which input? Give a file, or - for standard input`, { hint: USAGE_HINT });
+  if (kindGiven && second === undefined)
+    throw new DbferryError('USAGE', `import ${first}: which input? Give a file, or - for standard input`, { hint: USAGE_HINT });
   const input = second ?? first;
   const text = await readInput(cli, input);
   const kind = kindGiven ? (first as 'azure' | 'aiven') : detectImportKind(text);
   if (!kind) {
-    throw new DbferryError('USAGE', `import ${input}: cannot tell whether this is Azure migration properties or Aiven migration settings; name the kind`, { hint: USAGE_HINT });
+    throw new DbferryError(
+      'USAGE',
+      `import ${input}: cannot tell whether this is Azure migration properties or Aiven migration settings; name the kind`,
+      { hint: USAGE_HINT },
+    );
   }
   const label = input === '-' ? '<stdin>' : input;
   const result = kind === 'azure' ? importAzure(label, text, opts) : importAiven(label, text, opts);
   if (opts.out) {
     const outPath = resolve(cli.io.cwd, opts.out);
-    if (existsSync(outPath) && !opts.force) throw new DbferryError('USAGE', `${opts.out} already exists`, { hint: 'Pass --force to overwrite it.' });
+    if (existsSync(outPath) && !opts.force)
+      throw new DbferryError('USAGE', `${opts.out} already exists`, { hint: 'Pass --force to overwrite it.' });
     writeFileSync(outPath, result.yaml);
     cli.info(`Wrote ${opts.out}.`);
   } else {

@@ -50,7 +50,12 @@ export function printPlan(cli: Cli, plan: Plan, format: PlanFormat | undefined):
   else if (f === 'markdown') cli.out(renderPlanMarkdown(plan));
   else cli.out(renderPlanText(plan, cli.style));
   for (const c of plan.checks ?? []) {
-    if (c.result !== 'Succeeded') cli.annotate({ file: plan.configFile, severity: c.result === 'Failed' ? 'error' : 'warning', message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}` });
+    if (c.result !== 'Succeeded')
+      cli.annotate({
+        file: plan.configFile,
+        severity: c.result === 'Failed' ? 'error' : 'warning',
+        message: `${c.id}${c.database ? ` [${c.database}]` : ''}: ${c.message}${c.hint ? ` (${c.hint})` : ''}`,
+      });
   }
 }
 

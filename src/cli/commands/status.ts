@@ -41,7 +41,11 @@ export async function statusCommand(cli: Cli, file: string | undefined, opts: St
     return exitFor(doc);
   }
   const signal = cli.io.signal;
-  const screen = new Redrawer({ write: (s: string) => cli.out(s), isTTY: cli.io.stdout.isTTY === true && !cli.opts.json, ...(cli.io.stdout.columns ? { columns: cli.io.stdout.columns } : {}) });
+  const screen = new Redrawer({
+    write: (s: string) => cli.out(s),
+    isTTY: cli.io.stdout.isTTY === true && !cli.opts.json,
+    ...(cli.io.stdout.columns ? { columns: cli.io.stdout.columns } : {}),
+  });
   for (;;) {
     const doc = await readStatus(cli, file, opts);
     if (cli.opts.json) show(doc);

@@ -37,7 +37,8 @@ function labelQueries(c: MyConnection, label: string): void {
   labelConnection(c, label);
   for (const m of ['query', 'execute'] as const) {
     const f = (c[m] as (...args: unknown[]) => Promise<unknown>).bind(c);
-    (c as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => f(...args).catch((e: unknown) => Promise.reject(tagServer(e, label)));
+    (c as unknown as Record<string, unknown>)[m] = (...args: unknown[]) =>
+      f(...args).catch((e: unknown) => Promise.reject(tagServer(e, label)));
   }
 }
 
@@ -76,7 +77,12 @@ export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opt
   }
 }
 
-export async function withMysql<T>(role: ServerRole, conn: ConnectionConfig, opts: MyConnectOptions, fn: (c: MyConnection) => Promise<T>): Promise<T> {
+export async function withMysql<T>(
+  role: ServerRole,
+  conn: ConnectionConfig,
+  opts: MyConnectOptions,
+  fn: (c: MyConnection) => Promise<T>,
+): Promise<T> {
   const c = await connectMysql(role, conn, opts);
   try {
     return await fn(c);

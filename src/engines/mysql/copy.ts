@@ -93,7 +93,10 @@ export interface KeyRange {
 export function selectSql(db: string, table: string, columns: string[], range?: KeyRange): string {
   const base = `SELECT ${columns.map(qi).join(', ')} FROM ${qi(db)}.${qi(table)}`;
   if (!range) return base;
-  const where = [range.from !== null ? `${qi(range.key)} >= ${range.from}` : '', range.to !== null ? `${qi(range.key)} < ${range.to}` : ''].filter(Boolean);
+  const where = [
+    range.from !== null ? `${qi(range.key)} >= ${range.from}` : '',
+    range.to !== null ? `${qi(range.key)} < ${range.to}` : '',
+  ].filter(Boolean);
   return where.length ? `${base} WHERE ${where.join(' AND ')}` : base;
 }
 
@@ -128,16 +131,35 @@ function connectionLost(c: MyConnection): { failed: Promise<never>; stop: () => 
 async function failOnWarnings(tgt: MyConnection, db: string, table: string): Promise<never> {
   const [warnings] = (await tgt.query('SHOW WARNINGS LIMIT 5')) as unknown as [{ Level: string; Code: number; Message: string }[]];
   const detail = warnings.map((w) => `${w.Level} ${w.Code}: ${w.Message}`).join('; ');
-  throw new DbferryError('MIGRATION_FAILED', `copying ${db}.${table} changed values on the way: the target reported ${detail || 'warnings'}`, {
-    hint: 'Nothing is wrong with the source. Report the column type to dbferry; exclude the table with tables.skip meanwhile.',
-  });
+  throw new DbferryError(
+    'MIGRATION_FAILED',
+    `copying ${db}.${table} changed values on the way: the target reported ${detail || 'warnings'}`,
+    {
+      hint: 'Nothing is wrong with the source. Report the column type to dbferry; exclude the table with tables.skip meanwhile.',
+    },
+  );
 }
 
 /** Streams `SELECT cols FROM db.table [range]` (on the source worker's snapshot) into the target table. */
-export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: string, table: string, columns: CopyColumn[], onBytes: (n: number) => void, range?: KeyRange): Promise<{ rows: number; bytes: number }> {
-  const select = selectSql(db, table, columns.map((c) => c.name), range);
+export async function copyMysqlTable(
+  src: MyConnection,
+  tgt: MyConnection,
+  db: string,
+  table: string,
+  columns: CopyColumn[],
+  onBytes: (n: number) => void,
+  range?: KeyRange,
+): Promise<{ rows: number; bytes: number }> {
+  const select = selectSql(
+    db,
+    table,
+    columns.map((c) => c.name),
+    range,
+  );
   const raw = (src as unknown as { connection: { query(o: object): { stream(o?: object): Readable } } }).connection;
-  const rows = raw.query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() }).stream({ highWaterMark: 512 });
+  const rows = raw
+    .query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() })
+    .stream({ highWaterMark: 512 });
   rows.on('error', (e: unknown) => tagServer(e, labelOf(src)));
   const tsv = new RowsToTsv(onBytes);
   const load = tgt.query({ sql: loadDataSql(db, table, columns), infileStreamFactory: () => tsv } as never);
@@ -145,7 +167,10 @@ export async function copyMysqlTable(src: MyConnection, tgt: MyConnection, db: s
   // a lost connection on either side fails the copy at once.
   const lost = [connectionLost(src), connectionLost(tgt)];
   try {
-    const [, [loaded]] = (await Promise.race([Promise.all([pipeline(rows, tsv), load]), ...lost.map((l) => l.failed)])) as unknown as [unknown, [{ warningStatus?: number }]];
+    const [, [loaded]] = (await Promise.race([Promise.all([pipeline(rows, tsv), load]), ...lost.map((l) => l.failed)])) as unknown as [
+      unknown,
+      [{ warningStatus?: number }],
+    ];
     // LOAD DATA LOCAL turns every conversion error into a warning and loads a zero or NULL
     // instead: any warning means a value did not arrive as it was.
     if ((loaded?.warningStatus ?? 0) > 0) await failOnWarnings(tgt, db, table);

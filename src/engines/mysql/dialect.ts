@@ -22,8 +22,17 @@ export function dialectFor(flavor: Flavor, versionNum: number): Dialect {
   if (flavor === 'mariadb') {
     return {
       flavor,
-      replicationPrivileges: [['REPLICATION SLAVE'], versionNum >= 100502 ? ['BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER'] : ['REPLICATION CLIENT', 'SUPER']],
-      replicaAdminPrivileges: versionNum >= 100502 ? [['REPLICATION SLAVE ADMIN', 'SUPER'], ['SLAVE MONITOR', 'REPLICATION SLAVE ADMIN', 'SUPER']] : [['SUPER']],
+      replicationPrivileges: [
+        ['REPLICATION SLAVE'],
+        versionNum >= 100502 ? ['BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER'] : ['REPLICATION CLIENT', 'SUPER'],
+      ],
+      replicaAdminPrivileges:
+        versionNum >= 100502
+          ? [
+              ['REPLICATION SLAVE ADMIN', 'SUPER'],
+              ['SLAVE MONITOR', 'REPLICATION SLAVE ADMIN', 'SUPER'],
+            ]
+          : [['SUPER']],
       showReplicaStatus: 'SHOW SLAVE STATUS',
       stopReplica: 'STOP SLAVE',
       startReplica: 'START SLAVE',
@@ -82,7 +91,10 @@ export function configureReplica(d: Dialect, src: ReplicaSource, dbs: string[], 
     return [
       { sql: 'SET GLOBAL replicate_do_db = ?', params: [dbs.join(',')] },
       { sql: 'SET GLOBAL gtid_slave_pos = ?', params: [gtid] },
-      { sql: `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
+      {
+        sql: `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_SSL = ${ssl}`,
+        params: [src.host, src.port, src.user, src.password],
+      },
       { sql: d.startReplica, params: [] },
     ];
   }
@@ -90,7 +102,10 @@ export function configureReplica(d: Dialect, src: ReplicaSource, dbs: string[], 
   return [
     { sql: `CHANGE REPLICATION FILTER REPLICATE_DO_DB = (${dbs.map((x) => '`' + x.replace(/`/g, '``') + '`').join(', ')})`, params: [] },
     { sql: "SET GLOBAL gtid_purged = CONCAT('+', ?)", params: [gtid] },
-    { sql: `CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = ${ssl}`, params: [src.host, src.port, src.user, src.password] },
+    {
+      sql: `CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = ${ssl}`,
+      params: [src.host, src.port, src.user, src.password],
+    },
     { sql: d.startReplica, params: [] },
   ];
 }
@@ -135,10 +150,48 @@ export function statusColumns(d: Dialect): { host: string; port: string; io: str
 export type TransferForm = 'raw' | 'text';
 
 export const RAW_TYPES = new Set([
-  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'bit', 'bool', 'boolean',
-  'char', 'varchar', 'binary', 'varbinary', 'tinytext', 'text', 'mediumtext', 'longtext', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'enum', 'set',
-  'date', 'time', 'datetime', 'timestamp', 'year',
-  'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection',
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'float',
+  'double',
+  'real',
+  'bit',
+  'bool',
+  'boolean',
+  'char',
+  'varchar',
+  'binary',
+  'varbinary',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'enum',
+  'set',
+  'date',
+  'time',
+  'datetime',
+  'timestamp',
+  'year',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+  'geomcollection',
 ]);
 
 export function transferForm(flavor: Flavor, dataType: string): TransferForm | null {

@@ -2,7 +2,14 @@
 import { createHash } from 'node:crypto';
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import { MYSQL_SYSTEM_DATABASES, selectDatabases, type Discovery, type ServerFacts, type SourceDatabaseFacts, type TargetDatabaseFacts } from '../engine.js';
+import {
+  MYSQL_SYSTEM_DATABASES,
+  selectDatabases,
+  type Discovery,
+  type ServerFacts,
+  type SourceDatabaseFacts,
+  type TargetDatabaseFacts,
+} from '../engine.js';
 import { rows, withMysql, type MyConnection } from './connect.js';
 import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
 
@@ -74,11 +81,19 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
     const h = createHash('sha256');
     for (const r of cols) h.update(`${r.s}\0${r.t}\0${r.c}\0${r.ty}\n`);
     const tables = sel.selected.length
-      ? await rows<{ s: string; t: string }>(c, `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2`, [sel.selected])
+      ? await rows<{ s: string; t: string }>(
+          c,
+          `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2`,
+          [sel.selected],
+        )
       : [];
     return { facts, list, sel, tables, fingerprint: `sha256:${h.digest('hex')}` };
   });
-  const tgt = await withMysql('target', cfg.target, {}, async (c) => ({ facts: await serverFacts(c, 'target', cfg), list: await schemas(c), resumable: await resumableDatabases(c, cfg.name) }));
+  const tgt = await withMysql('target', cfg.target, {}, async (c) => ({
+    facts: await serverFacts(c, 'target', cfg),
+    list: await schemas(c),
+    resumable: await resumableDatabases(c, cfg.name),
+  }));
   const databases = src.sel.selected.map((name) => {
     const s = src.list.find((r) => r.name === name);
     const t = tgt.list.find((r) => r.name === name);

@@ -6,7 +6,6 @@ import { connectMysql, rows, withMysql, type MyConnection } from './connect.js';
 import { discoverMysql } from './discover.js';
 import { RAW_TYPES } from './dialect.js';
 
-
 export interface MySide {
   connected: true;
   version: string;
@@ -39,14 +38,34 @@ export interface MyFacts {
   databases: MyDbFacts[];
 }
 
-const VARS = ['server_id', 'log_bin', 'binlog_format', 'binlog_row_image', 'gtid_mode', 'gtid_strict_mode', 'gtid_binlog_pos', 'lower_case_table_names', 'sql_mode', 'expire_logs_days', 'binlog_expire_logs_seconds', 'server_uuid', 'hostname', 'port', 'read_only'];
+const VARS = [
+  'server_id',
+  'log_bin',
+  'binlog_format',
+  'binlog_row_image',
+  'gtid_mode',
+  'gtid_strict_mode',
+  'gtid_binlog_pos',
+  'lower_case_table_names',
+  'sql_mode',
+  'expire_logs_days',
+  'binlog_expire_logs_seconds',
+  'server_uuid',
+  'hostname',
+  'port',
+  'read_only',
+];
 
 async function side(c: MyConnection): Promise<MySide> {
   const [v] = await rows<{ v: string; u: string }>(c, 'SELECT VERSION() AS v, CURRENT_USER() AS u');
   const version = v?.v ?? '0.0.0';
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
   const versionNum = m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
-  const varRows = await rows<{ Variable_name: string; Value: string }>(c, `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${VARS.map(() => '?').join(', ')})`, VARS);
+  const varRows = await rows<{ Variable_name: string; Value: string }>(
+    c,
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${VARS.map(() => '?').join(', ')})`,
+    VARS,
+  );
   const vars: Record<string, string | null> = Object.fromEntries(VARS.map((k) => [k, null]));
   for (const r of varRows) vars[r.Variable_name] = r.Value;
   const sslRow = await rows<{ Value: string }>(c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'");
@@ -57,7 +76,17 @@ async function side(c: MyConnection): Promise<MySide> {
   } catch {
     accounts = null;
   }
-  return { connected: true, version, flavor: /mariadb/i.test(version) ? 'mariadb' : 'mysql', versionNum, user: v?.u ?? '?', ssl: (sslRow[0]?.Value ?? '') !== '', vars, grants, accounts };
+  return {
+    connected: true,
+    version,
+    flavor: /mariadb/i.test(version) ? 'mariadb' : 'mysql',
+    versionNum,
+    user: v?.u ?? '?',
+    ssl: (sslRow[0]?.Value ?? '') !== '',
+    vars,
+    grants,
+    accounts,
+  };
 }
 
 function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<MySideOrFailure> {

@@ -38,7 +38,9 @@ interface Table {
 function copyColumn(flavor: Flavor, db: string, c: { t: string; c: string; ty: string }): CopyColumn {
   const form = transferForm(flavor, c.ty);
   if (!form) {
-    throw new DbferryError('MIGRATION_FAILED', `column ${db}.${c.t}.${c.c} has type ${c.ty}, which dbferry cannot copy exactly`, { hint: 'Exclude the table with tables.skip, or convert the column.' });
+    throw new DbferryError('MIGRATION_FAILED', `column ${db}.${c.t}.${c.c} has type ${c.ty}, which dbferry cannot copy exactly`, {
+      hint: 'Exclude the table with tables.skip, or convert the column.',
+    });
   }
   return { name: c.c, form };
 }
@@ -60,7 +62,8 @@ async function snapshotWorker(cfg: MigrationConfig): Promise<MyConnection> {
 
 export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
   const { cfg, database: db, store, signal } = run;
-  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, 'dump', null);
+  let rec: DatabaseRecord =
+    (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, 'dump', null);
   const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
     rec = { ...rec, ...patch, updatedAt: now() };
     await store.upsertDatabase(rec);
@@ -74,10 +77,18 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
   const workers: MyConnection[] = [];
   try {
     // 1. Target database (ours to recreate when a run is resumed).
-    const [info] = await rows<{ cs: string; co: string }>(control, 'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [db]);
+    const [info] = await rows<{ cs: string; co: string }>(
+      control,
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [db],
+    );
     if (!info) throw new DbferryError('MIGRATION_FAILED', `database "${db}" not found on the source`);
     if (restart || cfg.databases.overwrite) {
-      run.report(restart ? 'the earlier run stopped before the end: starting this database over' : 'dropping the existing target database (overwrite: true)');
+      run.report(
+        restart
+          ? 'the earlier run stopped before the end: starting this database over'
+          : 'dropping the existing target database (overwrite: true)',
+      );
       // A replica an interrupted run started would write into the database being copied again.
       if (restart && run.method === 'replication') await removeReplica(cfg);
       await admin.query(`DROP DATABASE IF EXISTS ${qi(db)}`);
@@ -86,9 +97,13 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
       // The check saw it empty; never write into a database something filled since.
       const [n] = await rows<{ n: number }>(admin, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [db]);
       if (Number(n?.n ?? 0) > 0) {
-        throw new DbferryError('STATE_CONFLICT', `target database "${db}" is not empty any more (${n?.n} tables appeared after the check); nothing was written to it`, {
-          hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
-        });
+        throw new DbferryError(
+          'STATE_CONFLICT',
+          `target database "${db}" is not empty any more (${n?.n} tables appeared after the check); nothing was written to it`,
+          {
+            hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
+          },
+        );
       }
     }
     await admin.query(`CREATE DATABASE IF NOT EXISTS ${qi(db)} CHARACTER SET ${info.cs} COLLATE ${info.co}`);
@@ -114,7 +129,11 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     const first = workers[0] as MyConnection;
 
     // 3. Tables, from SHOW CREATE TABLE (with their AUTO_INCREMENT), foreign key checks off.
-    const tables = await rows<{ t: string; bytes: string }>(first, `SELECT TABLE_NAME AS t, DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME`, [db]);
+    const tables = await rows<{ t: string; bytes: string }>(
+      first,
+      `SELECT TABLE_NAME AS t, DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME`,
+      [db],
+    );
     const cols = await rows<{ t: string; c: string; g: string; ty: string }>(
       first,
       `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, EXTRA AS g, DATA_TYPE AS ty FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`,
@@ -186,7 +205,15 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     const copyStarted = Date.now();
     // On-disk sizes are the estimate: the bytes sent differ, so the ETA is approximate.
     const report = (): void =>
-      run.report(copyProgressLine({ tablesDone: completed, tablesTotal: copyList.length, bytesCopied: copied, bytesTotal: Math.max(total, copied), elapsed: (Date.now() - copyStarted) / 1000 }));
+      run.report(
+        copyProgressLine({
+          tablesDone: completed,
+          tablesTotal: copyList.length,
+          bytesCopied: copied,
+          bytesTotal: Math.max(total, copied),
+          elapsed: (Date.now() - copyStarted) / 1000,
+        }),
+      );
     const progress = (): void => {
       if (Date.now() - last > 500) {
         last = Date.now();
@@ -197,8 +224,12 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
       const pk = pks.find((p) => p.t === t.name && /int$/i.test(p.ty));
       let ranges: (KeyRange | undefined)[] = [undefined];
       if (pk && t.bytes > cfg.copy.splitTablesLargerThan) {
-        const [mm] = await rows<{ lo: string | null; hi: string | null }>(first, `SELECT MIN(${qi(pk.c)}) AS lo, MAX(${qi(pk.c)}) AS hi FROM ${qi(db)}.${qi(t.name)}`);
-        if (mm?.lo !== null && mm?.hi !== null && mm) ranges = keyRanges(pk.c, BigInt(mm.lo), BigInt(mm.hi), Math.min(Math.ceil(t.bytes / cfg.copy.splitTablesLargerThan), jobs * 4));
+        const [mm] = await rows<{ lo: string | null; hi: string | null }>(
+          first,
+          `SELECT MIN(${qi(pk.c)}) AS lo, MAX(${qi(pk.c)}) AS hi FROM ${qi(db)}.${qi(t.name)}`,
+        );
+        if (mm?.lo !== null && mm?.hi !== null && mm)
+          ranges = keyRanges(pk.c, BigInt(mm.lo), BigInt(mm.hi), Math.min(Math.ceil(t.bytes / cfg.copy.splitTablesLargerThan), jobs * 4));
         if (ranges.length > 1) run.report(`copying ${t.name} in ${ranges.length} key ranges of ${pk.c}`);
       }
       let left = ranges.length;
@@ -226,8 +257,20 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
             sum.bytes += r.bytes;
             if (--left > 0) return;
             const [cnt] = await rows<{ n: string }>(w.tgt, `SELECT COUNT(*) AS n FROM ${qi(db)}.${qi(t.name)}`);
-            if (Number(cnt?.n ?? -1) !== sum.rows) mismatches.push(`${t.name} (${sum.rows} rows read on the source, ${cnt?.n} on the target)`);
-            await store.upsertTables([{ migration: cfg.name, dbname: db, schema: '', table: t.name, done: true, rows: sum.rows, bytes: sum.bytes, updatedAt: now() }]);
+            if (Number(cnt?.n ?? -1) !== sum.rows)
+              mismatches.push(`${t.name} (${sum.rows} rows read on the source, ${cnt?.n} on the target)`);
+            await store.upsertTables([
+              {
+                migration: cfg.name,
+                dbname: db,
+                schema: '',
+                table: t.name,
+                done: true,
+                rows: sum.rows,
+                bytes: sum.bytes,
+                updatedAt: now(),
+              },
+            ]);
             completed++;
             crashPoint(run.env, `after-table-${completed}`);
             report();
@@ -259,7 +302,10 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
       throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.join('; ')}`);
     }
     if (run.method === 'replication') {
-      if (!position) throw new DbferryError('MIGRATION_FAILED', 'the source reported no GTID position for the snapshot', { hint: 'Replication needs the binary log (log_bin) on the source.' });
+      if (!position)
+        throw new DbferryError('MIGRATION_FAILED', 'the source reported no GTID position for the snapshot', {
+          hint: 'Replication needs the binary log (log_bin) on the source.',
+        });
       // Replication starts once every replicated database of the migration is copied (startReplication).
       await save({ phase: 'copied', replicationStart: position });
       crashPoint(run.env, 'after-copied');
@@ -298,7 +344,9 @@ async function takeSnapshot(cfg: MigrationConfig, dbs: string[], jobs: number): 
     await control.query('FLUSH TABLES WITH READ LOCK');
     try {
       for (const list of workers.values()) for (const w of list) await w.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      const [pos] = await rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_binlog_pos AS p').catch(async () => rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_executed AS p'));
+      const [pos] = await rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_binlog_pos AS p').catch(async () =>
+        rows<{ p: string | null }>(control, 'SELECT @@GLOBAL.gtid_executed AS p'),
+      );
       return { position: pos?.p ?? '', workers };
     } finally {
       await control.query('UNLOCK TABLES');
@@ -318,7 +366,9 @@ function sharedSnapshot(cfg: MigrationConfig, run: DatabaseRun): Promise<Snapsho
   let p = shared.get(cfg.name);
   if (!p) {
     p = (async () => {
-      const dbs = (await run.store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.phase !== 'syncing' && d.phase !== 'verified').map((d) => d.dbname);
+      const dbs = (await run.store.getDatabases(cfg.name))
+        .filter((d) => d.method === 'replication' && d.phase !== 'syncing' && d.phase !== 'verified')
+        .map((d) => d.dbname);
       return takeSnapshot(cfg, dbs.includes(run.database) ? dbs : [...dbs, run.database], Math.max(1, run.jobs));
     })();
     shared.set(cfg.name, p);
@@ -327,12 +377,21 @@ function sharedSnapshot(cfg: MigrationConfig, run: DatabaseRun): Promise<Snapsho
 }
 
 /** Starts the one replica for every copied replicated database, from their shared position. */
-export async function startReplication(cfg: MigrationConfig, store: StateStore, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]> {
+export async function startReplication(
+  cfg: MigrationConfig,
+  store: StateStore,
+  report: (line: string) => void,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string[]> {
   shared.delete(cfg.name);
   const copied = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.phase === 'copied');
   if (copied.length === 0) return [];
   const positions = [...new Set(copied.map((d) => d.replicationStart ?? ''))];
-  if (positions.length !== 1 || !positions[0]) throw new DbferryError('MIGRATION_FAILED', `the replicated databases were copied at different positions (${positions.join(' / ')}); cancel and apply again`);
+  if (positions.length !== 1 || !positions[0])
+    throw new DbferryError(
+      'MIGRATION_FAILED',
+      `the replicated databases were copied at different positions (${positions.join(' / ')}); cancel and apply again`,
+    );
   const dbs = copied.map((d) => d.dbname);
   await startReplica(cfg, dbs, positions[0]);
   crashPoint(env, 'replica-started');
@@ -345,7 +404,11 @@ async function createObjects(cfg: MigrationConfig, db: string): Promise<void> {
   const src = await connectMysql('source', cfg.source, { database: db });
   const tgt = await connectMysql('target', cfg.target, { database: db });
   try {
-    const views = (await rows<{ t: string }>(src, `SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, [db])).map((r) => r.t);
+    const views = (
+      await rows<{ t: string }>(src, `SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, [
+        db,
+      ])
+    ).map((r) => r.t);
     const ddl = new Map<string, string>();
     for (const v of views) {
       const [row] = await rows<Record<string, string>>(src, `SHOW CREATE VIEW ${qi(db)}.${qi(v)}`);
@@ -363,20 +426,33 @@ async function createObjects(cfg: MigrationConfig, db: string): Promise<void> {
           lastError = e;
         }
       }
-      if (failed.length === pending.length) throw new DbferryError('MIGRATION_FAILED', `creating view(s) ${failed.join(', ')} failed: ${messageOf(lastError)}`);
+      if (failed.length === pending.length)
+        throw new DbferryError('MIGRATION_FAILED', `creating view(s) ${failed.join(', ')} failed: ${messageOf(lastError)}`);
       pending = failed;
     }
-    const routines = await rows<{ n: string; k: string }>(src, `SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS k FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1`, [db]);
+    const routines = await rows<{ n: string; k: string }>(
+      src,
+      `SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS k FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1`,
+      [db],
+    );
     for (const r of routines) {
       const [row] = await rows<Record<string, string>>(src, `SHOW CREATE ${r.k} ${qi(db)}.${qi(r.n)}`);
       await withSqlMode(tgt, row?.sql_mode ?? '', row?.[r.k === 'FUNCTION' ? 'Create Function' : 'Create Procedure'] as string);
     }
-    const triggers = await rows<{ n: string }>(src, `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY ACTION_ORDER, TRIGGER_NAME`, [db]);
+    const triggers = await rows<{ n: string }>(
+      src,
+      `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY ACTION_ORDER, TRIGGER_NAME`,
+      [db],
+    );
     for (const t of triggers) {
       const [row] = await rows<Record<string, string>>(src, `SHOW CREATE TRIGGER ${qi(db)}.${qi(t.n)}`);
       await withSqlMode(tgt, row?.sql_mode ?? '', row?.['SQL Original Statement'] as string);
     }
-    const events = await rows<{ n: string }>(src, `SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1`, [db]);
+    const events = await rows<{ n: string }>(
+      src,
+      `SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1`,
+      [db],
+    );
     for (const ev of events) {
       const [row] = await rows<Record<string, string>>(src, `SHOW CREATE EVENT ${qi(db)}.${qi(ev.n)}`);
       await withSqlMode(tgt, row?.sql_mode ?? '', row?.['Create Event'] as string);

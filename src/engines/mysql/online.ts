@@ -19,30 +19,53 @@ export async function liveMysql(cfg: MigrationConfig, dbs: DatabaseRecord[]): Pr
       : {
           ...d,
           lag: st?.secondsBehind ?? null,
-          error: !st ? 'replication is not configured on the target' : st.lastError ? `replication stopped: ${st.lastError}` : st.ioRunning !== 'Yes' || st.sqlRunning !== 'Yes' ? `replication threads: IO ${st.ioRunning}, SQL ${st.sqlRunning}` : d.error,
+          error: !st
+            ? 'replication is not configured on the target'
+            : st.lastError
+              ? `replication stopped: ${st.lastError}`
+              : st.ioRunning !== 'Yes' || st.sqlRunning !== 'Yes'
+                ? `replication threads: IO ${st.ioRunning}, SQL ${st.sqlRunning}`
+                : d.error,
         },
   );
 }
 
-export async function cutoverMysql(cfg: MigrationConfig, store: StateStore, only: string[], report: (l: string) => void, signal?: AbortSignal): Promise<string[]> {
+export async function cutoverMysql(
+  cfg: MigrationConfig,
+  store: StateStore,
+  only: string[],
+  report: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const m = await store.getMigration(cfg.name);
   if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`);
   const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
   const dbs = syncing.filter((d) => only.length === 0 || only.includes(d.dbname));
-  if (dbs.length === 0) throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`);
+  if (dbs.length === 0)
+    throw new DbferryError(
+      'STATE_CONFLICT',
+      `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`,
+    );
   // One replica serves every replicated database: stopping it for some would leave the others
   // recorded as syncing while nothing replicates them.
   const sharing = syncing.filter((d) => !dbs.includes(d)).map((d) => d.dbname);
   if (sharing.length) {
-    throw new DbferryError('USAGE', `cutover --db ${only.join(', ')} refused: one replica on the target replicates ${syncing.map((d) => d.dbname).join(', ')} together, so ${sharing.join(', ')} would stop replicating too`, {
-      hint: `Cut them over together: \`dbferry cutover\` (or --db ${syncing.map((d) => d.dbname).join(' --db ')}).`,
-    });
+    throw new DbferryError(
+      'USAGE',
+      `cutover --db ${only.join(', ')} refused: one replica on the target replicates ${syncing.map((d) => d.dbname).join(', ')} together, so ${sharing.join(', ')} would stop replicating too`,
+      {
+        hint: `Cut them over together: \`dbferry cutover\` (or --db ${syncing.map((d) => d.dbname).join(' --db ')}).`,
+      },
+    );
   }
   await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration' });
   await withMysql('target', cfg.target, {}, async (c) => {
     for (;;) {
       const st = await replicaStatus(c);
-      if (!st) throw new DbferryError('MIGRATION_FAILED', 'replication is not configured on the target any more', { hint: 'Cancel this migration and start it again.' });
+      if (!st)
+        throw new DbferryError('MIGRATION_FAILED', 'replication is not configured on the target any more', {
+          hint: 'Cancel this migration and start it again.',
+        });
       if (st.lastError) throw new DbferryError('MIGRATION_FAILED', `replication stopped: ${st.lastError}`);
       report(`lag ${st.secondsBehind ?? '?'} s (maxLag ${cfg.replication.maxLag} s)`);
       if (st.secondsBehind !== null && st.secondsBehind <= cfg.replication.maxLag) break;
@@ -55,7 +78,13 @@ export async function cutoverMysql(cfg: MigrationConfig, store: StateStore, only
   const lines: string[] = [];
   for (const d of dbs) {
     if (cfg.verify !== 'none') {
-      const tables = await withMysql('source', cfg.source, {}, (c) => rows<{ t: string }>(c, `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`, [d.dbname]));
+      const tables = await withMysql('source', cfg.source, {}, (c) =>
+        rows<{ t: string }>(
+          c,
+          `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`,
+          [d.dbname],
+        ),
+      );
       const bad = await withMysql('source', cfg.source, {}, (s) =>
         withMysql('target', cfg.target, {}, async (g) => {
           const out: string[] = [];
@@ -69,14 +98,21 @@ export async function cutoverMysql(cfg: MigrationConfig, store: StateStore, only
       );
       if (bad.length) {
         await store.upsertDatabase({ ...d, status: 'failed', error: `verify failed: ${bad.join('; ')}`, updatedAt: now() });
-        throw new DbferryError('MIGRATION_FAILED', `verify failed after cutover in "${d.dbname}": ${bad.join('; ')}`, { hint: 'Were writes still going to the source during cutover?' });
+        throw new DbferryError('MIGRATION_FAILED', `verify failed after cutover in "${d.dbname}": ${bad.join('; ')}`, {
+          hint: 'Were writes still going to the source during cutover?',
+        });
       }
     }
     await store.upsertDatabase({ ...d, status: 'done', phase: 'verified', lag: 0, error: null, updatedAt: now() });
     lines.push(`${d.dbname}: cut over; replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
   }
   const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
-  await store.updateMigration(cfg.name, left.length ? { state: 'InProgress', substate: 'WaitingForCutoverTrigger' } : { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+  await store.updateMigration(
+    cfg.name,
+    left.length
+      ? { state: 'InProgress', substate: 'WaitingForCutoverTrigger' }
+      : { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() },
+  );
   return lines;
 }
 
@@ -84,8 +120,17 @@ export async function cancelMysql(cfg: MigrationConfig, store: StateStore, repor
   const m = await store.getMigration(cfg.name);
   if (m) await store.updateMigration(cfg.name, { state: 'CleaningUp' });
   const removed = await removeReplica(cfg);
-  report(removed ? 'replication stopped and its configuration removed on the target' : 'no replication of this migration was configured on the target');
-  for (const d of await store.getDatabases(cfg.name)) if (d.status !== 'done') await store.upsertDatabase({ ...d, status: 'canceled', lag: null, updatedAt: now() });
+  report(
+    removed
+      ? 'replication stopped and its configuration removed on the target'
+      : 'no replication of this migration was configured on the target',
+  );
+  for (const d of await store.getDatabases(cfg.name))
+    if (d.status !== 'done') await store.upsertDatabase({ ...d, status: 'canceled', lag: null, updatedAt: now() });
   if (m) await store.updateMigration(cfg.name, { state: 'Canceled', error: null, endedAt: now() });
-  return [removed ? 'removed the replica configuration (STOP SLAVE, RESET SLAVE ALL, filters and gtid_slave_pos cleared)' : 'no replication of this migration was found'];
+  return [
+    removed
+      ? 'removed the replica configuration (STOP SLAVE, RESET SLAVE ALL, filters and gtid_slave_pos cleared)'
+      : 'no replication of this migration was found',
+  ];
 }

@@ -48,10 +48,18 @@ export async function startReplica(cfg: MigrationConfig, dbs: string[], gtid: st
     const d = await dialectOf(c);
     const current = await replicaStatus(c, d);
     if (current && current.masterHost && !ours(cfg, current)) {
-      throw new DbferryError('STATE_CONFLICT', `the target already replicates from ${current.masterHost}:${current.masterPort}`, { hint: 'dbferry will not overwrite another replication setup; remove it first.' });
+      throw new DbferryError('STATE_CONFLICT', `the target already replicates from ${current.masterHost}:${current.masterPort}`, {
+        hint: 'dbferry will not overwrite another replication setup; remove it first.',
+      });
     }
     await c.query(d.stopReplica).catch(() => undefined);
-    const src = { host: cfg.source.host, port: cfg.source.port, user: cfg.source.user, password: cfg.source.password ?? '', ssl: cfg.source.ssl !== 'disable' };
+    const src = {
+      host: cfg.source.host,
+      port: cfg.source.port,
+      user: cfg.source.user,
+      password: cfg.source.password ?? '',
+      ssl: cfg.source.ssl !== 'disable',
+    };
     for (const st of configureReplica(d, src, dbs, gtid)) await c.query(st.sql, st.params);
   });
 }
@@ -62,9 +70,10 @@ export async function removeReplica(cfg: MigrationConfig): Promise<boolean> {
     const d = await dialectOf(c);
     const st = await replicaStatus(c, d);
     if (st && st.masterHost && !ours(cfg, st)) return false;
-    for (const s of removeReplicaStatements(d)) await c.query(s.sql, s.params).catch((e: unknown) => {
-      if (!/STOP|RESET/.test(s.sql)) throw e;
-    });
+    for (const s of removeReplicaStatements(d))
+      await c.query(s.sql, s.params).catch((e: unknown) => {
+        if (!/STOP|RESET/.test(s.sql)) throw e;
+      });
     return st !== undefined;
   });
 }

@@ -20,7 +20,13 @@ export function sampledChecksumSql(db: string, t: VerifiedTable, where: string):
 }
 
 /** Compares each table on both sides; returns "table (why)" for every mismatch. Sessions must use the same time zone. */
-export async function verifyMysqlTables(src: MyConnection, tgt: MyConnection, db: string, tables: VerifiedTable[], opts: { mode: VerifyMode; sampleAbove: number }): Promise<string[]> {
+export async function verifyMysqlTables(
+  src: MyConnection,
+  tgt: MyConnection,
+  db: string,
+  tables: VerifiedTable[],
+  opts: { mode: VerifyMode; sampleAbove: number },
+): Promise<string[]> {
   const out: string[] = [];
   for (const t of tables) {
     const kind = tableVerify(opts.mode, t, opts.sampleAbove);
@@ -30,12 +36,16 @@ export async function verifyMysqlTables(src: MyConnection, tgt: MyConnection, db
       if (String(a?.Checksum) !== String(b?.Checksum)) out.push(`${t.name} (checksum differs)`);
     } else if (kind === 'sample' && t.intKey) {
       const key = qi(t.intKey);
-      const [span] = await rows<{ lo: string | null; hi: string | null }>(src, `SELECT CAST(MIN(${key}) AS CHAR) AS lo, CAST(MAX(${key}) AS CHAR) AS hi FROM ${qi(db)}.${qi(t.name)}`);
+      const [span] = await rows<{ lo: string | null; hi: string | null }>(
+        src,
+        `SELECT CAST(MIN(${key}) AS CHAR) AS lo, CAST(MAX(${key}) AS CHAR) AS hi FROM ${qi(db)}.${qi(t.name)}`,
+      );
       if (!span?.lo || !span.hi) continue;
       const ranges = sampleRanges(BigInt(span.lo), BigInt(span.hi), opts.sampleAbove / Math.max(1, t.bytes));
       const q = sampledChecksumSql(db, t, rangesCondition(key, ranges));
       const [[a], [b]] = await Promise.all([rows<{ n: number; h: string }>(src, q), rows<{ n: number; h: string }>(tgt, q)]);
-      if (String(a?.n) !== String(b?.n) || a?.h !== b?.h) out.push(`${t.name} (checksum of the rows in ${ranges.length} sampled key ranges differs)`);
+      if (String(a?.n) !== String(b?.n) || a?.h !== b?.h)
+        out.push(`${t.name} (checksum of the rows in ${ranges.length} sampled key ranges differs)`);
     }
   }
   return out;

@@ -70,7 +70,8 @@ function labelQueries(client: pg.Client, label: string): void {
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
     const r = query(...args);
     if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(tagServer(e, label)));
-    if (r !== null && typeof r === 'object' && typeof (r as { on?: unknown }).on === 'function') (r as NodeJS.EventEmitter).on('error', (e: unknown) => tagServer(e, label));
+    if (r !== null && typeof r === 'object' && typeof (r as { on?: unknown }).on === 'function')
+      (r as NodeJS.EventEmitter).on('error', (e: unknown) => tagServer(e, label));
     return r;
   };
 }
@@ -106,7 +107,12 @@ export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: 
 }
 
 /** Runs fn with a client and always closes it. */
-export async function withPg<T>(role: ServerRole, conn: ConnectionConfig, opts: PgConnectOptions, fn: (c: PgClient) => Promise<T>): Promise<T> {
+export async function withPg<T>(
+  role: ServerRole,
+  conn: ConnectionConfig,
+  opts: PgConnectOptions,
+  fn: (c: PgClient) => Promise<T>,
+): Promise<T> {
   const c = await connectPg(role, conn, opts);
   try {
     return await fn(c);

@@ -27,12 +27,35 @@ export interface SourceTable {
 }
 
 /** Types whose values must travel as text: every pg_catalog type whose binary form is an OID, and tsquery. */
-const TEXT_ONLY_TYPES = ['regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regconfig', 'regdictionary', 'regnamespace', 'regrole', 'regcollation', 'tsquery'];
+const TEXT_ONLY_TYPES = [
+  'regclass',
+  'regproc',
+  'regprocedure',
+  'regoper',
+  'regoperator',
+  'regtype',
+  'regconfig',
+  'regdictionary',
+  'regnamespace',
+  'regrole',
+  'regcollation',
+  'tsquery',
+];
 
 /** One query: the tables whose data is copied (plain tables and leaf partitions, extension config tables). */
 export async function listSourceTables(c: PgClient, versionNum: number): Promise<SourceTable[]> {
   const generated = versionNum >= 120000 ? "AND a.attgenerated = ''" : '';
-  const r = await c.query<{ schema: string; name: string; bytes: string; pages: number; rows: string; columns: string[]; cond: string | null; text_only: boolean; int_key: string | null }>(
+  const r = await c.query<{
+    schema: string;
+    name: string;
+    bytes: string;
+    pages: number;
+    rows: string;
+    columns: string[];
+    cond: string | null;
+    text_only: boolean;
+    int_key: string | null;
+  }>(
     `WITH RECURSIVE cfg AS (
        SELECT unnest(extconfig) AS oid, unnest(extcondition) AS cond FROM pg_extension
      ), text_only(oid) AS (
@@ -106,7 +129,15 @@ export interface PartResult {
   rowsLoaded: number;
 }
 
-export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, part: CopyPart, format: 'binary' | 'text', freeze: boolean, onBytes: (n: number) => void): Promise<PartResult> {
+export async function streamPart(
+  src: PgClient,
+  tgt: PgClient,
+  t: SourceTable,
+  part: CopyPart,
+  format: 'binary' | 'text',
+  freeze: boolean,
+  onBytes: (n: number) => void,
+): Promise<PartResult> {
   const out = src.query(copyTo(sourceCopySql(t, part, format)));
   const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
   const done = pipeline(out, into);
@@ -123,5 +154,7 @@ export async function streamPart(src: PgClient, tgt: PgClient, t: SourceTable, p
 /** Errors that mean "binary COPY cannot carry this table": retry it as text. */
 export function isBinaryFormatError(e: unknown): boolean {
   const m = String((e as Error)?.message ?? '');
-  return /no binary (input|output) function|insufficient data left in message|incorrect binary data format|wrong element type|binary data has array element type/i.test(m);
+  return /no binary (input|output) function|insufficient data left in message|incorrect binary data format|wrong element type|binary data has array element type/i.test(
+    m,
+  );
 }

@@ -2,17 +2,33 @@
 import { createHash } from 'node:crypto';
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
-import { PG_SYSTEM_DATABASES, selectDatabases, type Discovery, type ServerFacts, type SourceDatabaseFacts, type TargetDatabaseFacts } from '../engine.js';
+import {
+  PG_SYSTEM_DATABASES,
+  selectDatabases,
+  type Discovery,
+  type ServerFacts,
+  type SourceDatabaseFacts,
+  type TargetDatabaseFacts,
+} from '../engine.js';
 import { withPg, type PgClient } from './connect.js';
 import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
 
 async function serverFacts(c: PgClient, role: 'source' | 'target', cfg: MigrationConfig): Promise<ServerFacts> {
-  const r = await c.query<{ v: string; n: string }>(`SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n`);
+  const r = await c.query<{ v: string; n: string }>(
+    `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n`,
+  );
   const row = r.rows[0];
   const num = Number(row?.n ?? 0);
-  return { role, display: describeServer(cfg[role]), product: 'PostgreSQL', version: row?.v ?? '?', major: Math.floor(num / 10000), versionNum: num };
+  return {
+    role,
+    display: describeServer(cfg[role]),
+    product: 'PostgreSQL',
+    version: row?.v ?? '?',
+    major: Math.floor(num / 10000),
+    versionNum: num,
+  };
 }
 
 interface DbRow {
@@ -35,8 +51,24 @@ async function listDatabases(c: PgClient): Promise<DbRow[]> {
 /** One query per database: counts, estimates and a fingerprint of the user schema. */
 export async function databaseContents(
   c: PgClient,
-): Promise<{ tables: number; schemas: number; rows: number; objects: number; fingerprint: string; tableNames: { schema: string; name: string }[]; schemaNames: string[] }> {
-  const r = await c.query<{ tables: string; schemas: string; rows: string | null; objects: string; fp: string | null; names: { schema: string; name: string }[] | null; nsp: string[] | null }>(
+): Promise<{
+  tables: number;
+  schemas: number;
+  rows: number;
+  objects: number;
+  fingerprint: string;
+  tableNames: { schema: string; name: string }[];
+  schemaNames: string[];
+}> {
+  const r = await c.query<{
+    tables: string;
+    schemas: string;
+    rows: string | null;
+    objects: string;
+    fp: string | null;
+    names: { schema: string; name: string }[] | null;
+    nsp: string[] | null;
+  }>(
     `SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables,
             (SELECT json_agg(n.nspname ORDER BY n.nspname) FROM pg_namespace n WHERE ${USER_SCHEMAS}) AS nsp,
             json_agg(json_build_object('schema', n.nspname, 'name', c.relname) ORDER BY n.nspname, c.relname) FILTER (WHERE c.relkind IN ('r', 'p')) AS names,
@@ -76,9 +108,18 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
   const src = await withPg('source', cfg.source, ro, async (c) => ({
     facts: await serverFacts(c, 'source', cfg),
     dbs: await listDatabases(c),
-    roles: (await c.query<{ rolname: string; su: boolean; me: boolean }>(`SELECT rolname, rolsuper AS su, rolname = current_user AS me FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`)).rows,
+    roles: (
+      await c.query<{ rolname: string; su: boolean; me: boolean }>(
+        `SELECT rolname, rolsuper AS su, rolname = current_user AS me FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`,
+      )
+    ).rows,
   }));
-  const targetRoles = await withPg('target', cfg.target, ro, async (c) => new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname)));
+  const targetRoles = await withPg(
+    'target',
+    cfg.target,
+    ro,
+    async (c) => new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname)),
+  );
   const roleChoice = chooseRoles(cfg, src.roles, targetRoles);
   const sel = selectDatabases(
     src.dbs.map((d) => d.datname),
@@ -105,7 +146,11 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       schemaNames: contents.schemaNames,
     });
   }
-  const tgt = await withPg('target', cfg.target, ro, async (c) => ({ facts: await serverFacts(c, 'target', cfg), dbs: await listDatabases(c), resumable: await resumableDatabases(c, cfg.name) }));
+  const tgt = await withPg('target', cfg.target, ro, async (c) => ({
+    facts: await serverFacts(c, 'target', cfg),
+    dbs: await listDatabases(c),
+    resumable: await resumableDatabases(c, cfg.name),
+  }));
   const targetDbs: TargetDatabaseFacts[] = [];
   for (const name of sel.selected) {
     signal?.throwIfAborted();
@@ -131,7 +176,11 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
 }
 
 /** Which source roles a migration creates, and why each other one is not created. Pure. */
-export function chooseRoles(cfg: MigrationConfig, source: { rolname: string; su: boolean; me: boolean }[], onTarget: ReadonlySet<string>): { create: string[] | null; notCreated: { name: string; why: string }[] } {
+export function chooseRoles(
+  cfg: MigrationConfig,
+  source: { rolname: string; su: boolean; me: boolean }[],
+  onTarget: ReadonlySet<string>,
+): { create: string[] | null; notCreated: { name: string; why: string }[] } {
   if (!cfg.roles.migrate) return { create: null, notCreated: [] };
   const create: string[] = [];
   const notCreated: { name: string; why: string }[] = [];

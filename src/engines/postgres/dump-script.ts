@@ -37,7 +37,7 @@ export function parseEntries(text: string): DumpEntry[] {
   for (let i = 0; i < matches.length; i++) {
     const m = matches[i] as RegExpMatchArray;
     const start = (m.index ?? 0) + m[0].length;
-    const end = i + 1 < matches.length ? (matches[i + 1] as RegExpMatchArray).index ?? clean.length : clean.length;
+    const end = i + 1 < matches.length ? ((matches[i + 1] as RegExpMatchArray).index ?? clean.length) : clean.length;
     const sql = clean
       .slice(start, end)
       .replace(/^--.*$/gm, '')
@@ -96,11 +96,15 @@ export function unquoteIdent(s: string): string {
 export function splitQName(q: string): { schema: string | undefined; name: string } {
   const m = new RegExp(`^(${IDENT})(?:\\.(${IDENT}))?$`).exec(q.trim());
   if (!m) return { schema: undefined, name: q };
-  return m[2] !== undefined ? { schema: unquoteIdent(m[1] as string), name: unquoteIdent(m[2]) } : { schema: undefined, name: unquoteIdent(m[1] as string) };
+  return m[2] !== undefined
+    ? { schema: unquoteIdent(m[1] as string), name: unquoteIdent(m[2]) }
+    : { schema: undefined, name: unquoteIdent(m[1] as string) };
 }
 
 function roleList(text: string): string[] {
-  return (text.match(new RegExp(IDENT, 'g')) ?? []).map(unquoteIdent).filter((r) => r.toUpperCase() !== 'PUBLIC' && r.toUpperCase() !== 'CURRENT_USER' && r.toUpperCase() !== 'SESSION_USER');
+  return (text.match(new RegExp(IDENT, 'g')) ?? [])
+    .map(unquoteIdent)
+    .filter((r) => r.toUpperCase() !== 'PUBLIC' && r.toUpperCase() !== 'CURRENT_USER' && r.toUpperCase() !== 'SESSION_USER');
 }
 
 /** Roles a statement names as owner or grantee. */
@@ -165,7 +169,9 @@ export function filterStatements(entries: DumpEntry[], roles: TargetRoles, exclu
     if (/^PUBLICATION/.test(e.type) && /^dbferry_/.test(e.name)) continue;
     const object = `${e.type} ${e.schema ? `${e.schema}.` : ''}${e.name}`;
     for (const st of statements(e.sql)) {
-      const refused = rolesIn(st).find((r) => !roles.existing.has(r) || (isOwnerChange(st, r) && roles.ownable !== 'any' && !roles.ownable.has(r)));
+      const refused = rolesIn(st).find(
+        (r) => !roles.existing.has(r) || (isOwnerChange(st, r) && roles.ownable !== 'any' && !roles.ownable.has(r)),
+      );
       if (refused !== undefined) {
         skipped.push({ object, role: refused, why: isOwnerChange(st, refused) ? 'owner' : 'missing' });
         continue;
@@ -240,7 +246,8 @@ export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreD
     for (const e of b.entries) {
       if (e.type === 'TABLE' || e.type === 'TABLE ATTACH') last.set(`${e.schema}\u0000${e.name}`, { at, schema: e.schema, name: e.name });
       // An identity column's sequence is its own entry: ALTER TABLE t ALTER COLUMN c ADD GENERATED ...
-      const m = e.type === 'SEQUENCE' ? new RegExp(`^ALTER TABLE (?:ONLY )?(${QNAME}) ALTER COLUMN .* ADD GENERATED `, 'm').exec(e.sql) : null;
+      const m =
+        e.type === 'SEQUENCE' ? new RegExp(`^ALTER TABLE (?:ONLY )?(${QNAME}) ALTER COLUMN .* ADD GENERATED `, 'm').exec(e.sql) : null;
       if (m) {
         const q = splitQName(m[1] as string);
         const schema = q.schema ?? e.schema;
@@ -266,7 +273,11 @@ export function isSimpleIndex(item: PostDataItem): boolean {
  * the table: building them on the empty table and filling it with COPY costs the target less than
  * a separate statement per index after the load. Returns the new batches and the moved items.
  */
-export function inlineIndexes(batches: PreDataBatch[], items: PostDataItem[], small: ReadonlySet<string>): { batches: PreDataBatch[]; moved: Set<PostDataItem> } {
+export function inlineIndexes(
+  batches: PreDataBatch[],
+  items: PostDataItem[],
+  small: ReadonlySet<string>,
+): { batches: PreDataBatch[]; moved: Set<PostDataItem> } {
   const byTable = new Map<string, PostDataItem[]>();
   for (const it of items) {
     if (!it.table || !isSimpleIndex(it)) continue;

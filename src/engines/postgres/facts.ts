@@ -10,14 +10,21 @@ import { connectPg, withPg, type PgClient } from './connect.js';
 import { discoverPostgres } from './discover.js';
 import { findTool, type FoundTool } from './tools.js';
 
-
 export interface ServerSide {
   connected: true;
   ssl: boolean;
   versionNum: number;
   version: string;
   identity: string;
-  user: { name: string; superuser: boolean; replication: boolean; createdb: boolean; createrole: boolean; bypassrls: boolean; createSubscription: boolean };
+  user: {
+    name: string;
+    superuser: boolean;
+    replication: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    bypassrls: boolean;
+    createSubscription: boolean;
+  };
   settings: Record<string, string>;
   slotsUsed: number;
   walSendersUsed: number;
@@ -57,7 +64,17 @@ export interface PgFacts {
   pgDump: { best: FoundTool | undefined; found: FoundTool[] };
 }
 
-const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers', 'server_encoding', 'max_locks_per_transaction', 'max_connections', 'max_prepared_transactions'];
+const SETTINGS = [
+  'wal_level',
+  'max_replication_slots',
+  'max_wal_senders',
+  'max_worker_processes',
+  'max_logical_replication_workers',
+  'server_encoding',
+  'max_locks_per_transaction',
+  'max_connections',
+  'max_prepared_transactions',
+];
 
 async function one<T>(c: PgClient, sql: string): Promise<T> {
   return (await c.query(sql)).rows[0] as T;
@@ -78,7 +95,15 @@ async function side(c: PgClient): Promise<ServerSide> {
   } catch {
     /* not allowed for this user: fall back to start time and port */
   }
-  const user = await one<{ name: string; superuser: boolean; replication: boolean; createdb: boolean; createrole: boolean; bypassrls: boolean; cs: boolean }>(
+  const user = await one<{
+    name: string;
+    superuser: boolean;
+    replication: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    bypassrls: boolean;
+    cs: boolean;
+  }>(
     c,
     `SELECT rolname AS name, rolsuper AS superuser, rolreplication AS replication, rolcreatedb AS createdb,
             rolcreaterole AS createrole, rolbypassrls AS bypassrls,
@@ -86,7 +111,9 @@ async function side(c: PgClient): Promise<ServerSide> {
        FROM pg_roles WHERE rolname = current_user`,
   );
   const settings = Object.fromEntries(
-    (await c.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name = ANY($1)`, [SETTINGS])).rows.map((r) => [r.name, r.setting]),
+    (await c.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name = ANY($1)`, [SETTINGS])).rows.map(
+      (r) => [r.name, r.setting],
+    ),
   );
   const counts = await one<{ slots: string; senders: string; subs: string; prepared: string }>(
     c,
@@ -94,10 +121,16 @@ async function side(c: PgClient): Promise<ServerSide> {
             ${num >= 100000 ? '(SELECT count(*) FROM pg_subscription WHERE subenabled)' : '0'} AS subs,
             (SELECT count(*) FROM pg_prepared_xacts) AS prepared`,
   );
-  const slots = (await c.query<{ slot_name: string }>(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' ORDER BY 1`)).rows.map((r) => r.slot_name);
+  const slots = (
+    await c.query<{ slot_name: string }>(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' ORDER BY 1`)
+  ).rows.map((r) => r.slot_name);
   const subs =
     num >= 100000
-      ? (await c.query<{ name: string; database: string }>(`SELECT s.subname AS name, d.datname AS database FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE 'dbferry\\_%' ORDER BY 1`)).rows
+      ? (
+          await c.query<{ name: string; database: string }>(
+            `SELECT s.subname AS name, d.datname AS database FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE 'dbferry\\_%' ORDER BY 1`,
+          )
+        ).rows
       : [];
   const longTx = (
     await c.query<{ pid: number; database: string | null; seconds: number; state: string | null }>(
@@ -105,7 +138,11 @@ async function side(c: PgClient): Promise<ServerSide> {
         WHERE xact_start IS NOT NULL AND now() - xact_start > interval '5 minutes' AND pid <> pg_backend_pid() ORDER BY xact_start`,
     )
   ).rows;
-  const collations = (await c.query<{ c: string }>(`SELECT DISTINCT collcollate AS c FROM pg_collation WHERE collcollate IS NOT NULL UNION SELECT 'C' UNION SELECT 'POSIX'`)).rows.map((r) => r.c);
+  const collations = (
+    await c.query<{ c: string }>(
+      `SELECT DISTINCT collcollate AS c FROM pg_collation WHERE collcollate IS NOT NULL UNION SELECT 'C' UNION SELECT 'POSIX'`,
+    )
+  ).rows.map((r) => r.c);
   const extensions = (
     await c.query<{ name: string; versions: string[]; trusted: boolean; superuser: boolean }>(
       `SELECT name, array_agg(version ORDER BY version) AS versions, bool_or(${num >= 130000 ? 'trusted' : 'false'}) AS trusted, bool_and(superuser) AS superuser
@@ -130,7 +167,15 @@ async function side(c: PgClient): Promise<ServerSide> {
     versionNum: num,
     version: base.v,
     identity,
-    user: { name: user.name, superuser: user.superuser, replication: user.replication, createdb: user.createdb, createrole: user.createrole, bypassrls: user.bypassrls, createSubscription: user.cs },
+    user: {
+      name: user.name,
+      superuser: user.superuser,
+      replication: user.replication,
+      createdb: user.createdb,
+      createrole: user.createrole,
+      bypassrls: user.bypassrls,
+      createSubscription: user.cs,
+    },
     settings,
     slotsUsed: Number(counts.slots),
     walSendersUsed: Number(counts.senders),
@@ -151,7 +196,15 @@ const USER_REL = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry
 
 /** One query per database. */
 export async function sourceDbFacts(c: PgClient, name: string, versionNum: number): Promise<SourceDbFacts> {
-  const r = await one<{ extensions: { name: string; version: string }[]; no_key: string[]; unlogged: string[]; lo: string; pubs: string[]; generated: string; unreadable: string[] }>(
+  const r = await one<{
+    extensions: { name: string; version: string }[];
+    no_key: string[];
+    unlogged: string[];
+    lo: string;
+    pubs: string[];
+    generated: string;
+    unreadable: string[];
+  }>(
     c,
     `SELECT
        (SELECT coalesce(json_agg(json_build_object('name', extname, 'version', extversion) ORDER BY extname), '[]') FROM pg_extension WHERE extname <> 'plpgsql') AS extensions,
@@ -185,7 +238,12 @@ function tolerant(role: 'source' | 'target', cfg: MigrationConfig): Promise<Side
   return readSide(() => connectPg(role, cfg[role], { readOnly: true }), side);
 }
 
-export async function gatherPgFacts(cfg: MigrationConfig, env: Readonly<Record<string, string | undefined>>, pgbin?: string, signal?: AbortSignal): Promise<PgFacts> {
+export async function gatherPgFacts(
+  cfg: MigrationConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  pgbin?: string,
+  signal?: AbortSignal,
+): Promise<PgFacts> {
   const [source, target] = await Promise.all([tolerant('source', cfg), tolerant('target', cfg)]);
   const minMajor = source.connected ? Math.floor(source.versionNum / 10000) : 0;
   const pgDump = await findTool('pg_dump', minMajor, env, pgbin);
@@ -197,7 +255,11 @@ export async function gatherPgFacts(cfg: MigrationConfig, env: Readonly<Record<s
       discovery = await discoverPostgres(cfg, signal);
       for (const d of discovery.databases) {
         signal?.throwIfAborted();
-        databases.push(await withPg('source', cfg.source, { readOnly: true, database: d.source.name }, (c) => sourceDbFacts(c, d.source.name, discovery!.source.versionNum)));
+        databases.push(
+          await withPg('source', cfg.source, { readOnly: true, database: d.source.name }, (c) =>
+            sourceDbFacts(c, d.source.name, discovery!.source.versionNum),
+          ),
+        );
       }
     } catch (e) {
       if (signal?.aborted) throw e;

@@ -42,12 +42,17 @@ export const postgresEngine: Engine = {
     const source = await connectPg('source', run.cfg.source, { readOnly: true });
     let major = 0;
     try {
-      major = Math.floor(Number((await source.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0) / 10000);
+      major = Math.floor(
+        Number((await source.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0) / 10000,
+      );
     } finally {
       await source.end().catch(() => undefined);
     }
     const tool = await findTool('pg_dump', major, run.env, run.pgbin);
-    if (!tool.best) throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, { hint: `Install postgresql-client-${major} or pass --pgbin.` });
+    if (!tool.best)
+      throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, {
+        hint: `Install postgresql-client-${major} or pass --pgbin.`,
+      });
     await migratePostgresDatabase(run, { pgDump: tool.best.path, jobs: run.jobs });
   },
   async cutover(cfg, store, databases, report, signal, env) {

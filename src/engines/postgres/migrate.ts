@@ -19,10 +19,31 @@ import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
 import type { DatabaseRun } from '../engine.js';
 import { connectPg, withPg, type PgClient } from './connect.js';
-import { createPublication, createSlotWithSnapshot, createSubscription, dropSourceObjects, dropSubscription, targetChangeCounters, type SlotSnapshot } from './replication.js';
+import {
+  createPublication,
+  createSlotWithSnapshot,
+  createSubscription,
+  dropSourceObjects,
+  dropSubscription,
+  targetChangeCounters,
+  type SlotSnapshot,
+} from './replication.js';
 import { replicationObjectName } from './replication-sql.js';
 import { isBinaryFormatError, listSourceTables, streamPart, type CopyPart, type PartResult, type SourceTable } from './copy.js';
-import { batchPreData, classifyPostData, describeSkipped, inlineIndexes, filterStatements, type SkippedStatement, type TargetRoles, parseEntries, splitDump, statements, type PostDataItem, type PreDataBatch } from './dump-script.js';
+import {
+  batchPreData,
+  classifyPostData,
+  describeSkipped,
+  inlineIndexes,
+  filterStatements,
+  type SkippedStatement,
+  type TargetRoles,
+  parseEntries,
+  splitDump,
+  statements,
+  type PostDataItem,
+  type PreDataBatch,
+} from './dump-script.js';
 import { runPgDump } from './pg-dump.js';
 import { qi, qname, ql } from './sql.js';
 import { verifyTables, type VerifyMismatch } from './verify.js';
@@ -46,8 +67,21 @@ const PROLOG = [
 ].join(';\n');
 
 /** Deterministic text output on both sides (checksums compare text). */
-export const STABLE_OUTPUT = { TimeZone: 'UTC', DateStyle: 'ISO,YMD', IntervalStyle: 'postgres', extra_float_digits: '3', bytea_output: 'hex' };
-const BULK = { synchronous_commit: 'off', maintenance_work_mem: '256MB', statement_timeout: '0', lock_timeout: '0', idle_in_transaction_session_timeout: '0', ...STABLE_OUTPUT };
+export const STABLE_OUTPUT = {
+  TimeZone: 'UTC',
+  DateStyle: 'ISO,YMD',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+};
+const BULK = {
+  synchronous_commit: 'off',
+  maintenance_work_mem: '256MB',
+  statement_timeout: '0',
+  lock_timeout: '0',
+  idle_in_transaction_session_timeout: '0',
+  ...STABLE_OUTPUT,
+};
 const TOLERATED_ON_RESUME = new Set(['42P07', '42710', '42P16', '42701']);
 /** "Already exists" errors: on resume, a schema batch failing with one was committed by the earlier run. */
 const ALREADY_EXISTS = new Set(['42P07', '42710', '42P06', '42723', '42701']);
@@ -85,13 +119,22 @@ export function wanted(cfg: MigrationConfig, db: string, t: { schema: string; na
 /** `--exclude-schema="name"` for every schema schemas.include / exclude leaves out (quoted: matched literally). */
 async function excludedSchemaArgs(c: PgClient, cfg: MigrationConfig): Promise<string[]> {
   if (cfg.schemas.include.length === 0 && cfg.schemas.exclude.length === 0) return [];
-  const names = (await c.query<{ n: string }>(`SELECT nspname AS n FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1`)).rows.map((r) => r.n);
+  const names = (
+    await c.query<{ n: string }>(
+      `SELECT nspname AS n FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1`,
+    )
+  ).rows.map((r) => r.n);
   return names.filter((n) => !schemaWanted(cfg.schemas, n)).map((n) => `--exclude-schema="${n.replace(/"/g, '""')}"`);
 }
 
 /** A source connection inside a transaction on the exported snapshot. */
 async function openWorkerSource(cfg: MigrationConfig, db: string, snapshot: string): Promise<PgClient> {
-  const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: { ...STABLE_OUTPUT, idle_in_transaction_session_timeout: '0', statement_timeout: '0' }, applicationName: 'dbferry-copy' });
+  const src = await connectPg('source', cfg.source, {
+    database: db,
+    readOnly: true,
+    settings: { ...STABLE_OUTPUT, idle_in_transaction_session_timeout: '0', statement_timeout: '0' },
+    applicationName: 'dbferry-copy',
+  });
   try {
     await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await src.query(`SET TRANSACTION SNAPSHOT ${ql(snapshot)}`);
@@ -104,10 +147,12 @@ async function openWorkerSource(cfg: MigrationConfig, db: string, snapshot: stri
 
 async function openWorker(cfg: MigrationConfig, db: string, snapshot: string): Promise<Worker> {
   const src = await openWorkerSource(cfg, db, snapshot);
-  const tgt = await connectPg('target', cfg.target, { database: db, settings: BULK, applicationName: 'dbferry-load' }).catch(async (e: unknown) => {
-    await src.end().catch(() => undefined);
-    throw e;
-  });
+  const tgt = await connectPg('target', cfg.target, { database: db, settings: BULK, applicationName: 'dbferry-load' }).catch(
+    async (e: unknown) => {
+      await src.end().catch(() => undefined);
+      throw e;
+    },
+  );
   return { src, tgt };
 }
 
@@ -152,7 +197,8 @@ async function runBatch(c: PgClient, sql: string, resuming: boolean): Promise<vo
 
 export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateContext): Promise<void> {
   const { cfg, database: db, store, signal } = run;
-  let rec: DatabaseRecord = (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, run.method, null);
+  let rec: DatabaseRecord =
+    (await store.getDatabases(cfg.name)).find((d) => d.dbname === db) ?? newDatabaseRecord(cfg.name, db, run.method, null);
   let resuming = rec.phase !== null;
   const save = async (patch: Partial<DatabaseRecord>): Promise<void> => {
     rec = { ...rec, ...patch, updatedAt: now() };
@@ -180,7 +226,12 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
   await save({ status: 'running', error: null, phase: rec.phase });
   let slot: SlotSnapshot | undefined;
 
-  const exporter = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: { idle_in_transaction_session_timeout: '0', statement_timeout: '0' }, applicationName: 'dbferry-snapshot' });
+  const exporter = await connectPg('source', cfg.source, {
+    database: db,
+    readOnly: true,
+    settings: { idle_in_transaction_session_timeout: '0', statement_timeout: '0' },
+    applicationName: 'dbferry-snapshot',
+  });
   try {
     const facts = (
       await exporter.query<{ v: string; enc: string; collate: string; ctype: string; bs: string }>(
@@ -194,7 +245,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       // The publication first (the slot decodes with the catalog of its consistent point), then the
       // slot, whose exported snapshot every copy worker and pg_dump imports.
       const pub = await publicationTables(cfg, db, (t) => wanted(cfg, db, t));
-      if (pub.keyless.length) run.report(`replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): ${pub.keyless.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
+      if (pub.keyless.length)
+        run.report(
+          `replicated by their inserts (no primary key or replica identity; re-copied at cutover if UPDATE or DELETE changed them): ${pub.keyless.map((t) => `${t.schema}.${t.name}`).join(', ')}`,
+        );
       // A run killed before it recorded anything may have left this migration's slot or publication.
       if (!resuming) await dropSourceObjects(cfg, db, objName);
       await withPg('source', cfg.source, { database: db }, (c) => createPublication(c, objName, pub.tables, pub.identityFull, pub.keyless));
@@ -227,9 +281,13 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
           // finished in between): never write into a database that is not empty.
           const contents = await withPg('target', cfg.target, { database: db, readOnly: true }, databaseContents);
           if (contents.objects > 0) {
-            throw new DbferryError('STATE_CONFLICT', `target database "${db}" is not empty any more (${contents.objects} objects appeared after the check); nothing was written to it`, {
-              hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
-            });
+            throw new DbferryError(
+              'STATE_CONFLICT',
+              `target database "${db}" is not empty any more (${contents.objects} objects appeared after the check); nothing was written to it`,
+              {
+                hint: 'Another process may have migrated it. Check it, then drop it or set databases.overwrite: true.',
+              },
+            );
           }
         }
         if (!exists || cfg.databases.overwrite) {
@@ -256,9 +314,22 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     const schemaSkipped: SkippedStatement[] = [];
     if (!reached('schema')) {
       run.report('creating the schema (pg_dump --section=pre-data)');
-      const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`, ...schemaArgs], signal));
+      const pre = splitDump(
+        await runPgDump(ctx.pgDump, cfg.source, db, ['--section=pre-data', '--create', `--snapshot=${snapshot}`, ...schemaArgs], signal),
+      );
       const header = filterStatements(
-        pre.header.map((e) => (e.type === 'DATABASE' ? { ...e, sql: statements(e.sql).filter((s) => !/^CREATE DATABASE /.test(s)).join('\n') } : e)).filter((e) => e.sql.trim() !== ''),
+        pre.header
+          .map((e) =>
+            e.type === 'DATABASE'
+              ? {
+                  ...e,
+                  sql: statements(e.sql)
+                    .filter((s) => !/^CREATE DATABASE /.test(s))
+                    .join('\n'),
+                }
+              : e,
+          )
+          .filter((e) => e.sql.trim() !== ''),
         targetRoles,
       );
       schemaSkipped.push(...header.skipped);
@@ -272,15 +343,15 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
 
     // 3. Post-data script.
-    const post = classifyPostData(parseEntries(await postDump)).map(
-      (p): PostDataItem => {
-        const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
-        schemaSkipped.push(...f.skipped);
-        return { ...p, entry: { ...p.entry, sql: f.sql } };
-      },
-    );
+    const post = classifyPostData(parseEntries(await postDump)).map((p): PostDataItem => {
+      const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
+      schemaSkipped.push(...f.skipped);
+      return { ...p, entry: { ...p.entry, sql: f.sql } };
+    });
     const byTable = new Map<string, PostDataItem[]>();
-    for (const p of post) if (p.phase === 'table' && p.table) byTable.set(key(p.table.schema, p.table.name), [...(byTable.get(key(p.table.schema, p.table.name)) ?? []), p]);
+    for (const p of post)
+      if (p.phase === 'table' && p.table)
+        byTable.set(key(p.table.schema, p.table.name), [...(byTable.get(key(p.table.schema, p.table.name)) ?? []), p]);
 
     const all = await listSourceTables(exporter, versionNum);
     const copyList = all.filter((t) => wanted(cfg, db, t));
@@ -289,7 +360,15 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     let copied = copyList.filter((t) => doneTables.has(key(t.schema, t.name))).reduce((a, t) => a + t.bytes, 0);
     let completed = copyList.filter((t) => doneTables.has(key(t.schema, t.name))).length;
     let loading = 0;
-    await save({ tablesTotal: copyList.length, tablesCompleted: completed, tablesQueued: copyList.length - completed, tablesLoading: 0, tablesErrored: 0, bytesTotal: total, bytesCopied: reached('data') ? total : copied });
+    await save({
+      tablesTotal: copyList.length,
+      tablesCompleted: completed,
+      tablesQueued: copyList.length - completed,
+      tablesLoading: 0,
+      tablesErrored: 0,
+      bytesTotal: total,
+      bytesCopied: reached('data') ? total : copied,
+    });
     const started = Date.now();
     let lastReport = 0;
     let lastSave = Date.now();
@@ -297,10 +376,23 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       const t = Date.now();
       if (!force && t - lastReport < 500) return;
       lastReport = t;
-      run.report(copyProgressLine({ tablesDone: completed, tablesTotal: copyList.length, bytesCopied: copied, bytesTotal: total, elapsed: (t - started) / 1000 }));
+      run.report(
+        copyProgressLine({
+          tablesDone: completed,
+          tablesTotal: copyList.length,
+          bytesCopied: copied,
+          bytesTotal: total,
+          elapsed: (t - started) / 1000,
+        }),
+      );
       if (t - lastSave > 2000) {
         lastSave = t;
-        void save({ bytesCopied: Math.min(copied, total), tablesCompleted: completed, tablesLoading: loading, tablesQueued: copyList.length - completed - loading }).catch(() => undefined);
+        void save({
+          bytesCopied: Math.min(copied, total),
+          tablesCompleted: completed,
+          tablesLoading: loading,
+          tablesQueued: copyList.length - completed - loading,
+        }).catch(() => undefined);
       }
     };
 
@@ -322,7 +414,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         // Big tables are analyzed as soon as their indexes exist; small ones in batches at the end.
         if (t.bytes < ANALYZE_ALONE) return;
         analyzed.add(key(t.schema, t.name));
-        pool.add({ label: `analyze ${t.schema}.${t.name}`, run: (w) => w.tgt.query(`ANALYZE ${qname(t.schema, t.name)}`).then(() => undefined) }, true);
+        pool.add(
+          { label: `analyze ${t.schema}.${t.name}`, run: (w) => w.tgt.query(`ANALYZE ${qname(t.schema, t.name)}`).then(() => undefined) },
+          true,
+        );
       };
       const buildIndexes = (t: { schema: string; name: string; bytes: number }): void => {
         // An index may use a function or type of a later schema batch: wait for the whole schema.
@@ -348,9 +443,21 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       };
       const finishTable = async (t: SourceTable, r: PartResult): Promise<void> => {
         if (r.rowsSent !== r.rowsLoaded) {
-          throw new DbferryError('MIGRATION_FAILED', `verify failed for ${t.schema}.${t.name} in "${db}": the source sent ${r.rowsSent} rows, the target loaded ${r.rowsLoaded}`);
+          throw new DbferryError(
+            'MIGRATION_FAILED',
+            `verify failed for ${t.schema}.${t.name} in "${db}": the source sent ${r.rowsSent} rows, the target loaded ${r.rowsLoaded}`,
+          );
         }
-        marks.push({ migration: cfg.name, dbname: db, schema: t.schema, table: t.name, done: true, rows: r.rowsLoaded, bytes: r.bytes, updatedAt: now() });
+        marks.push({
+          migration: cfg.name,
+          dbname: db,
+          schema: t.schema,
+          table: t.name,
+          done: true,
+          rows: r.rowsLoaded,
+          bytes: r.bytes,
+          updatedAt: now(),
+        });
         if (marks.length >= 100) void flush().catch(() => undefined);
         const nth = ++completed;
         loading--;
@@ -367,10 +474,16 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       };
       if (batches.length) {
         // Small tables get their simple keys and indexes with the table, in its schema batch.
-        const small = new Set(copyList.filter((t) => t.bytes < INLINE_INDEX_MAX && pending.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)));
+        const small = new Set(
+          copyList.filter((t) => t.bytes < INLINE_INDEX_MAX && pending.has(key(t.schema, t.name))).map((t) => key(t.schema, t.name)),
+        );
         const inlined = inlineIndexes(batches, post, small);
         batches = inlined.batches;
-        for (const [k, items] of byTable) byTable.set(k, items.filter((i) => !inlined.moved.has(i)));
+        for (const [k, items] of byTable)
+          byTable.set(
+            k,
+            items.filter((i) => !inlined.moved.has(i)),
+          );
       }
       let schemaDone = false;
       const deferredIndexes: { schema: string; name: string; bytes: number }[] = [];
@@ -480,7 +593,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
             if (i === 0 && batches.length > 1) crashPoint(run.env, 'mid-schema');
           }
         } catch (e) {
-          throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, { cause: e });
+          throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, {
+            cause: e,
+          });
         } finally {
           await c.end().catch(() => undefined);
         }
@@ -527,7 +642,13 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       }
       const fks = post.filter((x) => x.phase === 'fk' && x.entry.sql);
       run.report(`adding ${fks.length} foreign key(s)`);
-      await targetPool(cfg, db, ctx.jobs, signal, fks.map((p) => (c: PgClient) => exec(c, p.entry.sql, resuming)));
+      await targetPool(
+        cfg,
+        db,
+        ctx.jobs,
+        signal,
+        fks.map((p) => (c: PgClient) => exec(c, p.entry.sql, resuming)),
+      );
       await save({ phase: 'post-data' });
       crashPoint(run.env, 'after-post-data');
     }
@@ -536,7 +657,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     if (!reached('finalized')) {
       run.report('setting sequences, copying large objects');
       const seqs = await readSequences(exporter);
-      const los = (await exporter.query<{ oid: string }>('SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid')).rows.map((r) => r.oid);
+      const los = (await exporter.query<{ oid: string }>('SELECT oid::text FROM pg_largeobject_metadata ORDER BY oid')).rows.map(
+        (r) => r.oid,
+      );
       const t = await connectPg('target', cfg.target, { database: db, settings: BULK });
       try {
         await writeSequences(t, seqs);
@@ -548,7 +671,15 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       run.report(`ANALYZE ${toAnalyze.length} table(s)`);
       const batches: SourceTable[][] = [];
       for (let i = 0; i < toAnalyze.length; i += 100) batches.push(toAnalyze.slice(i, i + 100));
-      await targetPool(cfg, db, ctx.jobs, signal, batches.map((b) => (c: PgClient) => c.query(`ANALYZE ${b.map((tb) => qname(tb.schema, tb.name)).join(', ')}`).then(() => undefined)));
+      await targetPool(
+        cfg,
+        db,
+        ctx.jobs,
+        signal,
+        batches.map(
+          (b) => (c: PgClient) => c.query(`ANALYZE ${b.map((tb) => qname(tb.schema, tb.name)).join(', ')}`).then(() => undefined),
+        ),
+      );
       await save({ phase: 'finalized' });
       crashPoint(run.env, 'after-finalize');
     }
@@ -570,12 +701,23 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       await pausePoint(run.env, 'before-verify', run.report, signal);
       run.report(`verifying row counts and checksums of ${copyList.length} table(s)`);
       const opts = { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove };
-      const mismatches: VerifyMismatch[] = await verifyTables(copyList, opts, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
+      const mismatches: VerifyMismatch[] = await verifyTables(
+        copyList,
+        opts,
+        ctx.jobs,
+        () => openWorker(cfg, db, snapshot),
+        closeWorker,
+        signal,
+      );
       if (mismatches.length) {
         const names = mismatches.map((m) => `${m.table} (${m.detail})`);
-        throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${names.slice(0, 5).join('; ')}${names.length > 5 ? `; and ${names.length - 5} more` : ''}`, {
-          hint: 'The source changed during the copy, or data did not arrive intact. Re-run with databases.overwrite: true to copy again.',
-        });
+        throw new DbferryError(
+          'MIGRATION_FAILED',
+          `verify failed for ${mismatches.length} table(s) in "${db}": ${names.slice(0, 5).join('; ')}${names.length > 5 ? `; and ${names.length - 5} more` : ''}`,
+          {
+            hint: 'The source changed during the copy, or data did not arrive intact. Re-run with databases.overwrite: true to copy again.',
+          },
+        );
       }
     }
     await save({ phase: 'verified', status: 'done', error: null });
@@ -602,19 +744,27 @@ async function publicationTables(
   cfg: MigrationConfig,
   db: string,
   keep: (t: { schema: string; name: string }) => boolean,
-): Promise<{ tables: { schema: string; name: string }[]; identityFull: { schema: string; name: string }[]; keyless: { schema: string; name: string }[] }> {
-  const rows = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) =>
-    (
-      await c.query<{ schema: string; name: string; nokey: boolean }>(
-        `SELECT n.nspname AS schema, c.relname AS name,
+): Promise<{
+  tables: { schema: string; name: string }[];
+  identityFull: { schema: string; name: string }[];
+  keyless: { schema: string; name: string }[];
+}> {
+  const rows = await withPg(
+    'source',
+    cfg.source,
+    { database: db, readOnly: true },
+    async (c) =>
+      (
+        await c.query<{ schema: string; name: string; nokey: boolean }>(
+          `SELECT n.nspname AS schema, c.relname AS name,
                 (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) AS nokey
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry')
             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY 1, 2`,
-      )
-    ).rows,
+        )
+      ).rows,
   );
   const chosen = rows.filter(keep);
   const nokey = chosen.filter((r) => r.nokey);
@@ -633,7 +783,10 @@ async function withTargetRoles(cfg: MigrationConfig): Promise<TargetRoles> {
       `SELECT rolname, pg_has_role(current_user, oid, ${v >= 160000 ? "'SET'" : "'MEMBER'"}) AS ownable, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su FROM pg_roles`,
     );
     const superuser = r.rows[0]?.su === true;
-    return { existing: new Set(r.rows.map((x) => x.rolname)), ownable: superuser ? 'any' : new Set(r.rows.filter((x) => x.ownable).map((x) => x.rolname)) };
+    return {
+      existing: new Set(r.rows.map((x) => x.rolname)),
+      ownable: superuser ? 'any' : new Set(r.rows.filter((x) => x.ownable).map((x) => x.rolname)),
+    };
   } finally {
     await c.end().catch(() => undefined);
   }
@@ -646,14 +799,23 @@ async function withTargetRoles(cfg: MigrationConfig): Promise<TargetRoles> {
  * A failed COPY leaves the source connection mid-protocol, so the fallback reopens it on the
  * same snapshot.
  */
-async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, onBytes: (n: number) => void, reopenSource: () => Promise<PgClient>): Promise<PartResult> {
+async function copyWholeTable(
+  w: Worker,
+  t: SourceTable,
+  truncate: boolean,
+  onBytes: (n: number) => void,
+  reopenSource: () => Promise<PgClient>,
+): Promise<PartResult> {
   const attempt = async (format: 'binary' | 'text'): Promise<PartResult> => {
     // A table this run created empty needs no transaction around its COPY (one statement, atomic).
     if (!truncate && t.extensionCondition === null) return streamPart(w.src, w.tgt, t, { blocks: null }, format, false, onBytes);
     await w.tgt.query('BEGIN');
     try {
       // Extension configuration tables keep the extension's own rows: replace only the user rows.
-      if (t.extensionCondition) await w.tgt.query(`DELETE FROM ONLY ${qname(t.schema, t.name)} ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}`);
+      if (t.extensionCondition)
+        await w.tgt.query(
+          `DELETE FROM ONLY ${qname(t.schema, t.name)} ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}`,
+        );
       else if (truncate) await w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
       // FREEZE needs the table truncated in this transaction.
       const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, truncate && t.extensionCondition === null, onBytes);
@@ -676,7 +838,13 @@ async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, onBy
 }
 
 /** Runs target-only statements in parallel on `jobs` connections. */
-async function targetPool(cfg: MigrationConfig, db: string, jobs: number, signal: AbortSignal | undefined, work: ((c: PgClient) => Promise<void>)[]): Promise<void> {
+async function targetPool(
+  cfg: MigrationConfig,
+  db: string,
+  jobs: number,
+  signal: AbortSignal | undefined,
+  work: ((c: PgClient) => Promise<void>)[],
+): Promise<void> {
   if (work.length === 0) return;
   const pool = new WorkPool<PgClient>({
     workers: Math.min(jobs, work.length),

@@ -38,7 +38,13 @@ export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Pro
   const pos = await withPg('source', cfg.source, { readOnly: true }, (c) => slotPosition(c, name));
   const { counters, last } = await withPg('target', cfg.target, { database: d.dbname, readOnly: true }, async (c) => ({
     counters: await targetChangeCounters(c),
-    last: (await c.query<{ t: string | null }>(`SELECT greatest(latest_end_time, last_msg_receipt_time)::text AS t FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL`, [name])).rows[0]?.t ?? null,
+    last:
+      (
+        await c.query<{ t: string | null }>(
+          `SELECT greatest(latest_end_time, last_msg_receipt_time)::text AS t FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL`,
+          [name],
+        )
+      ).rows[0]?.t ?? null,
   }));
   const [bi, bu, bd] = (d.cdcBaseline ?? '0,0,0').split(',').map(Number) as [number, number, number];
   const drift = await schemaDrift(cfg, d.dbname);
@@ -49,7 +55,11 @@ export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Pro
     cdcUpdates: Math.max(0, counters.upd - bu),
     cdcDeletes: Math.max(0, counters.del - bd),
     lastChangeAt: last === null ? null : new Date(last).toISOString(),
-    error: !pos ? `replication slot ${name} is missing on the source` : drift.length ? `schema changed during replication (apply the same DDL on the target before cutover): ${drift.join('; ')}` : d.error,
+    error: !pos
+      ? `replication slot ${name} is missing on the source`
+      : drift.length
+        ? `schema changed during replication (apply the same DDL on the target before cutover): ${drift.join('; ')}`
+        : d.error,
   };
 }
 
@@ -67,7 +77,10 @@ async function columnsOf(c: PgClient): Promise<Map<string, string>> {
 
 /** What differs between the source's and the target's tables (DDL on one side during replication). */
 export async function schemaDrift(cfg: MigrationConfig, db: string): Promise<string[]> {
-  const [a, b] = await Promise.all([withPg('source', cfg.source, { database: db, readOnly: true }, columnsOf), withPg('target', cfg.target, { database: db, readOnly: true }, columnsOf)]);
+  const [a, b] = await Promise.all([
+    withPg('source', cfg.source, { database: db, readOnly: true }, columnsOf),
+    withPg('target', cfg.target, { database: db, readOnly: true }, columnsOf),
+  ]);
   const out: string[] = [];
   for (const [t, cols] of a) {
     const other = b.get(t);
@@ -95,7 +108,8 @@ export function describeCutover(r: CutoverReport): string {
   if (rs) {
     if (rs.recopied.length) parts.push(`re-copied (changed by UPDATE/DELETE or not replicated): ${rs.recopied.join(', ')}`);
     if (rs.unchanged.length) parts.push(`unchanged, not re-copied: ${rs.unchanged.join(', ')}`);
-    if (rs.largeObjects.copied || rs.largeObjects.removed) parts.push(`large objects: ${rs.largeObjects.copied} copied, ${rs.largeObjects.removed} removed`);
+    if (rs.largeObjects.copied || rs.largeObjects.removed)
+      parts.push(`large objects: ${rs.largeObjects.copied} copied, ${rs.largeObjects.removed} removed`);
   }
   parts.push(`writes had to be paused for ${formatDuration(r.pausedSeconds)}`);
   return parts.join('; ');
@@ -115,11 +129,23 @@ export async function cutoverPostgres(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<CutoverReport[]> {
   const m = await store.getMigration(cfg.name);
-  if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`, { hint: 'Run `dbferry apply` first.' });
-  const dbs = (await store.getDatabases(cfg.name)).filter((d) => d.method === 'replication' && d.status === 'syncing' && (only.length === 0 || only.includes(d.dbname)));
+  if (!m)
+    throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`, {
+      hint: 'Run `dbferry apply` first.',
+    });
+  const dbs = (await store.getDatabases(cfg.name)).filter(
+    (d) => d.method === 'replication' && d.status === 'syncing' && (only.length === 0 || only.includes(d.dbname)),
+  );
   const unknown = only.filter((d) => !dbs.some((x) => x.dbname === d));
-  if (unknown.length) throw new DbferryError('USAGE', `not replicating in migration "${cfg.name}": ${unknown.join(', ')}`, { hint: '`dbferry status` lists the databases and their state.' });
-  if (dbs.length === 0) throw new DbferryError('STATE_CONFLICT', `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`);
+  if (unknown.length)
+    throw new DbferryError('USAGE', `not replicating in migration "${cfg.name}": ${unknown.join(', ')}`, {
+      hint: '`dbferry status` lists the databases and their state.',
+    });
+  if (dbs.length === 0)
+    throw new DbferryError(
+      'STATE_CONFLICT',
+      `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`,
+    );
   await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration', error: null });
   const out: CutoverReport[] = [];
   for (const d of dbs) {
@@ -141,11 +167,20 @@ export async function cutoverPostgres(
   const failed = out.filter((r) => r.error);
   const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
   if (left.length === 0) await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-  else await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger', error: failed.length ? `cutover failed for ${failed.map((f) => `"${f.database}"`).join(', ')}` : null });
-  if (failed.length) {
-    throw new DbferryError('MIGRATION_FAILED', `cutover finished ${out.length - failed.length} of ${out.length} database(s): ${out.map(describeCutover).join(' | ')}`, {
-      hint: 'The databases not cut over keep replicating. Fix the cause, then run `dbferry cutover` again: the ones cut over are not touched again.',
+  else
+    await store.updateMigration(cfg.name, {
+      state: 'InProgress',
+      substate: 'WaitingForCutoverTrigger',
+      error: failed.length ? `cutover failed for ${failed.map((f) => `"${f.database}"`).join(', ')}` : null,
     });
+  if (failed.length) {
+    throw new DbferryError(
+      'MIGRATION_FAILED',
+      `cutover finished ${out.length - failed.length} of ${out.length} database(s): ${out.map(describeCutover).join(' | ')}`,
+      {
+        hint: 'The databases not cut over keep replicating. Fix the cause, then run `dbferry cutover` again: the ones cut over are not touched again.',
+      },
+    );
   }
   return out;
 }
@@ -166,14 +201,29 @@ async function cutoverDatabase(
   const name = replicationObjectName(cfg.name, db);
   const drift = await schemaDrift(cfg, db);
   if (drift.length) {
-    await store.updateMigration(cfg.name, { state: 'WaitingForUserAction', substate: 'WaitingForCutoverTrigger', error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}` });
+    await store.updateMigration(cfg.name, {
+      state: 'WaitingForUserAction',
+      substate: 'WaitingForCutoverTrigger',
+      error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}`,
+    });
     throw new DbferryError('STATE_CONFLICT', `cutover refused: the schema of "${db}" changed during replication: ${drift.join('; ')}`, {
       hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
     });
   }
   // An interrupted cutover drops the subscription only once the target has caught up, the data
   // replication does not carry is copied and verify passed: without it, what is left is the source objects.
-  const subscribed = await withPg('target', cfg.target, {}, async (c) => (await c.query('SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2', [name, db])).rowCount === 1);
+  const subscribed = await withPg(
+    'target',
+    cfg.target,
+    {},
+    async (c) =>
+      (
+        await c.query('SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2', [
+          name,
+          db,
+        ])
+      ).rowCount === 1,
+  );
   if (!subscribed) report(`${db}: an earlier cutover already stopped the subscription after catching up; finishing it`);
   const t0 = Date.now();
   if (subscribed) await catchUp(cfg, db, name, report, signal);
@@ -187,9 +237,13 @@ async function cutoverDatabase(
   if (cfg.verify !== 'none') {
     const mismatches = await verifyOnline(cfg, db);
     if (mismatches.length) {
-      throw new DbferryError('MIGRATION_FAILED', `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`, {
-        hint: 'Were writes still going to the source during cutover? Compare the tables named.',
-      });
+      throw new DbferryError(
+        'MIGRATION_FAILED',
+        `verify failed for ${mismatches.length} table(s) in "${db}": ${mismatches.slice(0, 5).join('; ')}`,
+        {
+          hint: 'Were writes still going to the source during cutover? Compare the tables named.',
+        },
+      );
     }
   }
   const paused = (Date.now() - t0) / 1000;
@@ -210,10 +264,12 @@ async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]>
   });
   const open = async (): Promise<{ src: PgClient; tgt: PgClient }> => {
     const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: STABLE_OUTPUT });
-    const tgt = await connectPg('target', cfg.target, { database: db, readOnly: true, settings: STABLE_OUTPUT }).catch(async (e: unknown) => {
-      await src.end().catch(() => undefined);
-      throw e;
-    });
+    const tgt = await connectPg('target', cfg.target, { database: db, readOnly: true, settings: STABLE_OUTPUT }).catch(
+      async (e: unknown) => {
+        await src.end().catch(() => undefined);
+        throw e;
+      },
+    );
     return { src, tgt };
   };
   const close = async (w: { src: PgClient; tgt: PgClient }): Promise<void> => {
@@ -224,7 +280,12 @@ async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]>
 }
 
 /** Stops a migration: replication objects removed on both sides, copied data kept (as Azure). */
-export async function cancelPostgres(cfg: MigrationConfig, store: StateStore, only: string[], report: (line: string) => void): Promise<string[]> {
+export async function cancelPostgres(
+  cfg: MigrationConfig,
+  store: StateStore,
+  only: string[],
+  report: (line: string) => void,
+): Promise<string[]> {
   const m = await store.getMigration(cfg.name);
   const recs = await store.getDatabases(cfg.name);
   const dbs = only.length ? only : [...new Set([...recs.map((d) => d.dbname), ...cfg.databases.include])];
@@ -261,19 +322,36 @@ export async function cancelPostgres(cfg: MigrationConfig, store: StateStore, on
   }
   if (errors.length) {
     if (m) await store.updateMigration(cfg.name, { state: 'Failed', substate: 'Failed', error: `cancel incomplete: ${errors.join('; ')}` });
-    throw new DbferryError('MIGRATION_FAILED', `cancel could not remove everything: ${errors.join('; ')}`, { hint: 'Fix the connection problem and run `dbferry cancel` again.' });
+    throw new DbferryError('MIGRATION_FAILED', `cancel could not remove everything: ${errors.join('; ')}`, {
+      hint: 'Fix the connection problem and run `dbferry cancel` again.',
+    });
   }
-  if (m) await store.updateMigration(cfg.name, { state: 'Canceled', substate: m.substate === 'Completed' ? 'Completed' : m.substate, error: null, endedAt: now() });
+  if (m)
+    await store.updateMigration(cfg.name, {
+      state: 'Canceled',
+      substate: m.substate === 'Completed' ? 'Completed' : m.substate,
+      error: null,
+      endedAt: now(),
+    });
   return removed;
 }
 
 /** Waits for lag within replication.maxLag, then for the target to apply everything the source had written. */
-async function catchUp(cfg: MigrationConfig, db: string, name: string, report: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+async function catchUp(
+  cfg: MigrationConfig,
+  db: string,
+  name: string,
+  report: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   // 1. Lag within replication.maxLag.
   await withPg('source', cfg.source, {}, async (c) => {
     for (;;) {
       const pos = await slotPosition(c, name);
-      if (!pos) throw new DbferryError('MIGRATION_FAILED', `replication slot ${name} is missing on the source`, { hint: 'Cancel this migration and start it again.' });
+      if (!pos)
+        throw new DbferryError('MIGRATION_FAILED', `replication slot ${name} is missing on the source`, {
+          hint: 'Cancel this migration and start it again.',
+        });
       report(`${db}: lag ${formatBytes(pos.lagBytes)} (maxLag ${formatBytes(cfg.replication.maxLag)})`);
       if (pos.lagBytes <= cfg.replication.maxLag) break;
       await sleep(500, signal);

@@ -30,29 +30,47 @@ export function childEnv(conn: ConnectionConfig, database: string, pgpassFile: s
   return env;
 }
 
-export async function runPgDump(tool: string, conn: ConnectionConfig, database: string, args: string[], signal?: AbortSignal): Promise<string> {
+export async function runPgDump(
+  tool: string,
+  conn: ConnectionConfig,
+  database: string,
+  args: string[],
+  signal?: AbortSignal,
+): Promise<string> {
   let dir: string | undefined;
   let pgpass: string | undefined;
   if (conn.password !== undefined) {
     dir = mkdtempSync(join(tmpdir(), 'dbferry-'));
     pgpass = join(dir, 'pgpass');
-    writeFileSync(pgpass, `${escapePgpass(conn.host)}:${conn.port}:*:${escapePgpass(conn.user)}:${escapePgpass(conn.password)}\n`, { mode: 0o600 });
+    writeFileSync(pgpass, `${escapePgpass(conn.host)}:${conn.port}:*:${escapePgpass(conn.user)}:${escapePgpass(conn.password)}\n`, {
+      mode: 0o600,
+    });
   }
   try {
     return await new Promise<string>((resolve, reject) => {
-      const child = spawn(tool, ['--no-password', ...args], { env: childEnv(conn, database, pgpass), stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+      const child = spawn(tool, ['--no-password', ...args], {
+        env: childEnv(conn, database, pgpass),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(signal ? { signal } : {}),
+      });
       const out: Buffer[] = [];
       let err = '';
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
       });
-      child.on('error', (e) => reject(new DbferryError('CHILD_PROCESS_FAILED', `pg_dump could not run: ${redact(e.message)}`, { cause: e })));
+      child.on('error', (e) =>
+        reject(new DbferryError('CHILD_PROCESS_FAILED', `pg_dump could not run: ${redact(e.message)}`, { cause: e })),
+      );
       child.on('close', (code) => {
         if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
         else {
           const msg = redact(err.trim().split('\n').slice(0, 3).join(' / ') || `exit code ${code}`);
-          reject(new DbferryError('CHILD_PROCESS_FAILED', `pg_dump of database "${database}" failed: ${msg}`, { hint: 'The source must be reachable and the user must be able to read every object in the database.' }));
+          reject(
+            new DbferryError('CHILD_PROCESS_FAILED', `pg_dump of database "${database}" failed: ${msg}`, {
+              hint: 'The source must be reachable and the user must be able to read every object in the database.',
+            }),
+          );
         }
       });
     });

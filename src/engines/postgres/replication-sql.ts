@@ -8,7 +8,11 @@ import { qi, ql } from './sql.js';
  * 63 bytes; a hash of the exact names is appended whenever the readable part lost information.
  */
 export function replicationObjectName(migration: string, db: string): string {
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '');
   const readable = `dbferry_${slug(migration)}_${slug(db)}`;
   const exact = readable === `dbferry_${migration}_${db}` && readable.length <= 63;
   if (exact) return readable;
@@ -18,13 +22,23 @@ export function replicationObjectName(migration: string, db: string): string {
 
 /** The prefix every object of a migration starts with (for cleanup after a crash). */
 export function replicationPrefix(migration: string): string {
-  return `dbferry_${migration.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '')}_`;
+  return `dbferry_${migration
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')}_`;
 }
 
 /** libpq keyword/value conninfo for the subscription (the target connects to the source with it). */
 export function subscriptionConninfo(c: ConnectionConfig, db: string): string {
   const kv = (k: string, v: string) => `${k}=${/[\s'\\]/.test(v) || v === '' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v}`;
-  const parts = [kv('host', c.host), kv('port', String(c.port)), kv('user', c.user), kv('dbname', db), kv('sslmode', c.ssl), kv('application_name', 'dbferry_subscription')];
+  const parts = [
+    kv('host', c.host),
+    kv('port', String(c.port)),
+    kv('user', c.user),
+    kv('dbname', db),
+    kv('sslmode', c.ssl),
+    kv('application_name', 'dbferry_subscription'),
+  ];
   if (c.password !== undefined) parts.push(kv('password', c.password));
   if (c.sslrootcert) parts.push(kv('sslrootcert', c.sslrootcert));
   return parts.join(' ');
@@ -57,5 +71,9 @@ export function createSubscriptionSql(name: string, conninfo: string): string {
 
 /** Detaching the slot first lets DROP SUBSCRIPTION succeed whether the source is reachable or not. */
 export function dropSubscriptionSql(name: string): string[] {
-  return [`ALTER SUBSCRIPTION ${qi(name)} DISABLE`, `ALTER SUBSCRIPTION ${qi(name)} SET (slot_name = NONE)`, `DROP SUBSCRIPTION ${qi(name)}`];
+  return [
+    `ALTER SUBSCRIPTION ${qi(name)} DISABLE`,
+    `ALTER SUBSCRIPTION ${qi(name)} SET (slot_name = NONE)`,
+    `DROP SUBSCRIPTION ${qi(name)}`,
+  ];
 }

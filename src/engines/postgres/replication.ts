@@ -5,7 +5,15 @@
  */
 import type { MigrationConfig } from '../../config/types.js';
 import { connectPg, withPg, type PgClient } from './connect.js';
-import { createPublicationSql, createSlotCommand, createSubscriptionSql, dropSubscriptionSql, keylessPublicationName, replicationPrefix, subscriptionConninfo } from './replication-sql.js';
+import {
+  createPublicationSql,
+  createSlotCommand,
+  createSubscriptionSql,
+  dropSubscriptionSql,
+  keylessPublicationName,
+  replicationPrefix,
+  subscriptionConninfo,
+} from './replication-sql.js';
 import { qi, ql } from './sql.js';
 
 export interface SlotSnapshot {
@@ -18,7 +26,13 @@ export interface SlotSnapshot {
 type TableName = { schema: string; name: string };
 
 /** The publication of the tables with a key, and the inserts-only one of the tables without. */
-export async function createPublication(c: PgClient, name: string, tables: TableName[], replicaIdentityFull: TableName[], keyless: TableName[]): Promise<void> {
+export async function createPublication(
+  c: PgClient,
+  name: string,
+  tables: TableName[],
+  replicaIdentityFull: TableName[],
+  keyless: TableName[],
+): Promise<void> {
   for (const t of replicaIdentityFull) await c.query(`ALTER TABLE ${qi(t.schema)}.${qi(t.name)} REPLICA IDENTITY FULL`);
   await c.query(createPublicationSql(name, tables));
   await c.query(createPublicationSql(keylessPublicationName(name), keyless, true));
@@ -47,7 +61,13 @@ export async function createSubscription(cfg: MigrationConfig, db: string, name:
 /** Drops the subscription on the target if it exists (never touching the source's slot). */
 export async function dropSubscription(cfg: MigrationConfig, db: string, name: string): Promise<boolean> {
   return withPg('target', cfg.target, {}, async (admin) => {
-    const exists = (await admin.query(`SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2`, [name, db])).rowCount === 1;
+    const exists =
+      (
+        await admin.query(
+          `SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2`,
+          [name, db],
+        )
+      ).rowCount === 1;
     if (!exists) return false;
     await withPg('target', cfg.target, { database: db }, async (c) => {
       for (const sql of dropSubscriptionSql(name)) await c.query(sql);
@@ -78,10 +98,17 @@ export async function dropSourceObjects(cfg: MigrationConfig, db: string, name: 
     }
     throw new Error(`replication slot ${name} stayed active on the source`);
   });
-  const dbExists = await withPg('source', cfg.source, {}, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1);
+  const dbExists = await withPg(
+    'source',
+    cfg.source,
+    {},
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1,
+  );
   const publication = dbExists
     ? await withPg('source', cfg.source, { database: db }, async (c) => {
-        const r = await c.query<{ p: string }>('SELECT pubname AS p FROM pg_publication WHERE pubname = ANY ($1)', [[name, keylessPublicationName(name)]]);
+        const r = await c.query<{ p: string }>('SELECT pubname AS p FROM pg_publication WHERE pubname = ANY ($1)', [
+          [name, keylessPublicationName(name)],
+        ]);
         for (const { p } of r.rows) await c.query(`DROP PUBLICATION ${qi(p)}`);
         return r.rows.length > 0;
       })
@@ -99,16 +126,36 @@ export interface Leftovers {
 /** Every replication object of a migration on both servers, found by its name prefix. */
 export async function findLeftovers(cfg: MigrationConfig, databases: string[]): Promise<Leftovers> {
   const prefix = replicationPrefix(cfg.name).replace(/_/g, '\\_');
-  const slots = await withPg('source', cfg.source, {}, async (c) => (await c.query<{ n: string }>(`SELECT slot_name AS n FROM pg_replication_slots WHERE slot_name LIKE $1 || '%' ORDER BY 1`, [prefix])).rows.map((r) => r.n));
+  const slots = await withPg('source', cfg.source, {}, async (c) =>
+    (
+      await c.query<{ n: string }>(`SELECT slot_name AS n FROM pg_replication_slots WHERE slot_name LIKE $1 || '%' ORDER BY 1`, [prefix])
+    ).rows.map((r) => r.n),
+  );
   const publications: { db: string; name: string }[] = [];
-  const existing = await withPg('source', cfg.source, {}, async (c) => (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn')).rows.map((r) => r.d));
+  const existing = await withPg('source', cfg.source, {}, async (c) =>
+    (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn')).rows.map((r) => r.d),
+  );
   for (const db of databases.filter((d) => existing.includes(d))) {
-    const rows = await withPg('source', cfg.source, { database: db }, async (c) => (await c.query<{ n: string }>(`SELECT pubname AS n FROM pg_publication WHERE pubname LIKE $1 || '%'`, [prefix])).rows);
+    const rows = await withPg(
+      'source',
+      cfg.source,
+      { database: db },
+      async (c) => (await c.query<{ n: string }>(`SELECT pubname AS n FROM pg_publication WHERE pubname LIKE $1 || '%'`, [prefix])).rows,
+    );
     for (const r of rows) publications.push({ db, name: r.n });
   }
   const { subscriptions, origins } = await withPg('target', cfg.target, {}, async (c) => ({
-    subscriptions: (await c.query<{ db: string; name: string }>(`SELECT d.datname AS db, s.subname AS name FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE $1 || '%'`, [prefix])).rows,
-    origins: (await c.query<{ n: string }>(`SELECT roname AS n FROM pg_replication_origin o WHERE NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE 'pg_' || s.oid = o.roname) AND roname LIKE 'pg\\_%'`)).rows.map((r) => r.n),
+    subscriptions: (
+      await c.query<{ db: string; name: string }>(
+        `SELECT d.datname AS db, s.subname AS name FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE $1 || '%'`,
+        [prefix],
+      )
+    ).rows,
+    origins: (
+      await c.query<{ n: string }>(
+        `SELECT roname AS n FROM pg_replication_origin o WHERE NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE 'pg_' || s.oid = o.roname) AND roname LIKE 'pg\\_%'`,
+      )
+    ).rows.map((r) => r.n),
   }));
   return { slots, publications, subscriptions, origins };
 }
@@ -133,7 +180,10 @@ export async function slotPosition(c: PgClient, name: string): Promise<SlotPosit
 
 /** Whether the slot's confirmed position has reached `lsn`. */
 export async function reached(c: PgClient, name: string, lsn: string): Promise<boolean> {
-  const r = await c.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= ${ql(lsn)}::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [name]);
+  const r = await c.query<{ ok: boolean }>(
+    `SELECT confirmed_flush_lsn >= ${ql(lsn)}::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`,
+    [name],
+  );
   return r.rows[0]?.ok === true;
 }
 
@@ -145,4 +195,3 @@ export async function targetChangeCounters(c: PgClient): Promise<{ ins: number; 
   const row = r.rows[0];
   return { ins: Number(row?.ins ?? 0), upd: Number(row?.upd ?? 0), del: Number(row?.del ?? 0) };
 }
-

@@ -40,7 +40,11 @@ async function recopy(src: PgClient, tgt: PgClient, t: SourceTable): Promise<voi
   try {
     await tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
     const r = await streamPart(src, tgt, t, { blocks: null }, t.format, false, () => undefined);
-    if (r.rowsSent !== r.rowsLoaded) throw new DbferryError('MIGRATION_FAILED', `re-copying ${t.schema}.${t.name}: the source sent ${r.rowsSent} rows, the target loaded ${r.rowsLoaded}`);
+    if (r.rowsSent !== r.rowsLoaded)
+      throw new DbferryError(
+        'MIGRATION_FAILED',
+        `re-copying ${t.schema}.${t.name}: the source sent ${r.rowsSent} rows, the target loaded ${r.rowsLoaded}`,
+      );
     await tgt.query('COMMIT');
   } catch (e) {
     await tgt.query('ROLLBACK').catch(() => undefined);

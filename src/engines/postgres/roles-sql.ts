@@ -26,7 +26,13 @@ export interface RolePlan {
   warnings: string[];
 }
 
-const LIST_GUCS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries']);
+const LIST_GUCS = new Set([
+  'search_path',
+  'temp_tablespaces',
+  'session_preload_libraries',
+  'local_preload_libraries',
+  'shared_preload_libraries',
+]);
 
 /** `ALTER ROLE ... SET name TO value` for one `name=value` setconfig item, as pg_dumpall writes it. */
 export function settingClause(item: string): string {
@@ -72,9 +78,13 @@ export function createRoleStatements(roles: SourceRole[], existing: ReadonlySet<
 }
 
 export function membershipStatements(members: { role: string; member: string; admin: boolean }[], present: ReadonlySet<string>): string[] {
-  return members.filter((m) => present.has(m.role) && present.has(m.member)).map((m) => `GRANT ${qi(m.role)} TO ${qi(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}`);
+  return members
+    .filter((m) => present.has(m.role) && present.has(m.member))
+    .map((m) => `GRANT ${qi(m.role)} TO ${qi(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}`);
 }
 
 export function roleSettingStatements(settings: { role: string; config: string[] }[], present: ReadonlySet<string>): string[] {
-  return settings.filter((s) => present.has(s.role)).flatMap((s) => s.config.map((item) => `ALTER ROLE ${qi(s.role)} ${settingClause(item)}`));
+  return settings
+    .filter((s) => present.has(s.role))
+    .flatMap((s) => s.config.map((item) => `ALTER ROLE ${qi(s.role)} ${settingClause(item)}`));
 }

@@ -14,7 +14,18 @@ export interface RolesResult {
 export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
   const src = await withPg('source', cfg.source, { readOnly: true }, async (c) => {
     const roles = (
-      await c.query<{ name: string; superuser: boolean; inherit: boolean; createrole: boolean; createdb: boolean; login: boolean; replication: boolean; bypassrls: boolean; connlimit: number; valid_until: string | null }>(
+      await c.query<{
+        name: string;
+        superuser: boolean;
+        inherit: boolean;
+        createrole: boolean;
+        createdb: boolean;
+        login: boolean;
+        replication: boolean;
+        bypassrls: boolean;
+        connlimit: number;
+        valid_until: string | null;
+      }>(
         `SELECT rolname AS name, rolsuper AS superuser, rolinherit AS inherit, rolcreaterole AS createrole, rolcreatedb AS createdb, rolcanlogin AS login,
                 rolreplication AS replication, rolbypassrls AS bypassrls, rolconnlimit AS connlimit, rolvaliduntil::text AS valid_until
            FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`,
@@ -36,12 +47,31 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
   const superusers = src.roles.filter((r) => r.superuser).map((r) => r.name);
   const wanted: SourceRole[] = src.roles
     .filter((r) => !r.superuser && !cfg.roles.exclude.includes(r.name))
-    .map((r) => ({ name: r.name, inherit: r.inherit, createrole: r.createrole, createdb: r.createdb, login: r.login, replication: r.replication, bypassrls: r.bypassrls, connlimit: r.connlimit, validUntil: r.valid_until === 'infinity' ? null : r.valid_until }));
+    .map((r) => ({
+      name: r.name,
+      inherit: r.inherit,
+      createrole: r.createrole,
+      createdb: r.createdb,
+      login: r.login,
+      replication: r.replication,
+      bypassrls: r.bypassrls,
+      connlimit: r.connlimit,
+      validUntil: r.valid_until === 'infinity' ? null : r.valid_until,
+    }));
   return withPg('target', cfg.target, {}, async (c) => {
     const existingRows = (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname);
     const existing = new Set(existingRows);
-    const powers = (await c.query<{ superuser: boolean; createrole: boolean; createdb: boolean; v: string }>(`SELECT rolsuper AS superuser, rolcreaterole AS createrole, rolcreatedb AS createdb, current_setting('server_version_num') AS v FROM pg_roles WHERE rolname = current_user`)).rows[0];
-    const plan = createRoleStatements(wanted, existing, { superuser: powers?.superuser ?? false, createrole: powers?.createrole ?? false, createdb: powers?.createdb ?? false, versionNum: Number(powers?.v ?? 0) });
+    const powers = (
+      await c.query<{ superuser: boolean; createrole: boolean; createdb: boolean; v: string }>(
+        `SELECT rolsuper AS superuser, rolcreaterole AS createrole, rolcreatedb AS createdb, current_setting('server_version_num') AS v FROM pg_roles WHERE rolname = current_user`,
+      )
+    ).rows[0];
+    const plan = createRoleStatements(wanted, existing, {
+      superuser: powers?.superuser ?? false,
+      createrole: powers?.createrole ?? false,
+      createdb: powers?.createdb ?? false,
+      versionNum: Number(powers?.v ?? 0),
+    });
     const created = wanted.filter((r) => !existing.has(r.name)).map((r) => r.name);
     await c.query('BEGIN');
     try {
@@ -53,22 +83,40 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
       const mineMembers = src.members.filter((m) => mine.has(m.member) || mine.has(m.role));
       const grantable = await grantableRoles(c, powers?.superuser === true, powers?.createrole === true, Number(powers?.v ?? 0));
       const refused = mineMembers.filter((m) => present.has(m.role) && present.has(m.member) && !grantable.has(m.role));
-      for (const st of membershipStatements(mineMembers.filter((m) => grantable.has(m.role)), present)) await c.query(st);
-      if (refused.length) plan.warnings.push(`membership(s) not granted (the target user may not grant these roles): ${refused.map((m) => `${m.member} in ${m.role}`).join(', ')}`);
-      for (const st of roleSettingStatements(src.settings.filter((s) => mine.has(s.role)), present)) await c.query(st);
+      for (const st of membershipStatements(
+        mineMembers.filter((m) => grantable.has(m.role)),
+        present,
+      ))
+        await c.query(st);
+      if (refused.length)
+        plan.warnings.push(
+          `membership(s) not granted (the target user may not grant these roles): ${refused.map((m) => `${m.member} in ${m.role}`).join(', ')}`,
+        );
+      for (const st of roleSettingStatements(
+        src.settings.filter((s) => mine.has(s.role)),
+        present,
+      ))
+        await c.query(st);
       // A target user that is not a superuser may give objects only to roles it is a member of, and
       // create objects in their schemas only with their privileges: it takes membership in the
       // roles it created, as one does before pg_restore on a managed server.
       if (!powers?.superuser && created.length) {
         for (const r of created) await c.query(`GRANT ${qi(r)} TO CURRENT_USER`);
-        plan.warnings.push(`the target user was made a member of the ${created.length} created role(s) so that their objects can be given to them`);
+        plan.warnings.push(
+          `the target user was made a member of the ${created.length} created role(s) so that their objects can be given to them`,
+        );
       }
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
-    return { created, existing: wanted.filter((r) => existing.has(r.name)).map((r) => r.name), superusersSkipped: superusers, warnings: plan.warnings };
+    return {
+      created,
+      existing: wanted.filter((r) => existing.has(r.name)).map((r) => r.name),
+      superusersSkipped: superusers,
+      warnings: plan.warnings,
+    };
   });
 }
 
@@ -78,6 +126,10 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
  * on every role it creates).
  */
 async function grantableRoles(c: PgClient, superuser: boolean, createrole: boolean, versionNum: number): Promise<Set<string>> {
-  const condition = superuser ? 'true' : versionNum < 160000 && createrole ? 'NOT rolsuper' : "pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION')";
+  const condition = superuser
+    ? 'true'
+    : versionNum < 160000 && createrole
+      ? 'NOT rolsuper'
+      : "pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION')";
   return new Set((await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE ${condition}`)).rows.map((r) => r.rolname));
 }

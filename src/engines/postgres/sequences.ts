@@ -22,7 +22,11 @@ function batches<T>(xs: T[]): T[][] {
 }
 
 export async function readSequences(c: PgClient): Promise<SequenceState[]> {
-  const names = (await c.query<{ s: string; n: string }>(`SELECT schemaname AS s, sequencename AS n FROM pg_sequences WHERE schemaname <> 'dbferry' ORDER BY 1, 2`)).rows;
+  const names = (
+    await c.query<{ s: string; n: string }>(
+      `SELECT schemaname AS s, sequencename AS n FROM pg_sequences WHERE schemaname <> 'dbferry' ORDER BY 1, 2`,
+    )
+  ).rows;
   const out: SequenceState[] = [];
   for (const batch of batches(names)) {
     const sql = batch.map((q, i) => `SELECT ${i} AS i, last_value::text AS v, is_called AS c FROM ${qname(q.s, q.n)}`).join(' UNION ALL ');
@@ -38,6 +42,8 @@ export async function readSequences(c: PgClient): Promise<SequenceState[]> {
 /** Sets every sequence to its source state, 500 per statement. */
 export async function writeSequences(c: PgClient, seqs: SequenceState[]): Promise<void> {
   for (const batch of batches(seqs)) {
-    await c.query(`SELECT ${batch.map((q) => `setval(${ql(qname(q.schema, q.name))}::regclass, ${ql(q.lastValue)}::bigint, ${q.isCalled})`).join(', ')}`);
+    await c.query(
+      `SELECT ${batch.map((q) => `setval(${ql(qname(q.schema, q.name))}::regclass, ${ql(q.lastValue)}::bigint, ${q.isCalled})`).join(', ')}`,
+    );
   }
 }

@@ -34,7 +34,12 @@ export function parseToolVersion(text: string): { major: number; version: string
 }
 
 /** The best tool: the lowest major >= minMajor (closest to the server), else the newest found. */
-export async function findTool(name: string, minMajor: number, env: Readonly<Record<string, string | undefined>>, pgbin?: string): Promise<{ best: FoundTool | undefined; found: FoundTool[] }> {
+export async function findTool(
+  name: string,
+  minMajor: number,
+  env: Readonly<Record<string, string | undefined>>,
+  pgbin?: string,
+): Promise<{ best: FoundTool | undefined; found: FoundTool[] }> {
   const found: FoundTool[] = [];
   for (const path of toolCandidates(name, env, pgbin)) {
     const dirMajor = /\/usr\/lib\/postgresql\/(\d+)\/bin\//.exec(path);

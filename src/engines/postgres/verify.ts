@@ -19,7 +19,9 @@ export interface VerifyOptions {
 /** The rows of a table a verify reads: all of them (extension config tables: the user rows). */
 function rowsOf(t: SourceTable): string {
   const cols = t.columns.map(qi).join(', ');
-  const cond = t.extensionCondition ? ` ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}` : '';
+  const cond = t.extensionCondition
+    ? ` ${/^\s*WHERE/i.test(t.extensionCondition) ? t.extensionCondition : `WHERE ${t.extensionCondition}`}`
+    : '';
   return `(SELECT ${cols} FROM ONLY ${qname(t.schema, t.name)}${cond}) r`;
 }
 
@@ -35,7 +37,11 @@ export function verifySql(t: SourceTable, checksums: boolean, ranges?: KeySpan[]
 
 async function keyRangesOf(c: PgClient, t: SourceTable, sampleAbove: number): Promise<KeySpan[]> {
   const key = qi(t.intKey as string);
-  const r = (await c.query<{ lo: string | null; hi: string | null }>(`SELECT min(${key})::text AS lo, max(${key})::text AS hi FROM ONLY ${qname(t.schema, t.name)}`)).rows[0];
+  const r = (
+    await c.query<{ lo: string | null; hi: string | null }>(
+      `SELECT min(${key})::text AS lo, max(${key})::text AS hi FROM ONLY ${qname(t.schema, t.name)}`,
+    )
+  ).rows[0];
   if (!r?.lo || !r.hi) return [];
   return sampleRanges(BigInt(r.lo), BigInt(r.hi), sampleAbove / Math.max(1, t.bytes));
 }
@@ -63,7 +69,11 @@ export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
         const s = a.rows[0];
         const g = b.rows[0];
         if (s?.n !== g?.n) out.push({ table: `${t.schema}.${t.name}`, detail: `${s?.n} rows on the source, ${g?.n} on the target` });
-        else if (s?.h !== g?.h) out.push({ table: `${t.schema}.${t.name}`, detail: kind === 'sample' ? `checksum of the rows in ${ranges?.length ?? 0} sampled key ranges differs` : 'checksum differs' });
+        else if (s?.h !== g?.h)
+          out.push({
+            table: `${t.schema}.${t.name}`,
+            detail: kind === 'sample' ? `checksum of the rows in ${ranges?.length ?? 0} sampled key ranges differs` : 'checksum differs',
+          });
       },
     });
   }

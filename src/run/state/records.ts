@@ -1,7 +1,12 @@
 /** Constructors of state records. Pure. */
 import type { DatabaseRecord } from './types.js';
 
-export function newDatabaseRecord(migration: string, dbname: string, method: 'dump' | 'replication', fallbackReason: string | null): DatabaseRecord {
+export function newDatabaseRecord(
+  migration: string,
+  dbname: string,
+  method: 'dump' | 'replication',
+  fallbackReason: string | null,
+): DatabaseRecord {
   return {
     migration,
     dbname,

@@ -104,9 +104,25 @@ export function spec(table: string): TableSpec {
   return s;
 }
 
-const PG_TYPES: Record<Kind, string> = { name: 'text', text: 'text', longtext: 'text', int: 'bigint', bool: 'boolean', json: 'jsonb', float: 'double precision' };
+const PG_TYPES: Record<Kind, string> = {
+  name: 'text',
+  text: 'text',
+  longtext: 'text',
+  int: 'bigint',
+  bool: 'boolean',
+  json: 'jsonb',
+  float: 'double precision',
+};
 // MySQL keys must fit the index size limit: names are at most 64 characters in both engines.
-const MY_TYPES: Record<Kind, string> = { name: 'varchar(128)', text: 'varchar(255)', longtext: 'text', int: 'bigint', bool: 'boolean', json: 'longtext', float: 'double' };
+const MY_TYPES: Record<Kind, string> = {
+  name: 'varchar(128)',
+  text: 'varchar(255)',
+  longtext: 'text',
+  int: 'bigint',
+  bool: 'boolean',
+  json: 'longtext',
+  float: 'double',
+};
 
 function q(d: Dialect, id: string): string {
   return d === 'postgresql' ? `"${id}"` : `\`${id}\``;
@@ -138,9 +154,15 @@ export function resumableStatement(d: Dialect): string {
 }
 
 export function createStatements(d: Dialect): string[] {
-  const out = [d === 'postgresql' ? `CREATE SCHEMA IF NOT EXISTS ${q(d, STATE_CONTAINER)}` : `CREATE DATABASE IF NOT EXISTS ${q(d, STATE_CONTAINER)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`];
+  const out = [
+    d === 'postgresql'
+      ? `CREATE SCHEMA IF NOT EXISTS ${q(d, STATE_CONTAINER)}`
+      : `CREATE DATABASE IF NOT EXISTS ${q(d, STATE_CONTAINER)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+  ];
   for (const t of STATE_TABLES) {
-    const cols = t.columns.map((col) => `${q(d, col.column)} ${(d === 'postgresql' ? PG_TYPES : MY_TYPES)[col.kind]}${col.nullable ? '' : ' NOT NULL'}`);
+    const cols = t.columns.map(
+      (col) => `${q(d, col.column)} ${(d === 'postgresql' ? PG_TYPES : MY_TYPES)[col.kind]}${col.nullable ? '' : ' NOT NULL'}`,
+    );
     cols.push(`PRIMARY KEY (${t.key.map((k) => q(d, k)).join(', ')})`);
     out.push(`CREATE TABLE IF NOT EXISTS ${tableName(d, t.table)} (\n  ${cols.join(',\n  ')}\n)${d === 'mysql' ? ' ENGINE=InnoDB' : ''}`);
   }
@@ -152,7 +174,11 @@ export function upsertStatement(d: Dialect, table: string, update = true, rows =
   const t = spec(table);
   const cols = t.columns.map((col) => q(d, col.column));
   const n = t.columns.length;
-  const values = Array.from({ length: rows }, (_, r) => `(${t.columns.map((col, i) => (d === 'postgresql' ? `$${r * n + i + 1}${col.kind === 'json' ? '::jsonb' : ''}` : '?')).join(', ')})`);
+  const values = Array.from(
+    { length: rows },
+    (_, r) =>
+      `(${t.columns.map((col, i) => (d === 'postgresql' ? `$${r * n + i + 1}${col.kind === 'json' ? '::jsonb' : ''}` : '?')).join(', ')})`,
+  );
   const nonKey = t.columns.filter((col) => !t.key.includes(col.column));
   const head = `INSERT INTO ${tableName(d, table)} (${cols.join(', ')}) VALUES ${values.join(', ')}`;
   if (!update) return d === 'postgresql' ? `${head} ON CONFLICT DO NOTHING` : head.replace('INSERT INTO', 'INSERT IGNORE INTO');

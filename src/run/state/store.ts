@@ -4,8 +4,25 @@
  * `dbferry`). Reading never creates anything; the first write does.
  */
 import { DbferryError, messageOf } from '../../util/errors.js';
-import { ACTIVE_STATES, type DatabaseRecord, type MigrationRecord, type StateStore, type TableRecord, type ValidationRecord } from './types.js';
-import { createStatements, deleteStatement, fromRow, isPresent, presentStatement, selectStatement, toRow, upsertStatement, type Dialect } from './schema.js';
+import {
+  ACTIVE_STATES,
+  type DatabaseRecord,
+  type MigrationRecord,
+  type StateStore,
+  type TableRecord,
+  type ValidationRecord,
+} from './types.js';
+import {
+  createStatements,
+  deleteStatement,
+  fromRow,
+  isPresent,
+  presentStatement,
+  selectStatement,
+  toRow,
+  upsertStatement,
+  type Dialect,
+} from './schema.js';
 
 export interface SqlExecutor {
   readonly dialect: Dialect;
@@ -112,7 +129,10 @@ export class SqlStateStore implements StateStore {
     await this.ensure();
     for (let i = 0; i < recs.length; i += 500) {
       const chunk = recs.slice(i, i + 500);
-      await this.db.query(upsertStatement(this.d, 'tables', true, chunk.length), chunk.flatMap((r) => toRow('tables', r)));
+      await this.db.query(
+        upsertStatement(this.d, 'tables', true, chunk.length),
+        chunk.flatMap((r) => toRow('tables', r)),
+      );
     }
   }
 
@@ -165,4 +185,3 @@ export class SqlStateStore implements StateStore {
     await this.db.close();
   }
 }
-

@@ -11,7 +11,10 @@ export type MigrationPatch = Partial<Pick<MigrationRecord, 'state' | 'substate' 
  * While any database is still replicating the migration stays InProgress (the servers are
  * working on it) and `apply` again resumes it; otherwise an error makes it Failed.
  */
-export function stateAfterStoppedRun(databases: readonly DatabaseRecord[], stop: { interrupted: boolean; message: string; at: string }): MigrationPatch {
+export function stateAfterStoppedRun(
+  databases: readonly DatabaseRecord[],
+  stop: { interrupted: boolean; message: string; at: string },
+): MigrationPatch {
   const syncing = databases.filter((d) => d.status === 'syncing').map((d) => d.dbname);
   const allReplicatingOrDone = databases.length > 0 && databases.every((d) => d.status === 'syncing' || d.status === 'done');
   const substate = syncing.length > 0 && allReplicatingOrDone ? 'WaitingForCutoverTrigger' : 'MigratingData';

@@ -1,5 +1,13 @@
 /** The migration state recorded on the target server (SPEC §4). */
-export const MIGRATION_STATES = ['InProgress', 'WaitingForUserAction', 'Canceled', 'Failed', 'Succeeded', 'ValidationFailed', 'CleaningUp'] as const;
+export const MIGRATION_STATES = [
+  'InProgress',
+  'WaitingForUserAction',
+  'Canceled',
+  'Failed',
+  'Succeeded',
+  'ValidationFailed',
+  'CleaningUp',
+] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 export const MIGRATION_SUBSTATES = [
   'PerformingPreRequisiteSteps',
