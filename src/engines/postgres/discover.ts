@@ -49,9 +49,7 @@ async function listDatabases(c: PgClient): Promise<DbRow[]> {
 }
 
 /** One query per database: counts, estimates and a fingerprint of the user schema. */
-export async function databaseContents(
-  c: PgClient,
-): Promise<{
+export async function databaseContents(c: PgClient): Promise<{
   tables: number;
   schemas: number;
   rows: number;
