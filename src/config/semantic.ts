@@ -6,6 +6,7 @@
 import { describeServer, parseUri, resolveConnection, sameServer, type ConnectionIssue, type RawConnection } from './connection.js';
 import type { RawCanonical } from './forms.js';
 import { parseTableRef } from './identifiers.js';
+import { isPattern, nameMatches } from './patterns.js';
 import type { Engine, MigrationConfig, MigrationOption, Method, Mode, TableRef, VerifyMode } from './types.js';
 import { parseDuration, parseSize } from '../util/sizes.js';
 
@@ -97,12 +98,22 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     else maxTotalSize = n;
   }
 
+  // Without a server validate cannot know what a pattern matches, but a table entry naming a
+  // database that databases.include (all names written out) does not select matches nothing.
+  const literalIncludes = include.length > 0 && include.every((d) => !isPattern(d));
   const refs = (key: 'include' | 'skip'): TableRef[] => {
     const out: TableRef[] = [];
     (raw.tables?.[key] ?? []).forEach((text, i) => {
       const r = parseTableRef(text, engine);
-      if (r.ok) out.push(r.value);
-      else err(['tables', key, i], `tables.${key} entry "${text}" ${r.error}`);
+      if (!r.ok) return err(['tables', key, i], `tables.${key} entry "${text}" ${r.error}`);
+      out.push(r.value);
+      const db = r.value.db;
+      if (db !== undefined && literalIncludes && !include.some((d) => nameMatches(db, d, r.value.quoted?.db))) {
+        warn(
+          ['tables', key, i],
+          `tables.${key} entry "${text}" names database "${db}", which databases.include does not select: it matches nothing`,
+        );
+      }
     });
     return out;
   };

@@ -27,7 +27,7 @@ export interface SourceDatabaseFacts {
   encoding: string | null;
   collation: string | null;
   /** The database's tables (schema null on MySQL), for the selection's patterns. */
-  tableNames?: { schema: string | null; name: string }[];
+  tableNames?: { schema: string | null; name: string; bytes?: number; intKey?: boolean }[];
   /** PostgreSQL: the database's user schemas, for schemas.include / exclude. */
   schemaNames?: string[];
 }

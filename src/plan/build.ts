@@ -1,11 +1,12 @@
 /** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
-import { SAMPLE_RANGES } from '../engines/verify-policy.js';
+import { SAMPLE_RANGES, tableVerify } from '../engines/verify-policy.js';
+import { tableRefMatches } from '../config/identifiers.js';
 import { selectionOf } from '../engines/selection.js';
 import { nameMatches } from '../config/patterns.js';
 import { keylessPublicationName, replicationObjectName, replicationPrefix } from '../engines/postgres/replication-sql.js';
 import { describeServer } from '../config/connection.js';
 import type { LoadedConfig, MigrationConfig } from '../config/types.js';
-import type { Discovery } from '../engines/engine.js';
+import type { Discovery, SourceDatabaseFacts } from '../engines/engine.js';
 import { formatBytes } from '../util/sizes.js';
 import { configFingerprint } from './fingerprint.js';
 import type { Plan, PlanCheck, PlanDatabase, PlanStep, PlannedMethod, StepKind } from './types.js';
@@ -35,7 +36,15 @@ function tableRefsFor(cfg: MigrationConfig, db: string, key: 'skip' | 'include')
   return cfg.tables[key].filter((t) => t.db === undefined || nameMatches(t.db, db, t.quoted?.db)).map((t) => t.text);
 }
 
-function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, action: PlanDatabase['action']): PlanStep[] {
+type TableFacts = NonNullable<SourceDatabaseFacts['tableNames']>;
+
+function stepsFor(
+  cfg: MigrationConfig,
+  db: string,
+  method: PlannedMethod,
+  action: PlanDatabase['action'],
+  tables?: TableFacts,
+): PlanStep[] {
   const pg = cfg.engine === 'postgresql';
   const out: PlanStep[] = [];
   const add = (kind: StepKind, description: string): void => {
@@ -97,14 +106,24 @@ function stepsFor(cfg: MigrationConfig, db: string, method: PlannedMethod, actio
       add('cutover', `cutover: wait for lag <= maxLag, stop and remove replication${only}`);
     }
   }
-  if (cfg.verify !== 'none') add('verify', verifyDescription(cfg));
+  if (cfg.verify !== 'none') add('verify', verifyDescription(cfg, db, tables));
   return out;
 }
 
-function verifyDescription(cfg: MigrationConfig): string {
+/** Which verify runs on which tables: with the discovered tables, the ones sampled are named. */
+function verifyDescription(cfg: MigrationConfig, db: string, tables?: TableFacts): string {
   if (cfg.verify === 'counts') return 'verify row counts per table (verify: counts: no checksums)';
   if (cfg.verify === 'checksums') return 'verify row counts and a checksum of every row, per table';
-  return `verify row counts and a checksum of every row per table; tables above ${formatBytes(cfg.verifySampleAbove)} with an integer primary key: checksums of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)}`;
+  const rule = `tables above ${formatBytes(cfg.verifySampleAbove)} with an integer primary key: checksums of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)}`;
+  if (!tables) return `verify row counts and a checksum of every row per table; ${rule}`;
+  const copied = tables.filter((t) => !cfg.tables.skip.some((r) => tableRefMatches(r, db, t.schema ?? undefined, t.name)));
+  const sampled = copied.filter(
+    (t) => tableVerify(cfg.verify, { bytes: t.bytes ?? 0, intKey: t.intKey ? 'key' : null }, cfg.verifySampleAbove) === 'sample',
+  );
+  const names = sampled.map((t) => `${t.schema ? `${t.schema}.` : ''}${t.name} (${formatBytes(t.bytes ?? 0)})`);
+  if (names.length === 0) return `verify row counts and a checksum of every row of all ${copied.length} table(s)`;
+  const shown = names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+  return `verify row counts of every table; checksums of every row of ${copied.length - sampled.length} table(s), and of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)} of ${shown}`;
 }
 
 function actionFor(cfg: MigrationConfig, exists: boolean | null, objects: number | null): PlanDatabase['action'] {
@@ -186,7 +205,9 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
     }
     for (const d of databases) {
       if (d.action === 'refuse-non-empty') continue;
-      steps.push(...stepsFor(cfg, d.name, d.method, d.action));
+      steps.push(
+        ...stepsFor(cfg, d.name, d.method, d.action, discovery?.databases.find((x) => x.source.name === d.name)?.source.tableNames),
+      );
     }
     if (!discovery && databases.length === 0)
       steps.push(...stepsFor(cfg, '*', base.method, 'unknown').map((s) => ({ ...s, id: s.id.replace(/^\*:/, 'each:'), database: null })));

@@ -248,3 +248,17 @@ describe('validate needs no secret', () => {
     }
   });
 });
+
+describe('validate says what cannot match', () => {
+  it('a table entry naming a database that databases.include does not select is a positioned warning', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'migration.yaml');
+    writeFileSync(file, base('databases:\n  include: [shop]\ntables:\n  skip: [shopp.public.audit, shop.public.log_*]\n'));
+    const r = await runCli(['validate', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /migration\.yaml:12:\d+: warning: tables\.skip entry "shopp\.public\.audit" names database "shopp", which databases\.include does not select: it matches nothing/,
+    );
+    expect(r.stderr).not.toContain('shop.public.log_*');
+  });
+});

@@ -81,9 +81,13 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
     const h = createHash('sha256');
     for (const r of cols) h.update(`${r.s}\0${r.t}\0${r.c}\0${r.ty}\n`);
     const tables = sel.selected.length
-      ? await rows<{ s: string; t: string }>(
+      ? await rows<{ s: string; t: string; b: string; k: number }>(
           c,
-          `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2`,
+          `SELECT t.TABLE_SCHEMA AS s, t.TABLE_NAME AS t, t.DATA_LENGTH AS b,
+                  (SELECT COUNT(*) = 1 AND MAX(col.DATA_TYPE) LIKE '%int' FROM information_schema.KEY_COLUMN_USAGE k
+                     JOIN information_schema.COLUMNS col ON col.TABLE_SCHEMA = k.TABLE_SCHEMA AND col.TABLE_NAME = k.TABLE_NAME AND col.COLUMN_NAME = k.COLUMN_NAME
+                    WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA AND k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_NAME = 'PRIMARY') AS k
+             FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA IN (?) AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2`,
           [sel.selected],
         )
       : [];
@@ -105,7 +109,9 @@ export async function discoverMysql(cfg: MigrationConfig, signal?: AbortSignal):
       rowEstimate: Number(s?.rows_ ?? 0),
       encoding: s?.charset ?? null,
       collation: s?.collation ?? null,
-      tableNames: src.tables.filter((r) => r.s === name).map((r) => ({ schema: null, name: r.t })),
+      tableNames: src.tables
+        .filter((r) => r.s === name)
+        .map((r) => ({ schema: null, name: r.t, bytes: Number(r.b ?? 0), intKey: Number(r.k) === 1 })),
     };
     const target: TargetDatabaseFacts = t
       ? { name, exists: true, sizeBytes: Number(t.size ?? 0), userObjects: Number(t.objects ?? 0) }

@@ -55,7 +55,7 @@ export async function databaseContents(c: PgClient): Promise<{
   rows: number;
   objects: number;
   fingerprint: string;
-  tableNames: { schema: string; name: string }[];
+  tableNames: { schema: string; name: string; bytes: number; intKey: boolean }[];
   schemaNames: string[];
 }> {
   const r = await c.query<{
@@ -64,12 +64,15 @@ export async function databaseContents(c: PgClient): Promise<{
     rows: string | null;
     objects: string;
     fp: string | null;
-    names: { schema: string; name: string }[] | null;
+    names: { schema: string; name: string; bytes: number; intKey: boolean }[] | null;
     nsp: string[] | null;
   }>(
     `SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')) AS tables,
             (SELECT json_agg(n.nspname ORDER BY n.nspname) FROM pg_namespace n WHERE ${USER_SCHEMAS}) AS nsp,
-            json_agg(json_build_object('schema', n.nspname, 'name', c.relname) ORDER BY n.nspname, c.relname) FILTER (WHERE c.relkind IN ('r', 'p')) AS names,
+            json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'bytes', pg_relation_size(c.oid),
+                     'intKey', EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+                                        WHERE k.conrelid = c.oid AND k.contype = 'p' AND array_length(k.conkey, 1) = 1 AND a.atttypid IN (20, 21, 23)))
+                     ORDER BY n.nspname, c.relname) FILTER (WHERE c.relkind IN ('r', 'p')) AS names,
             (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMAS} AND n.nspname <> 'public') + 1 AS schemas,
             sum(greatest(c.reltuples, pg_stat_get_live_tuples(c.oid), 0)) FILTER (WHERE c.relkind = 'r') AS rows,
             count(*) + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMAS}

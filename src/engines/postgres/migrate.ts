@@ -627,6 +627,17 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
     progress(true);
 
+    const verifyCopy = async (): Promise<VerifyMismatch[]> => {
+      await pausePoint(run.env, 'before-verify', run.report, signal);
+      run.report(`verifying row counts and checksums of ${copyList.length} table(s), alongside the rest`);
+      const opts = { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove };
+      return verifyTables(copyList, opts, ctx.jobs, () => openWorker(cfg, db, snapshot), closeWorker, signal);
+    };
+    // The verify of an offline copy reads the snapshot and the loaded tables: it runs alongside
+    // the rest of post-data, sequences and ANALYZE instead of after them.
+    const verifying = !repl && (cfg.verify === 'checksums' || cfg.verify === 'auto') && !reached('verified') ? verifyCopy() : null;
+    verifying?.catch(() => undefined);
+
     // 5. The rest of post-data (in pg_dump's order), then foreign keys in parallel.
     if (!reached('post-data')) {
       run.report('building the remaining post-data objects (triggers, policies, rules, materialized views)');
@@ -696,19 +707,9 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
     }
 
     // Row counts were verified table by table during the copy (COPY's own counts on both sides);
-    // checksums compare every row again at the end.
-    if ((cfg.verify === 'checksums' || cfg.verify === 'auto') && !reached('verified')) {
-      await pausePoint(run.env, 'before-verify', run.report, signal);
-      run.report(`verifying row counts and checksums of ${copyList.length} table(s)`);
-      const opts = { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove };
-      const mismatches: VerifyMismatch[] = await verifyTables(
-        copyList,
-        opts,
-        ctx.jobs,
-        () => openWorker(cfg, db, snapshot),
-        closeWorker,
-        signal,
-      );
+    // the checksums, started after the data, compare every row (or the sampled key ranges).
+    if (verifying) {
+      const mismatches = await verifying;
       if (mismatches.length) {
         const names = mismatches.map((m) => `${m.table} (${m.detail})`);
         throw new DbferryError(
