@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { myQuery, mysqlYaml, pgQuery, pgYaml, startCli, tempDir, waitForStderr, writeFile } from '../setup/cli.js';
+import { myQuery, mysqlYaml, pgQuery, pgYaml, runCli, startCli, tempDir, waitForStderr, writeFile } from '../setup/cli.js';
 import type { MariaServer } from '../setup/servers.js';
 
 const servers = inject('servers');
@@ -89,6 +89,8 @@ describe('default verify on PostgreSQL', () => {
         extra: 'roles:\n  migrate: false\nverifySampleAbove: 256kB',
       }),
     );
+    const plan = await runCli(['plan', file]);
+    expect(plan.stdout).toMatch(/verify row counts of every table; checksums of every row of 1 table\(s\), and of 32 key ranges covering about 256 kB of public\.big \([\d.]+ MB\)/);
     // The first range always starts at the smallest key.
     const r = await applyWithDamage(file, () => pgQuery(tgt, `UPDATE big SET v = 'tampered' WHERE id = 1`, DB).then(() => undefined));
     expect(r.code, r.stderr).toBe(1);
