@@ -120,3 +120,33 @@ export async function readSide<C extends { end(): Promise<unknown> }, S>(
     await c.end().catch(() => undefined);
   }
 }
+
+/**
+ * `<prefix>.db.target_empty`: the target database must be absent or empty, unless this migration
+ * started it (resume) or databases.overwrite replaces it. The same rule for both engines.
+ */
+export function targetEmptyCheck(
+  prefix: 'pg' | 'my',
+  d: { name: string; exists: boolean; userObjects: number | null },
+  overwrite: boolean,
+  resume: { phase: string; what: string } | undefined,
+): CheckResult {
+  const D = { level: 'database' as const, database: d.name };
+  const id = `${prefix}.db.target_empty`;
+  if (resume) return ok(id, `target database was started by an earlier run of this migration (phase ${resume.phase}): ${resume.what}`, D);
+  if (!d.exists || (d.userObjects ?? 0) === 0)
+    return ok(id, d.exists ? 'target database exists and is empty' : 'target database does not exist yet', D);
+  if (overwrite)
+    return warn(
+      id,
+      `target database has ${d.userObjects} objects and will be DROPPED and recreated (overwrite: true)`,
+      'Remove databases.overwrite to keep it.',
+      D,
+    );
+  return fail(
+    id,
+    `target database "${d.name}" exists with ${d.userObjects} objects`,
+    'Empty or drop it, or set databases.overwrite: true to replace it.',
+    D,
+  );
+}

@@ -4,7 +4,7 @@ import { selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
-import { fail, ok, warn, type CheckResult } from '../checks.js';
+import { fail, ok, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
 import { dialectFor, globalPrivileges, hasPrivileges, transferForm } from './dialect.js';
 import type { MyFacts } from './facts.js';
 
@@ -241,35 +241,14 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
       ),
     );
     const resumePhase = f.discovery?.resumable[name];
-    if (resumePhase)
-      out.push(
-        ok(
-          'my.db.target_empty',
-          `target database was started by an earlier run of this migration (phase ${resumePhase}): apply copies it again`,
-          D,
-        ),
-      );
-    else if (d.target.exists && (d.target.userObjects ?? 0) > 0) {
-      if (cfg.databases.overwrite)
-        out.push(
-          warn(
-            'my.db.target_empty',
-            `target database has ${d.target.userObjects} objects and will be DROPPED and recreated (overwrite: true)`,
-            'Remove databases.overwrite to keep it.',
-            D,
-          ),
-        );
-      else
-        out.push(
-          fail(
-            'my.db.target_empty',
-            `target database "${name}" exists with ${d.target.userObjects} objects`,
-            'Empty or drop it, or set databases.overwrite: true to replace it.',
-            D,
-          ),
-        );
-    } else
-      out.push(ok('my.db.target_empty', d.target.exists ? 'target database exists and is empty' : 'target database does not exist yet', D));
+    out.push(
+      targetEmptyCheck(
+        'my',
+        { name, exists: d.target.exists, userObjects: d.target.userObjects },
+        cfg.databases.overwrite,
+        resumePhase ? { phase: resumePhase, what: 'apply copies it again' } : undefined,
+      ),
+    );
     if (!facts) continue;
     if (facts.nonInnodb.length)
       out.push(

@@ -4,7 +4,7 @@ import { selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
-import { fail, ok, warn, type CheckResult } from '../checks.js';
+import { fail, ok, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
 import type { PgFacts, ServerSide } from './facts.js';
 import { replicationObjectName, replicationPrefix } from './replication-sql.js';
 
@@ -357,35 +357,14 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
       } else out.push(ok('pg.db.lock_table', `${d.source.tables} tables fit the source's lock table (~${capacity} locks)`, D));
     }
     const resumePhase = f.discovery?.resumable[name];
-    if (resumePhase)
-      out.push(
-        ok(
-          'pg.db.target_empty',
-          `target database was started by an earlier run of this migration (phase ${resumePhase}): apply resumes it`,
-          D,
-        ),
-      );
-    else if (d.target.exists && (d.target.userObjects ?? 0) > 0) {
-      if (cfg.databases.overwrite)
-        out.push(
-          warn(
-            'pg.db.target_empty',
-            `target database has ${d.target.userObjects} objects and will be DROPPED and recreated (overwrite: true)`,
-            'Remove databases.overwrite to keep it.',
-            D,
-          ),
-        );
-      else
-        out.push(
-          fail(
-            'pg.db.target_empty',
-            `target database "${name}" exists with ${d.target.userObjects} objects`,
-            'Empty or drop it, or set databases.overwrite: true to replace it.',
-            D,
-          ),
-        );
-    } else
-      out.push(ok('pg.db.target_empty', d.target.exists ? 'target database exists and is empty' : 'target database does not exist yet', D));
+    out.push(
+      targetEmptyCheck(
+        'pg',
+        { name, exists: d.target.exists, userObjects: d.target.userObjects },
+        cfg.databases.overwrite,
+        resumePhase ? { phase: resumePhase, what: 'apply resumes it' } : undefined,
+      ),
+    );
     if (tgt && d.source.collation) {
       const lc = d.source.collation;
       if (tgt.collations.includes(lc) || tgt.collations.includes(lc.replace(/\.utf-?8$/i, '.utf8')))
