@@ -5,7 +5,7 @@
  * the same for both engines.
  */
 import { tableRefMatches } from '../config/identifiers.js';
-import { nameMatches } from '../config/patterns.js';
+import { isPattern, nameMatches } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
 import { fail, ok, type CheckResult } from './checks.js';
 import type { Discovery } from './engine.js';
@@ -67,4 +67,18 @@ export function selectionCheck(prefix: 'pg' | 'my', cfg: MigrationConfig, discov
     );
   }
   return ok(`${prefix}.selection`, entries.map((e) => describeSelection(e)).join('; '));
+}
+
+/** `<prefix>.db.exists`: every databases.include entry must name (or match) a database on the source. */
+export function missingDatabaseChecks(prefix: 'pg' | 'my', missing: readonly string[]): CheckResult[] {
+  return missing.map((m) =>
+    fail(
+      `${prefix}.db.exists`,
+      isPattern(m)
+        ? `databases.include pattern "${m}" matches no database on the source`
+        : `database "${m}" is included but does not exist on the source`,
+      'Fix databases.include.',
+      { level: 'database', database: m },
+    ),
+  );
 }

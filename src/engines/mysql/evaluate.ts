@@ -1,6 +1,5 @@
 /** MySQL / MariaDB pre-migration check, as Aiven's migration_check and more: facts -> results. Pure. */
-import { isPattern } from '../../config/patterns.js';
-import { selectionCheck } from '../selection.js';
+import { missingDatabaseChecks, selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
@@ -207,17 +206,7 @@ export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
           `total ${formatBytes(total)}${dbs.length ? `: ${dbs.map((d) => `${d.source.name} ${formatBytes(d.source.sizeBytes)}`).join(', ')}` : ''}`,
         ),
       );
-    for (const m of f.discovery.missing)
-      out.push(
-        fail(
-          'my.db.exists',
-          isPattern(m)
-            ? `databases.include pattern "${m}" matches no database on the source`
-            : `database "${m}" is included but does not exist on the source`,
-          'Fix databases.include.',
-          { level: 'database', database: m },
-        ),
-      );
+    out.push(...missingDatabaseChecks('my', f.discovery.missing));
     const selection = selectionCheck('my', cfg, f.discovery);
     if (selection) out.push(selection);
     if (dbs.length === 0 && f.discovery.missing.length === 0)

@@ -1,6 +1,5 @@
 /** PostgreSQL pre-migration check: facts -> results, each with the fix. Pure. */
-import { isPattern } from '../../config/patterns.js';
-import { selectionCheck } from '../selection.js';
+import { missingDatabaseChecks, selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
@@ -290,18 +289,7 @@ export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[
         ),
       );
     } else out.push(ok('pg.total_size', `total ${formatBytes(total)}${per ? `: ${per}` : ''}`));
-    for (const m of f.discovery.missing) {
-      out.push(
-        fail(
-          'pg.db.exists',
-          isPattern(m)
-            ? `databases.include pattern "${m}" matches no database on the source`
-            : `database "${m}" is included but does not exist on the source`,
-          'Fix databases.include.',
-          { level: 'database', database: m },
-        ),
-      );
-    }
+    out.push(...missingDatabaseChecks('pg', f.discovery.missing));
     const selection = selectionCheck('pg', cfg, f.discovery);
     if (selection) out.push(selection);
     if (dbs.length === 0 && f.discovery.missing.length === 0)
