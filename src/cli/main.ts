@@ -123,8 +123,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .argument('[file]', 'migration YAML or saved plan JSON')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--wait', 'online mode: stay and follow the lag until cutover (Ctrl-C stops following)')
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs (port 0: a free port)')
     .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string }) =>
+    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string; metricsAddr?: string }) =>
       setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)),
     );
 
@@ -134,7 +135,8 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .argument('[file]', 'migration YAML')
     .option('--name <name>', 'migration name (default: the name in the YAML)')
     .option('--watch', 'refresh until the migration ends or Ctrl-C')
-    .action((file: string | undefined, o: { name?: string; watch?: boolean }) =>
+    .option('--metrics-addr <host:port>', 'with --watch: serve Prometheus metrics at http://HOST:PORT/metrics')
+    .action((file: string | undefined, o: { name?: string; watch?: boolean; metricsAddr?: string }) =>
       setAction(async (cli) => (await commands.status()).statusCommand(cli, file, o)),
     );
 
@@ -152,8 +154,11 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
     .argument('[file]', 'migration YAML')
     .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
-    .action((file: string | undefined, o: { db?: string[] }) =>
-      setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [])),
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs')
+    .action((file: string | undefined, o: { db?: string[]; metricsAddr?: string }) =>
+      setAction(async (cli) =>
+        (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [], o.metricsAddr ? { metricsAddr: o.metricsAddr } : {}),
+      ),
     );
 
   program

@@ -14,9 +14,13 @@ import type { MigrationConfig } from '../../config/types.js';
 import type { Engine } from '../../engines/engine.js';
 import { formatBytes } from '../../util/sizes.js';
 import { discoveredPlanWithChecks } from '../discovered-plan.js';
+import { startMetrics } from '../metrics.js';
+import type { LoadedConfig } from '../../config/types.js';
 
 export interface ApplyOptions {
   yes?: boolean;
+  /** HOST:PORT of a Prometheus /metrics endpoint while apply (and --wait) runs. */
+  metricsAddr?: string;
   wait?: boolean;
   pgbin?: string;
 }
@@ -116,6 +120,23 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
       return 1;
     }
   }
+  const metrics = opts.metricsAddr ? await startMetrics(cli, loaded.config, engine, opts.metricsAddr) : undefined;
+  try {
+    return await runApply(cli, { loaded, plan, outcome, engine, opts });
+  } finally {
+    await metrics?.close();
+  }
+}
+
+interface ApplyRun {
+  loaded: LoadedConfig;
+  plan: Plan;
+  outcome: Awaited<ReturnType<typeof discoveredPlanWithChecks>>['outcome'];
+  engine: Engine;
+  opts: ApplyOptions;
+}
+
+async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts }: ApplyRun): Promise<number> {
   const result = await applyMigration({
     loaded,
     plan,

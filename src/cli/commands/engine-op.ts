@@ -2,10 +2,17 @@
 import { engineFor } from '../../engines/index.js';
 import { DbferryError } from '../../util/errors.js';
 import { runTasks } from '../../run/runner.js';
+import { recordCutoverPauses, startMetrics } from '../metrics.js';
 import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
 
-export async function engineCommand(cli: Cli, file: string | undefined, op: 'cutover' | 'cancel', databases: string[]): Promise<number> {
+export async function engineCommand(
+  cli: Cli,
+  file: string | undefined,
+  op: 'cutover' | 'cancel',
+  databases: string[],
+  opts: { metricsAddr?: string } = {},
+): Promise<number> {
   const loaded = loadForCommand(cli, file);
   const cfg = loaded.config;
   const engine = await engineFor(cfg.engine);
@@ -21,6 +28,7 @@ export async function engineCommand(cli: Cli, file: string | undefined, op: 'cut
       }
     }
     let lines: string[] = [];
+    const metrics = opts.metricsAddr ? await startMetrics(cli, cfg, engine, opts.metricsAddr) : undefined;
     // No signal for the runner: the engine watches it itself and stops at a safe point.
     const runner = {
       renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
@@ -32,7 +40,12 @@ export async function engineCommand(cli: Cli, file: string | undefined, op: 'cut
         {
           title,
           task: async (_c, task) => {
-            lines = await engine[op](cfg, store, databases, (line) => (task.output = line), cli.io.signal, cli.io.env);
+            try {
+              lines = await engine[op](cfg, store, databases, (line) => (task.output = line), cli.io.signal, cli.io.env);
+              recordCutoverPauses(metrics, cfg.name, lines);
+            } finally {
+              await metrics?.close();
+            }
             task.title = `${title}: done`;
           },
           rendererOptions: { persistentOutput: true },

@@ -5,12 +5,15 @@ import { renderListText, renderStatusText, statusDocument, type StatusDocument }
 import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';
 import { Redrawer } from '../redraw.js';
+import { startMetrics } from '../metrics.js';
 import { loadForCommand } from '../shared.js';
 
 export interface StatusOptions {
   name?: string;
   watch?: boolean;
   interval?: number;
+  /** HOST:PORT of a Prometheus /metrics endpoint while --watch runs. */
+  metricsAddr?: string;
 }
 
 async function readStatus(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<StatusDocument> {
@@ -35,11 +38,35 @@ async function readStatus(cli: Cli, file: string | undefined, opts: StatusOption
 export async function statusCommand(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<number> {
   const show = (doc: StatusDocument) => (cli.opts.json ? cli.json(doc) : cli.out(renderStatusText(doc, cli.style)));
   const exitFor = (doc: StatusDocument) => (doc.state === 'Failed' || doc.state === 'ValidationFailed' ? 1 : 0);
-  if (!opts.watch) {
+  if (!opts.watch && !opts.metricsAddr) {
     const doc = await readStatus(cli, file, opts);
     show(doc);
     return exitFor(doc);
   }
+  if (opts.metricsAddr && !opts.watch) throw new DbferryError('USAGE', '--metrics-addr goes with --watch (a single status ends at once)');
+  const loaded = loadForCommand(cli, file);
+  const metrics = opts.metricsAddr
+    ? await startMetrics(
+        cli,
+        { ...loaded.config, name: opts.name ?? loaded.config.name },
+        await engineFor(loaded.config.engine),
+        opts.metricsAddr,
+      )
+    : undefined;
+  try {
+    return await watchStatus(cli, file, opts, show, exitFor);
+  } finally {
+    await metrics?.close();
+  }
+}
+
+async function watchStatus(
+  cli: Cli,
+  file: string | undefined,
+  opts: StatusOptions,
+  show: (doc: StatusDocument) => void,
+  exitFor: (doc: StatusDocument) => number,
+): Promise<number> {
   const signal = cli.io.signal;
   const screen = new Redrawer({
     write: (s: string) => cli.out(s),

@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics of a real run, scraped with a plain HTTP client: during the copy (paused after
+ * its first table) and while `apply --wait` follows replication, the values move as the migration
+ * does.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { pgQuery, pgYaml, runCli, startCli, tempDir, writeFile } from '../setup/cli.js';
+
+const servers = inject('servers');
+const src = servers.pg['15']!;
+const tgt = servers.pg['17']!;
+const DB = 'metrics_db';
+
+/** The value of one sample of the exposition text (all labels given must match). */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
+    if (Object.entries(labels).every(([k, v]) => body.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+async function until<T>(what: string, get: () => Promise<T | undefined>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await get();
+    if (last !== undefined && ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} never happened (last: ${JSON.stringify(last)})`);
+}
+
+beforeAll(async () => {
+  await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
+  await pgQuery(src, `CREATE DATABASE ${DB}`);
+  await pgQuery(
+    src,
+    `CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text); CREATE TABLE c (id int PRIMARY KEY, v text);
+     INSERT INTO a SELECT g, repeat('a', 100) FROM generate_series(1, 20000) g; INSERT INTO b SELECT g, 'b' FROM generate_series(1, 1000) g;
+     INSERT INTO c SELECT g, 'c' FROM generate_series(1, 100) g;`,
+    DB,
+  );
+  await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+});
+
+afterAll(async () => {
+  await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+  await pgQuery(src, `DROP DATABASE IF EXISTS ${DB}`);
+});
+
+describe('--metrics-addr', () => {
+  it('apply --wait serves /metrics whose values follow the copy and the replication', async () => {
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({
+        name: 'metrics-online',
+        source: src,
+        target: tgt,
+        include: [DB],
+        extra: 'mode: online\nmethod: replication\nroles:\n  migrate: false\ncopy:\n  jobs: 1',
+      }),
+    );
+    const resume = join(tempDir(), 'resume');
+    const child = startCli(['apply', file, '--yes', '--wait', '--metrics-addr', '127.0.0.1:0'], {
+      env: { DBFERRY_PAUSE_AT: 'after-table-1', DBFERRY_RESUME_FILE: resume },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await until(
+        'the metrics address',
+        async () => /Serving Prometheus metrics at (http:\/\/\S+)/.exec(stderr)?.[1],
+        () => true,
+      );
+      const scrape = async () => (await fetch(url)).text();
+      await until(
+        'the pause after the first table',
+        async () => stderr,
+        (s) => s.includes('paused at after-table-1'),
+      );
+      const during = await scrape();
+      const l = { migration: 'metrics-online', database: DB };
+      expect(sample(during, 'dbferry_up', {}) ?? Number(/^dbferry_up (\d)/m.exec(during)?.[1])).toBe(1);
+      expect(sample(during, 'dbferry_migration_state', { state: 'InProgress', substate: 'MigratingData' })).toBe(1);
+      expect(sample(during, 'dbferry_tables', l)).toBe(3);
+      expect(sample(during, 'dbferry_tables_copied', l)).toBe(1);
+      expect(sample(during, 'dbferry_database_status', { ...l, status: 'running' })).toBe(1);
+      expect(during).toContain('# TYPE dbferry_replication_changes_applied_total counter');
+      writeFileSync(resume, '');
+      await until(
+        'replication being followed',
+        async () => stderr,
+        (s) => s.includes('Following replication'),
+      );
+      await pgQuery(src, `INSERT INTO c SELECT g, 'new' FROM generate_series(1001, 1010) g`, DB);
+      const later = await until(
+        'ten replicated inserts counted',
+        scrape,
+        (t) => (sample(t, 'dbferry_replication_changes_applied_total', { ...l, operation: 'insert' }) ?? 0) >= 10,
+      );
+      expect(sample(later, 'dbferry_migration_state', { state: 'InProgress', substate: 'WaitingForCutoverTrigger' })).toBe(1);
+      expect(sample(later, 'dbferry_tables_copied', l)).toBe(3);
+      expect(sample(later, 'dbferry_database_status', { ...l, status: 'syncing' })).toBe(1);
+      expect(sample(later, 'dbferry_replication_lag_bytes', l)).toBeGreaterThanOrEqual(0);
+      expect(sample(later, 'dbferry_replication_last_heard_seconds', l)).toBeLessThan(60);
+      expect(sample(later, 'dbferry_copied_bytes', l)).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.on('exit', r));
+    }
+    const cancel = await runCli(['cancel', file]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+  });
+
+  it('a bad address is a usage error (exit 2)', async () => {
+    const file = writeFile(tempDir(), 'migration.yaml', pgYaml({ name: 'metrics-bad', source: src, target: tgt, include: [DB] }));
+    const r = await runCli(['status', file, '--watch', '--metrics-addr', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--metrics-addr must be HOST:PORT');
+  });
+});
