@@ -2,6 +2,7 @@
  * The CLI's window on the world: streams, environment, styling, and redaction of everything it
  * writes. Commands receive a Cli and never touch process.* directly.
  */
+import { formatLogEvent, type LogEvent, type LogFields } from '../util/log-event.js';
 import { redact } from '../util/redact.js';
 import { COLOR, PLAIN, type Style } from '../util/style.js';
 
@@ -32,6 +33,8 @@ export interface GlobalOptions {
   json: boolean;
   /** GitHub Actions workflow-command annotations for diagnostics (--format github, or GITHUB_ACTIONS=true). */
   github?: boolean;
+  /** json: every message and progress event is one JSON object per line on stderr. */
+  logFormat?: 'text' | 'json';
   quiet: boolean;
   verbose: boolean;
   color: boolean;
@@ -65,16 +68,41 @@ export class Cli {
     this.io.stdout.write(redact(JSON.stringify(value, null, 2)) + '\n');
   }
 
+  /** The migration the command works on, for structured log events. */
+  migration: string | undefined;
+
+  get jsonLogs(): boolean {
+    return this.opts.logFormat === 'json';
+  }
+
+  /** One structured event on stderr (with --log-format json; nothing otherwise). */
+  log(e: LogFields): void {
+    if (!this.jsonLogs) return;
+    const { level = 'info', event, message, ...rest } = e;
+    const ev: LogEvent = {
+      ts: new Date().toISOString(),
+      level,
+      event,
+      message,
+      ...(this.migration ? { migration: this.migration } : {}),
+      ...rest,
+    };
+    this.io.stderr.write(formatLogEvent(ev));
+  }
+
   /** Human messages and progress (stderr), silenced by --quiet. */
   info(text: string): void {
+    if (this.jsonLogs) return this.log({ event: 'message', message: text.replace(/\n$/, '') });
     if (!this.opts.quiet) this.io.stderr.write(redact(text.endsWith('\n') ? text : text + '\n'));
   }
 
   warn(text: string): void {
+    if (this.jsonLogs) return this.log({ level: 'warn', event: 'message', message: text });
     this.io.stderr.write(redact(`${this.stderrStyle.yellow('Warning:')} ${text}\n`));
   }
 
   error(text: string): void {
+    if (this.jsonLogs) return this.log({ level: 'error', event: 'message', message: text });
     this.io.stderr.write(redact(`${this.stderrStyle.red('Error:')} ${text}\n`));
   }
 

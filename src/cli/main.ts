@@ -51,6 +51,9 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
     .option('-v, --verbose', 'more detail', false)
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .addOption(new Option('--renderer <name>', 'progress renderer').choices(['default', 'simple', 'verbose']))
+    .addOption(
+      new Option('--log-format <format>', 'text, or json: one JSON object per event on stderr').choices(['text', 'json']).default('text'),
+    )
     .showHelpAfterError('(run dbferry --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -224,8 +227,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     program.outputHelp();
     return 2;
   }
-  const g = program.opts<{ json: boolean; quiet: boolean; verbose: boolean; color: boolean; renderer?: RendererName }>();
-  const opts: GlobalOptions = { json: g.json, quiet: g.quiet, verbose: g.verbose, color: g.color, renderer: g.renderer, ...implied };
+  const g = program.opts<{
+    json: boolean;
+    quiet: boolean;
+    verbose: boolean;
+    color: boolean;
+    renderer?: RendererName;
+    logFormat: 'text' | 'json';
+  }>();
+  const opts: GlobalOptions = {
+    json: g.json,
+    quiet: g.quiet,
+    verbose: g.verbose,
+    color: g.color,
+    renderer: g.renderer,
+    logFormat: g.logFormat,
+    ...implied,
+  };
   const cli = new Cli(io, opts);
   try {
     return await action(cli);

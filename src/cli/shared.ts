@@ -2,7 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { formatDiagnostic, loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
-import { DbferryError, messageOf } from '../util/errors.js';
+import { DbferryError, messageOf, type Diagnostic } from '../util/errors.js';
 import { redact } from '../util/redact.js';
 import type { Cli } from './io.js';
 
@@ -17,19 +17,37 @@ export function configPath(cli: Cli, file: string | undefined): string {
 
 export function loadForCommand(cli: Cli, file: string | undefined, opts: { unsetVariablesAllowed?: boolean } = {}): LoadedConfig {
   const loaded = loadConfigFile(configPath(cli, file), { env: cli.io.env, ...opts });
-  if (!cli.opts.quiet) for (const w of loaded.warnings) cli.io.stderr.write(redact(formatDiagnostic(w)) + '\n');
-  for (const w of loaded.warnings) cli.annotate(w);
+  cli.migration = loaded.config.name;
+  for (const w of loaded.warnings) diagnostic(cli, w);
   return loaded;
+}
+
+/** A diagnostic: a `file:line:col: message` line, a structured event with --log-format json, an annotation on GitHub. */
+function diagnostic(cli: Cli, d: Diagnostic): void {
+  if (cli.jsonLogs)
+    cli.log({
+      level: d.severity === 'error' ? 'error' : 'warn',
+      event: 'diagnostic',
+      message: d.message,
+      file: d.file,
+      line: d.line,
+      col: d.col,
+    });
+  else if (d.severity === 'error' || !cli.opts.quiet) cli.io.stderr.write(redact(formatDiagnostic(d)) + '\n');
+  cli.annotate(d);
 }
 
 /** Prints an error the way every command does, and returns its exit code. */
 export function reportError(cli: Cli, e: unknown): number {
   if (e instanceof DbferryError) {
-    for (const d of e.diagnostics) cli.io.stderr.write(redact(formatDiagnostic(d)) + '\n');
-    for (const d of e.diagnostics) cli.annotate(d);
+    for (const d of e.diagnostics) diagnostic(cli, d);
     if (e.diagnostics.length === 0) cli.annotate({ severity: 'error', message: e.message });
-    cli.error(e.message);
-    if (e.hint) cli.info(`${cli.stderrStyle.dim('Hint:')} ${e.hint}`);
+    if (cli.jsonLogs)
+      cli.log({ level: 'error', event: 'error', message: e.message, code: e.code, hint: e.hint ?? null, exitCode: e.exitCode });
+    else {
+      cli.error(e.message);
+      if (e.hint) cli.info(`${cli.stderrStyle.dim('Hint:')} ${e.hint}`);
+    }
     if (cli.opts.json) {
       cli.json({ error: { code: e.code, message: e.message, hint: e.hint ?? null, diagnostics: e.diagnostics } });
     }

@@ -125,7 +125,8 @@ export interface DatabaseRun {
   store: StateStore;
   signal?: AbortSignal;
   /** Progress line for the task (Listr output). */
-  report(line: string): void;
+  /** A progress line; `figures` carry its numbers for structured logs and metrics. */
+  report(line: string, figures?: Record<string, number>): void;
 }
 
 /** Databases never migrated (SPEC §8): templates and cloud vendors' system databases. */

@@ -192,7 +192,9 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
               title: `Database "${d.name}" (${d.method})`,
               task: async (_c2, sub) => {
                 if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
-                await engine.migrateDatabase({
+                const log = input.runner.log;
+                log?.({ event: 'database.started', database: d.name, message: `${d.name} (${d.method})` });
+                const migrated = engine.migrateDatabase({
                   cfg,
                   database: d.name,
                   method: d.method === 'replication' ? 'replication' : 'dump',
@@ -201,11 +203,17 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
                   env: input.env,
                   ...(input.pgbin ? { pgbin: input.pgbin } : {}),
                   ...(input.runner.signal ? { signal: input.runner.signal } : {}),
-                  report: (line) => {
+                  report: (line, figures) => {
                     sub.output = line;
+                    log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
                   },
                 });
+                await migrated.catch((e: unknown) => {
+                  log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
+                  throw e;
+                });
                 sub.title = `Database "${d.name}" (${d.method}): done`;
+                log?.({ event: 'database.completed', database: d.name, message: sub.title });
               },
               rendererOptions: { persistentOutput: true },
             })),

@@ -4,6 +4,7 @@
  */
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import { DbferryError } from '../util/errors.js';
+import type { LogFields } from '../util/log-event.js';
 
 export interface RunnerOptions {
   renderer: 'default' | 'simple' | 'verbose' | 'silent';
@@ -11,6 +12,8 @@ export interface RunnerOptions {
   output: ProgressOutput;
   signal?: AbortSignal;
   concurrent?: boolean | number;
+  /** Structured events (--log-format json): the renderer is silent and each task reports here. */
+  log?: (fields: LogFields) => void;
 }
 
 export interface ProgressOutput {
@@ -51,10 +54,22 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     dump: ['stdout', 'stderr'],
     leaveEmptyLine: false,
   });
+  const log = opts.log;
   const wrapped = tasks.map((t) => ({
     ...t,
     task: t.task
-      ? (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => abortable(Promise.resolve(t.task!(c, task)), opts.signal)
+      ? async (c: Ctx, task: Parameters<NonNullable<ListrTask<Ctx>['task']>>[1]) => {
+          const title = typeof t.title === 'string' ? t.title : '';
+          log?.({ event: 'task.started', message: title });
+          try {
+            const result = await abortable(Promise.resolve(t.task!(c, task)), opts.signal);
+            log?.({ event: 'task.completed', message: String(task.title ?? title) });
+            return result;
+          } catch (e) {
+            log?.({ level: 'error', event: 'task.failed', message: `${title}: ${e instanceof Error ? e.message : String(e)}` });
+            throw e;
+          }
+        }
       : undefined,
   })) as ListrTask<Ctx>[];
   const list = new Listr<Ctx, 'default' | 'simple' | 'verbose' | 'silent', 'simple' | 'verbose'>(wrapped, {
@@ -62,7 +77,7 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     concurrent: opts.concurrent ?? false,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: opts.renderer,
+    renderer: log ? 'silent' : opts.renderer,
     fallbackRenderer: opts.renderer === 'verbose' ? 'verbose' : 'simple',
     // Every renderer logs through a logger bound to our stream (progress never touches stdout).
     // The default renderer keeps finished databases visible with their last line (what was done).

@@ -126,3 +126,61 @@ describe('--metrics-addr', () => {
     expect(r.stderr).toContain('--metrics-addr must be HOST:PORT');
   });
 });
+
+describe('--log-format json', () => {
+  it('every stderr line of a real apply is one JSON event with the documented fields, and no secret; a config error too', async () => {
+    await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+    const marker = 'Json-Log-Secret-91';
+    await pgQuery(
+      src,
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbferry_pw') THEN CREATE ROLE dbferry_pw LOGIN; END IF; END $$; SET password_encryption = 'scram-sha-256'; ALTER ROLE dbferry_pw SUPERUSER PASSWORD '${marker}'`,
+    );
+    try {
+      const yaml = pgYaml({
+        name: 'json-logs',
+        source: { ...src, user: 'dbferry_pw' },
+        target: tgt,
+        include: [DB],
+        extra: 'roles:\n  migrate: false',
+      }).replace('username: dbferry_pw', 'username: dbferry_pw\n  password: ${SPW}');
+      const file = writeFile(tempDir(), 'migration.yaml', yaml);
+      const r = await runCli(['--log-format', 'json', 'apply', file, '--yes'], { env: { SPW: marker } });
+      expect(r.code, r.stderr).toBe(0);
+      const events = r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.length).toBeGreaterThan(8);
+      for (const e of events) {
+        expect(typeof e.ts === 'string' && !Number.isNaN(Date.parse(e.ts as string)), JSON.stringify(e)).toBe(true);
+        expect(['debug', 'info', 'warn', 'error']).toContain(e.level);
+        expect(typeof e.event).toBe('string');
+        expect(typeof e.message).toBe('string');
+        expect(e.migration).toBe('json-logs');
+      }
+      const kinds = new Set(events.map((e) => e.event));
+      for (const k of ['plan', 'task.started', 'task.completed', 'database.started', 'progress', 'database.completed', 'result'])
+        expect(kinds, k).toContain(k);
+      const copying = events.find((e) => e.event === 'progress' && typeof e.figures === 'object');
+      expect(copying).toMatchObject({ database: DB, figures: { tablesTotal: 3 } });
+      expect(events.at(-1)).toMatchObject({ event: 'result', state: 'Succeeded', substate: 'Completed' });
+      expect(r.stderr + r.stdout).not.toContain(marker);
+      const bad = await runCli([
+        '--log-format',
+        'json',
+        'plan',
+        writeFile(tempDir(), 'migration.yaml', 'name: x\nsource:\n  host: a\n  prot: 1\ntarget:\n  host: b\n'),
+      ]);
+      expect(bad.code).toBe(2);
+      const lines = bad.stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((e) => e.event === 'diagnostic')).toMatchObject({ level: 'error', line: 4, col: 3 });
+      expect(lines.find((e) => e.event === 'error')).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2 });
+    } finally {
+      await pgQuery(src, 'ALTER ROLE dbferry_pw NOSUPERUSER');
+    }
+  });
+});

@@ -16,6 +16,7 @@ import { formatBytes } from '../../util/sizes.js';
 import { discoveredPlanWithChecks } from '../discovered-plan.js';
 import { startMetrics } from '../metrics.js';
 import type { LoadedConfig } from '../../config/types.js';
+import type { LogFields } from '../../util/log-event.js';
 
 export interface ApplyOptions {
   yes?: boolean;
@@ -108,7 +109,13 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
       hint: 'Review the change with `dbferry plan`, then save a new plan.',
     });
   }
-  if (!cli.opts.quiet) cli.io.stderr.write(redact(renderPlanText(plan, cli.stderrStyle)));
+  if (cli.jsonLogs)
+    cli.log({
+      event: 'plan',
+      message: plan.summary.text,
+      databases: plan.databases.map((d) => ({ name: d.name, method: d.method, action: d.action })),
+    });
+  else if (!cli.opts.quiet) cli.io.stderr.write(redact(renderPlanText(plan, cli.stderrStyle)));
   if (!opts.yes && !saved) {
     if (!cli.io.confirm) {
       throw new DbferryError('USAGE', 'apply needs confirmation: run it in a terminal, or pass --yes', {
@@ -145,6 +152,7 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts }: Apply
     env: cli.io.env,
     ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
     runner: {
+      ...(cli.jsonLogs ? { log: (f: LogFields) => cli.log(f) } : {}),
       renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
       output: new ProgressStream(cli.io.stderr),
       ...(cli.io.signal ? { signal: cli.io.signal } : {}),
@@ -152,6 +160,13 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts }: Apply
   });
   if (cli.opts.json)
     cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
+  else if (cli.jsonLogs)
+    cli.log({
+      event: 'result',
+      message: `${result.migration.state} / ${result.migration.substate}`,
+      state: result.migration.state,
+      substate: result.migration.substate,
+    });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
   if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine);
   return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;

@@ -2,6 +2,7 @@
 import { engineFor } from '../../engines/index.js';
 import { DbferryError } from '../../util/errors.js';
 import { runTasks } from '../../run/runner.js';
+import type { LogFields } from '../../util/log-event.js';
 import { recordCutoverPauses, startMetrics } from '../metrics.js';
 import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
@@ -31,6 +32,7 @@ export async function engineCommand(
     const metrics = opts.metricsAddr ? await startMetrics(cli, cfg, engine, opts.metricsAddr) : undefined;
     // No signal for the runner: the engine watches it itself and stops at a safe point.
     const runner = {
+      ...(cli.jsonLogs ? { log: (f: LogFields) => cli.log(f) } : {}),
       renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
       output: new ProgressStream(cli.io.stderr),
     };
@@ -41,7 +43,11 @@ export async function engineCommand(
           title,
           task: async (_c, task) => {
             try {
-              lines = await engine[op](cfg, store, databases, (line) => (task.output = line), cli.io.signal, cli.io.env);
+              const report = (line: string): void => {
+                task.output = line;
+                cli.log({ event: 'progress', message: line });
+              };
+              lines = await engine[op](cfg, store, databases, report, cli.io.signal, cli.io.env);
               recordCutoverPauses(metrics, cfg.name, lines);
             } finally {
               await metrics?.close();
@@ -55,6 +61,13 @@ export async function engineCommand(
       runner,
     );
     const m = await store.getMigration(cfg.name);
+    cli.log({
+      event: 'result',
+      message: `${op}: ${m?.state ?? '?'} / ${m?.substate ?? '?'}`,
+      state: m?.state ?? null,
+      substate: m?.substate ?? null,
+      details: lines,
+    });
     if (cli.opts.json) cli.json({ name: cfg.name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
     else {
       for (const l of lines) cli.out(`${l}\n`);

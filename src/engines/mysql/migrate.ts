@@ -204,16 +204,16 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
     );
     const copyStarted = Date.now();
     // On-disk sizes are the estimate: the bytes sent differ, so the ETA is approximate.
-    const report = (): void =>
-      run.report(
-        copyProgressLine({
-          tablesDone: completed,
-          tablesTotal: copyList.length,
-          bytesCopied: copied,
-          bytesTotal: Math.max(total, copied),
-          elapsed: (Date.now() - copyStarted) / 1000,
-        }),
-      );
+    const report = (): void => {
+      const figures = {
+        tablesDone: completed,
+        tablesTotal: copyList.length,
+        bytesCopied: copied,
+        bytesTotal: Math.max(total, copied),
+        elapsed: (Date.now() - copyStarted) / 1000,
+      };
+      run.report(copyProgressLine(figures), figures);
+    };
     const progress = (): void => {
       if (Date.now() - last > 500) {
         last = Date.now();

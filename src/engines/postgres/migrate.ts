@@ -376,15 +376,14 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
       const t = Date.now();
       if (!force && t - lastReport < 500) return;
       lastReport = t;
-      run.report(
-        copyProgressLine({
-          tablesDone: completed,
-          tablesTotal: copyList.length,
-          bytesCopied: copied,
-          bytesTotal: total,
-          elapsed: (t - started) / 1000,
-        }),
-      );
+      const figures = {
+        tablesDone: completed,
+        tablesTotal: copyList.length,
+        bytesCopied: copied,
+        bytesTotal: total,
+        elapsed: (t - started) / 1000,
+      };
+      run.report(copyProgressLine(figures), figures);
       if (t - lastSave > 2000) {
         lastSave = t;
         void save({
