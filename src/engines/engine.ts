@@ -30,6 +30,10 @@ export interface SourceDatabaseFacts {
   tableNames?: { schema: string | null; name: string; bytes?: number; intKey?: boolean }[];
   /** PostgreSQL: the database's user schemas, for schemas.include / exclude. */
   schemaNames?: string[];
+  /** PostgreSQL: owners whose objects will be owned by the target user instead (it may not give them), with counts. */
+  ownershipToTargetUser?: { role: string; objects: number }[];
+  /** PostgreSQL: grantees of the database's grants that will not exist on the target (those grants are skipped). */
+  grantsSkipped?: string[];
 }
 
 export interface TargetDatabaseFacts {
@@ -53,6 +57,8 @@ export interface Discovery {
   roles: string[] | null;
   /** PostgreSQL source roles not created, with the reason (superuser, excluded, already there...). */
   rolesNotCreated?: { name: string; why: string }[];
+  /** PostgreSQL: the target user, who owns what it may not give to a source role's owner. */
+  targetUser?: string;
   /** Hash of the source schema of the selected databases. */
   sourceSchemaFingerprint: string;
   /** Databases an unfinished run of this migration already started on the target (db -> phase reached). */

@@ -163,6 +163,8 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
       targetUserObjects: facts ? facts.target.userObjects : null,
       tablesSkipped: tableRefsFor(cfg, name, 'skip'),
       tablesIncluded: tableRefsFor(cfg, name, 'include'),
+      ownershipToTargetUser: facts?.source.ownershipToTargetUser ?? [],
+      grantsSkipped: facts?.source.grantsSkipped ?? [],
     };
   });
   for (const d of databases) {
@@ -262,6 +264,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
     missingDatabases: missing,
     selection: discovery ? selectionOf(cfg, discovery) : null,
     roles: { migrate: cfg.roles.migrate, exclude: cfg.roles.exclude, toCreate: discovery?.roles ?? null },
+    targetUser: discovery?.targetUser ?? null,
     steps,
     checks,
     warnings,

@@ -5,6 +5,7 @@
  */
 import { formatBytes } from '../util/sizes.js';
 import { describeSelection, type SelectionEntry } from '../engines/selection.js';
+import { accessChanges } from './render.js';
 import type { Plan, PlanDatabase } from './types.js';
 
 const ACTION: Record<PlanDatabase['action'], string> = {
@@ -56,6 +57,8 @@ export function renderPlanMarkdown(plan: Plan): string {
     );
     out.push('');
   }
+  const access = plan.databases.flatMap((d) => accessChanges(d, plan.targetUser ?? null).map((l) => `- \`${d.name}\`: ${cell(l)}`));
+  if (access.length) out.push('**Ownership and grants**', '', ...access, '');
   out.push('<details><summary>Steps</summary>');
   out.push('');
   for (const st of plan.steps) out.push(`- ${st.database ? `\`${st.database}\`: ` : ''}${cell(st.description)}`);

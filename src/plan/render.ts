@@ -68,6 +68,7 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
     out.push(`      target: ${ACTION_TEXT[d.action]}`);
     if (d.tablesSkipped.length) out.push(`      data not copied (table created empty): ${d.tablesSkipped.join(', ')}`);
     if (d.tablesIncluded.length) out.push(`      data copied only for: ${d.tablesIncluded.join(', ')}`);
+    for (const line of accessChanges(d, plan.targetUser ?? null)) out.push(`      ${line}`);
     plan.steps.filter((st) => st.database === d.name).forEach((st, i) => out.push(`      ${i + 1}. ${st.description}`));
     out.push('');
   }
@@ -96,4 +97,17 @@ export function renderPlanText(plan: Plan, s: Style = PLAIN): string {
 function configuredLine(plan: Plan): string {
   if (plan.migration.mode === 'offline') return 'dump (mode offline)';
   return plan.migration.method === 'auto' ? 'auto (decided at check)' : plan.migration.method;
+}
+
+/** The ownership and grants that change on the target, in words (text and Markdown plans). */
+export function accessChanges(d: PlanDatabase, targetUser: string | null): string[] {
+  const out: string[] = [];
+  const owners = d.ownershipToTargetUser ?? [];
+  if (owners.length) {
+    out.push(
+      `owned by ${targetUser ? `the target user ${targetUser}` : 'the target user'} instead: the objects of ${owners.map((o) => `${o.role} (${o.objects})`).join(', ')}`,
+    );
+  }
+  if (d.grantsSkipped?.length) out.push(`grants skipped (role not on the target): to ${d.grantsSkipped.join(', ')}`);
+  return out;
 }

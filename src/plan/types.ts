@@ -47,6 +47,10 @@ export interface PlanDatabase {
   targetUserObjects: number | null;
   tablesSkipped: string[];
   tablesIncluded: string[];
+  /** Owners whose objects the target user will own instead (it may not give objects to them), with counts. */
+  ownershipToTargetUser?: { role: string; objects: number }[];
+  /** Roles named by grants that will not exist on the target: those grants are skipped. */
+  grantsSkipped?: string[];
 }
 
 /** A check result as the plan shows it (without the engine's replication flag). */
@@ -75,6 +79,8 @@ export interface Plan {
   /** What each databases.exclude / tables.include / tables.skip entry matched (null: planned from the config only). */
   selection: { key: string; text: string; matched: string[] }[] | null;
   roles: { migrate: boolean; exclude: string[]; toCreate: string[] | null };
+  /** PostgreSQL: the target user (owner of what it may not give away). */
+  targetUser?: string | null;
   steps: PlanStep[];
   checks: PlanCheck[] | null;
   warnings: string[];

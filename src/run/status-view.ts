@@ -103,6 +103,9 @@ export function statusDocument(m: MigrationRecord, dbs: DatabaseRecord[], valida
   };
 }
 
+/** Checks whose message says which tables are carried at cutover rather than by replication. */
+const CARRIED_AT_CUTOVER = ['pg.db.replica_identity', 'pg.db.unlogged_tables', 'pg.db.large_objects'];
+
 function ago(iso: string): string {
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
   return s < 1 ? 'just now' : `${s < 60 ? s.toFixed(0) + 's' : (s / 60).toFixed(0) + 'm'} ago`;
@@ -136,6 +139,14 @@ export function renderStatusText(doc: StatusDocument, s: Style = PLAIN): string 
       if (d.lastChangeAt) out.push(`  ${d.dbname}: replication last heard from the source ${ago(d.lastChangeAt)}`);
       if (d.fallbackReason) out.push(`  ${d.dbname}: ${d.fallbackReason}`);
       if (d.error) out.push(`  ${d.dbname}: ${s.red(d.error)}`);
+      // How the tables replication does not fully carry get to the target (recorded by the check).
+      if (d.method === 'replication' && (d.status === 'syncing' || d.status === 'running')) {
+        for (const v of doc.validations.filter(
+          (x) => x.dbname === d.dbname && CARRIED_AT_CUTOVER.includes(x.checkId) && /cutover/.test(x.message),
+        )) {
+          out.push(`  ${d.dbname}: ${v.message}`);
+        }
+      }
     }
   }
   if (doc.validations.length) {

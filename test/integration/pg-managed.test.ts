@@ -123,6 +123,17 @@ for (const [sm, tm] of pairs) {
         expect(check.code, check.stdout + check.stderr).toBe(0);
         const plan = await runCli(['plan', file]);
         if (roles) expect(plan.stdout).toMatch(/roles not created: .*mng_excluded \(roles\.exclude\).*postgres \(superuser\)/);
+        // The plan says whose objects the target user will own, and which grants are skipped.
+        expect(plan.stdout).toMatch(
+          roles
+            ? /owned by the target user managed_admin instead: the objects of mng_excluded \(1\), postgres \(\d+\)/
+            : /owned by the target user managed_admin instead: the objects of mng_app \(\d+\), mng_excluded \(1\), postgres \(\d+\)/,
+        );
+        expect(plan.stdout).toContain(
+          roles
+            ? 'grants skipped (role not on the target): to mng_excluded'
+            : 'grants skipped (role not on the target): to mng_app, mng_excluded, mng_reader',
+        );
         const r = await runCli(['apply', file, '--yes']);
         expect(r.code, r.stderr).toBe(0);
         expect(await dataHashes(tgt, DB)).toEqual(await dataHashes(src, DB));
@@ -212,6 +223,44 @@ for (const [sm, tm] of pairs) {
     });
   });
 }
+
+describe('an untrusted extension and a managed target', () => {
+  it('fails the check naming the extension and the fix; nothing is created', async () => {
+    const src = servers.pg['15']!;
+    const tgt = servers.pg['17']!;
+    await pgQuery(src, 'DROP DATABASE IF EXISTS untrusted_db');
+    await pgQuery(src, 'CREATE DATABASE untrusted_db');
+    await pgQuery(src, 'CREATE EXTENSION pg_stat_statements; CREATE TABLE t (id int PRIMARY KEY)', 'untrusted_db');
+    await prepareTarget(tgt);
+    try {
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({
+          name: 'managed-untrusted',
+          source: src,
+          target: { ...tgt, user: ADMIN },
+          include: ['untrusted_db'],
+          extra: 'roles:\n  migrate: false',
+        }).replace(`username: ${ADMIN}`, `username: ${ADMIN}\n  dbname: defaultdb`),
+      );
+      const r = await runCli(['check', file, '--json']);
+      expect(r.code).toBe(1);
+      const ext = (JSON.parse(r.stdout) as { checks: { id: string; result: string; message: string; hint: string }[] }).checks.find(
+        (c) => c.id === 'pg.db.extensions',
+      );
+      expect(ext).toMatchObject({ result: 'Failed', message: expect.stringContaining('pg_stat_statements') });
+      expect(ext?.hint).toMatch(/extensions\.exclude|superuser|pre-create/);
+      expect((await runCli(['apply', file, '--yes'])).code).toBe(1);
+      expect(await pgQuery(tgt, `SELECT 1 FROM pg_database WHERE datname = 'untrusted_db'`)).toEqual([]);
+    } finally {
+      await pgQuery(src, 'DROP DATABASE IF EXISTS untrusted_db');
+      await prepareTarget(tgt);
+      await pgQuery(tgt, 'DROP DATABASE IF EXISTS defaultdb WITH (FORCE)');
+      await pgQuery(tgt, `DROP ROLE IF EXISTS ${ADMIN}`);
+    }
+  });
+});
 
 describe('a source user that is not a superuser', () => {
   it('with pg_read_all_data (14+) migrates offline; without it the check names the grants to add', async () => {

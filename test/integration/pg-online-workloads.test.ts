@@ -174,6 +174,14 @@ describe('online: what logical replication does not carry is made equal at cutov
        SELECT nextval('counter'), nextval('counter');`,
       'carry',
     );
+    // status says which tables are carried at cutover, and how.
+    const st = await runCli(['status', file]);
+    expect(st.stdout).toMatch(
+      /carry: .*their inserts replicate; at cutover those changed by UPDATE or DELETE are copied again: .*public\.changing/,
+    );
+    expect(st.stdout).toMatch(
+      /carry: unlogged table\(s\) are not replicated; at cutover those that changed are copied again: public\.scratch/,
+    );
     const c = await runCli(['cutover', file]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toContain('re-copied (changed by UPDATE/DELETE or not replicated): public.changing, public.scratch');

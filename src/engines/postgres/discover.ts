@@ -115,13 +115,12 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       )
     ).rows,
   }));
-  const targetRoles = await withPg(
-    'target',
-    cfg.target,
-    ro,
-    async (c) => new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname)),
-  );
+  const target = await withPg('target', cfg.target, ro, targetRoleFacts);
+  const targetRoles = target.existing;
   const roleChoice = chooseRoles(cfg, src.roles, targetRoles);
+  // Roles that will exist on the target, and those its user may give objects to (it joins the ones it creates).
+  const willExist = new Set([...targetRoles, ...(roleChoice.create ?? [])]);
+  const ownable = (r: string) => target.superuser || target.ownable.has(r) || (roleChoice.create ?? []).includes(r) || r === target.user;
   const sel = selectDatabases(
     src.dbs.map((d) => d.datname),
     cfg.databases.include,
@@ -134,6 +133,7 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
     signal?.throwIfAborted();
     const row = src.dbs.find((d) => d.datname === name);
     const contents = await withPg('source', cfg.source, { ...ro, database: name }, databaseContents);
+    const access = await withPg('source', cfg.source, { ...ro, database: name }, ownersAndGrantees);
     fingerprint.update(`${name}\0${contents.fingerprint}\0`);
     sourceDbs.push({
       name,
@@ -145,6 +145,8 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       collation: row?.collation ?? null,
       tableNames: contents.tableNames,
       schemaNames: contents.schemaNames,
+      ownershipToTargetUser: access.owners.filter((o) => !ownable(o.role)),
+      grantsSkipped: access.grantees.filter((g) => !willExist.has(g)),
     });
   }
   const tgt = await withPg('target', cfg.target, ro, async (c) => ({
@@ -171,9 +173,44 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
     excluded: sel.excluded,
     roles: roleChoice.create,
     rolesNotCreated: roleChoice.notCreated,
+    targetUser: target.user,
     sourceSchemaFingerprint: `sha256:${fingerprint.digest('hex')}`,
     resumable: tgt.resumable,
   };
+}
+
+/** The target's roles, its user, and the roles that user may give objects to. */
+async function targetRoleFacts(c: PgClient): Promise<{ existing: Set<string>; ownable: Set<string>; superuser: boolean; user: string }> {
+  const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+  const r = await c.query<{ rolname: string; ownable: boolean; su: boolean; me: string }>(
+    `SELECT rolname, pg_has_role(current_user, oid, ${v >= 160000 ? "'SET'" : "'MEMBER'"}) AS ownable,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su, current_user AS me FROM pg_roles`,
+  );
+  return {
+    existing: new Set(r.rows.map((x) => x.rolname)),
+    ownable: new Set(r.rows.filter((x) => x.ownable).map((x) => x.rolname)),
+    superuser: r.rows[0]?.su === true,
+    user: r.rows[0]?.me ?? '',
+  };
+}
+
+/** Owners of the database's user objects (with counts) and the roles its relation grants name. */
+async function ownersAndGrantees(c: PgClient): Promise<{ owners: { role: string; objects: number }[]; grantees: string[] }> {
+  const owners = await c.query<{ role: string; n: string }>(
+    `SELECT pg_get_userbyid(owner) AS role, count(*)::text AS n FROM (
+       SELECT c.relowner AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ${USER_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+       UNION ALL SELECT p.proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${USER_SCHEMAS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+       UNION ALL SELECT n.nspowner FROM pg_namespace n WHERE ${USER_SCHEMAS} AND n.nspname <> 'public') o
+      GROUP BY 1 ORDER BY 1`,
+  );
+  const grantees = await c.query<{ g: string }>(
+    `SELECT DISTINCT pg_get_userbyid(a.grantee) AS g FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+      WHERE ${USER_SCHEMAS} AND c.relacl IS NOT NULL AND a.grantee <> 0 ORDER BY 1`,
+  );
+  return { owners: owners.rows.map((r) => ({ role: r.role, objects: Number(r.n) })), grantees: grantees.rows.map((r) => r.g) };
 }
 
 /** Which source roles a migration creates, and why each other one is not created. Pure. */
