@@ -194,6 +194,21 @@ const extras = {
       },
     },
   },
+  notify: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Notifications of state changes (started, copied, waiting for cutover, failed, succeeded, canceled).',
+    default: {},
+    properties: {
+      webhooks: {
+        type: 'array',
+        items: { type: 'string', minLength: 1, pattern: '^https?://', 'x-expected': 'an http:// or https:// URL' },
+        description:
+          'URLs that receive a JSON document per event (POST; with a Slack-compatible `text` field). Write ${VAR} for a secret URL. Retried with backoff; never blocks or fails the migration.',
+        default: [],
+      },
+    },
+  },
   cutover: {
     type: 'boolean',
     description:
@@ -242,6 +257,7 @@ const canonical = {
     extensions: extras.extensions,
     replication: extras.replication,
     cutover: extras.cutover,
+    notify: extras.notify,
     copy: extras.copy,
     verify: extras.verify,
     verifySampleAbove: extras.verifySampleAbove,
@@ -283,6 +299,7 @@ const aiven = {
     mode: extras.mode,
     option: extras.option,
     cutover: extras.cutover,
+    notify: extras.notify,
     schemas: extras.schemas,
     tables: extras.tables,
     extensions: extras.extensions,

@@ -23,6 +23,7 @@ export interface RawCanonical {
   extensions?: { exclude?: string[] };
   replication?: { maxLag?: string | number; replicaIdentityFull?: boolean };
   cutover?: boolean;
+  notify?: { webhooks?: string[] };
   cutoverDatabases?: string[];
   cancel?: { requested: boolean; databases: string[] };
   copy?: { jobs?: number; splitTablesLargerThan?: string | number };
@@ -67,6 +68,7 @@ const CANONICAL_EXTRAS = [
   'extensions',
   'replication',
   'cutover',
+  'notify',
   'copy',
   'verify',
   'verifySampleAbove',

@@ -171,6 +171,8 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   }
   registerSecret(config.source.password);
   registerSecret(config.target.password);
+  // A webhook URL often is its own credential (Slack, Teams): never printed.
+  for (const url of config.notify.webhooks) registerSecret(url);
   for (const path of expanded.literalSecrets) {
     const at = locate(src, path);
     diagnostics.push(

@@ -186,6 +186,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     replication: { maxLag, replicaIdentityFull: raw.replication?.replicaIdentityFull ?? false },
     cutover,
     cutoverDatabases,
+    notify: { webhooks: raw.notify?.webhooks ?? [] },
     cancel: raw.cancel ?? { requested: false, databases: [] },
     copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3 },
     verify: (raw.verify ?? 'auto') as VerifyMode,

@@ -54,6 +54,8 @@ export interface MigrationConfig {
   /** maxLag: bytes for PostgreSQL, seconds for MySQL. */
   replication: { maxLag: number; replicaIdentityFull: boolean };
   cutover: boolean;
+  /** Webhook URLs notified of state changes (secrets: redacted in every output). */
+  notify: { webhooks: string[] };
   /** Azure dbsToTriggerCutoverOn; empty = all. */
   cutoverDatabases: string[];
   /** Azure `cancel` / dbsToCancelMigrationOn. */

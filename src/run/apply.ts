@@ -13,6 +13,7 @@ import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
 import { newDatabaseRecord } from './state/records.js';
 import { stateAfterStoppedRun } from './state/transitions.js';
+import type { Notifier, NotifyEvent } from './notify.js';
 import { type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
@@ -24,6 +25,8 @@ export interface ApplyInput {
   runner: RunnerOptions;
   env: Readonly<Record<string, string | undefined>>;
   pgbin?: string;
+  /** Webhook notifications of state changes (never blocking). */
+  notifier?: Notifier;
 }
 
 export interface ApplyResult {
@@ -123,6 +126,16 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
   let locked = false;
   const ctx: Ctx = { resumed: false };
   const databases = plan.databases.filter((d) => d.action !== 'refuse-non-empty');
+  const notify = (event: NotifyEvent, text: string, extra: { state?: string; substate?: string; error?: string | null } = {}): void =>
+    input.notifier?.send({
+      event,
+      migration: cfg.name,
+      state: extra.state ?? 'InProgress',
+      substate: extra.substate ?? 'MigratingData',
+      text,
+      databases: databases.map((d) => d.name),
+      ...(extra.error !== undefined ? { error: extra.error } : {}),
+    });
   // Databases run in parallel within the job budget; each gets its share of workers.
   const parallelDatabases = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
   const jobsPerDatabase = Math.max(1, Math.floor(cfg.copy.jobs / parallelDatabases));
@@ -140,6 +153,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           }
           const r = await store.withRegistrationLock(() => registerMigration(store, loaded, plan));
           c.resumed = r.resumed;
+          notify('started', `migration ${cfg.name} ${r.resumed ? 'resumed' : 'started'}: ${plan.summary.text}`);
           task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
         },
       },
@@ -225,6 +239,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         title: 'Complete the migration',
         enabled: () => cfg.option !== 'Validate',
         task: async (_c, task) => {
+          notify('copied', `migration ${cfg.name}: ${databases.length} database(s) copied`);
           await engine.afterDatabases(
             cfg,
             store,
@@ -236,6 +251,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
           const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
           if (syncing.length === 0) {
             await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
+            notify('succeeded', `migration ${cfg.name} succeeded`, { state: 'Succeeded', substate: 'Completed' });
             task.title = `Migration "${cfg.name}" succeeded`;
             return;
           }
@@ -253,9 +269,19 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
             );
             const m = await store.getMigration(cfg.name);
             task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
+            if (m?.state === 'Succeeded')
+              notify('succeeded', `migration ${cfg.name} cut over and succeeded`, { state: 'Succeeded', substate: 'Completed' });
             return;
           }
           await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger', error: null });
+          notify(
+            'waiting_for_cutover',
+            `migration ${cfg.name}: replicating ${syncing.map((d) => d.dbname).join(', ')}, waiting for dbferry cutover`,
+            {
+              state: 'InProgress',
+              substate: 'WaitingForCutoverTrigger',
+            },
+          );
           task.title = `Replicating ${syncing.map((d) => `"${d.dbname}"`).join(', ')}: waiting for \`dbferry cutover\` (follow with \`dbferry status --watch\`)`;
         },
       },
@@ -296,6 +322,12 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
         const recorded = await store.getDatabases(cfg.name).catch(() => []);
         const patch = stateAfterStoppedRun(recorded, { interrupted: interruptedRun, message: redact(messageOf(e)), at: now() });
         await store.updateMigration(cfg.name, patch).catch(() => undefined);
+        if (!interruptedRun)
+          notify('failed', `migration ${cfg.name} failed: ${patch.error ?? messageOf(e)}`, {
+            state: patch.state ?? 'Failed',
+            substate: patch.substate ?? 'Failed',
+            error: patch.error ?? null,
+          });
       }
       throw interruptedRun ? interrupted() : e;
     }

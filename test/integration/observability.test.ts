@@ -184,3 +184,57 @@ describe('--log-format json', () => {
     }
   });
 });
+
+describe('notify.webhooks', () => {
+  it('posts each state change to every webhook, retries a failing one, never fails the migration, never prints the URL', async () => {
+    const { createServer } = await import('node:http');
+    const received: { url: string; body: Record<string, unknown> }[] = [];
+    let failFirst = 2;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        if (req.url?.startsWith('/flaky') && failFirst-- > 0) {
+          res.writeHead(503).end();
+          return;
+        }
+        received.push({ url: req.url ?? '', body: JSON.parse(body) as Record<string, unknown> });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+      await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+      const hooks = `notify:\n  webhooks:\n    - http://127.0.0.1:${port}/hook/\${HOOK_TOKEN}\n    - http://127.0.0.1:${port}/flaky\n    - http://127.0.0.1:1/unreachable`;
+      const file = writeFile(
+        tempDir(),
+        'migration.yaml',
+        pgYaml({
+          name: 'notify-online',
+          source: src,
+          target: tgt,
+          include: [DB],
+          extra: `mode: online\nmethod: replication\nroles:\n  migrate: false\n${hooks}`,
+        }),
+      );
+      const env = { HOOK_TOKEN: 'Hook-Token-Secret-7' };
+      const applied = await runCli(['apply', file, '--yes'], { env });
+      expect(applied.code, applied.stderr).toBe(0);
+      const cut = await runCli(['cutover', file], { env });
+      expect(cut.code, cut.stderr).toBe(0);
+      const events = (path: string) => received.filter((r) => r.url.startsWith(path)).map((r) => r.body.event);
+      expect(events('/hook/Hook-Token-Secret-7')).toEqual(['started', 'copied', 'waiting_for_cutover', 'succeeded']);
+      // The flaky hook answered 503 twice, then got every event.
+      expect(events('/flaky')).toEqual(['started', 'copied', 'waiting_for_cutover', 'succeeded']);
+      const last = received.at(-1)?.body ?? {};
+      expect(last).toMatchObject({ migration: 'notify-online', state: 'Succeeded', substate: 'Completed' });
+      expect(typeof last.text).toBe('string');
+      expect(Date.parse(String(last.at))).toBeGreaterThan(0);
+      for (const r of [applied, cut]) expect(r.stdout + r.stderr).not.toContain('Hook-Token-Secret-7');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -15,6 +15,7 @@ import type { Engine } from '../../engines/engine.js';
 import { formatBytes } from '../../util/sizes.js';
 import { discoveredPlanWithChecks } from '../discovered-plan.js';
 import { startMetrics } from '../metrics.js';
+import { createNotifier, type Notifier } from '../../run/notify.js';
 import type { LoadedConfig } from '../../config/types.js';
 import type { LogFields } from '../../util/log-event.js';
 
@@ -50,7 +51,8 @@ export function readSavedPlan(cli: Cli, path: string): { plan: Plan; configFile:
 }
 
 /** `apply --wait`: follow lag and change counters until the migration leaves replication or Ctrl-C. */
-async function followReplication(cli: Cli, cfg: MigrationConfig, engine: Engine): Promise<void> {
+async function followReplication(cli: Cli, cfg: MigrationConfig, engine: Engine, notifier: Notifier): Promise<void> {
+  let underMaxLag = false;
   cli.info('Following replication (Ctrl-C stops following; replication goes on until `dbferry cutover`).');
   const store = await engine.openStateStore(cfg);
   try {
@@ -60,7 +62,21 @@ async function followReplication(cli: Cli, cfg: MigrationConfig, engine: Engine)
         cli.info(`Migration "${cfg.name}": ${m?.state ?? '?'} / ${m?.substate ?? '?'}`);
         return;
       }
-      for (const d of await engine.liveDatabases(cfg, await store.getDatabases(cfg.name))) {
+      const live = await engine.liveDatabases(cfg, await store.getDatabases(cfg.name));
+      const syncing = live.filter((d) => d.status === 'syncing');
+      // Once: every replicating database is within replication.maxLag, so cutover can start.
+      if (!underMaxLag && syncing.length && syncing.every((d) => d.lag !== null && d.lag <= cfg.replication.maxLag)) {
+        underMaxLag = true;
+        notifier.send({
+          event: 'lag_under_max',
+          migration: cfg.name,
+          state: m.state,
+          substate: m.substate,
+          text: `migration ${cfg.name}: lag within replication.maxLag, ready for dbferry cutover`,
+          databases: syncing.map((d) => d.dbname),
+        });
+      }
+      for (const d of live) {
         if (d.status === 'syncing')
           cli.info(
             `${d.dbname}: lag ${formatBytes(d.lag)}, changes ${d.cdcInserts} inserted / ${d.cdcUpdates} updated / ${d.cdcDeletes} deleted${d.error ? `; ${d.error}` : ''}`,
@@ -128,10 +144,12 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     }
   }
   const metrics = opts.metricsAddr ? await startMetrics(cli, loaded.config, engine, opts.metricsAddr) : undefined;
+  const notifier = createNotifier(loaded.config.notify.webhooks);
   try {
-    return await runApply(cli, { loaded, plan, outcome, engine, opts });
+    return await runApply(cli, { loaded, plan, outcome, engine, opts, notifier });
   } finally {
     await metrics?.close();
+    await notifier.flush();
   }
 }
 
@@ -141,14 +159,16 @@ interface ApplyRun {
   outcome: Awaited<ReturnType<typeof discoveredPlanWithChecks>>['outcome'];
   engine: Engine;
   opts: ApplyOptions;
+  notifier: Notifier;
 }
 
-async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts }: ApplyRun): Promise<number> {
+async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts, notifier }: ApplyRun): Promise<number> {
   const result = await applyMigration({
     loaded,
     plan,
     outcome,
     engine,
+    notifier,
     env: cli.io.env,
     ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
     runner: {
@@ -168,6 +188,6 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts }: Apply
       substate: result.migration.substate,
     });
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
-  if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine);
+  if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine, notifier);
   return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;
 }

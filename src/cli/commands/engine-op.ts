@@ -1,6 +1,7 @@
 /** `dbferry cutover` and `dbferry cancel`: delegate to the engine, holding the migration's lock. */
 import { engineFor } from '../../engines/index.js';
-import { DbferryError } from '../../util/errors.js';
+import { DbferryError, messageOf } from '../../util/errors.js';
+import { createNotifier } from '../../run/notify.js';
 import { runTasks } from '../../run/runner.js';
 import type { LogFields } from '../../util/log-event.js';
 import { recordCutoverPauses, startMetrics } from '../metrics.js';
@@ -19,6 +20,7 @@ export async function engineCommand(
   const engine = await engineFor(cfg.engine);
   const store = await engine.openStateStore(cfg);
   let locked = false;
+  const notifier = createNotifier(cfg.notify.webhooks);
   try {
     if (await store.exists()) {
       locked = await store.tryLock(cfg.name);
@@ -49,6 +51,17 @@ export async function engineCommand(
               };
               lines = await engine[op](cfg, store, databases, report, cli.io.signal, cli.io.env);
               recordCutoverPauses(metrics, cfg.name, lines);
+            } catch (e) {
+              const failed = await store.getMigration(cfg.name).catch(() => undefined);
+              notifier.send({
+                event: 'failed',
+                migration: cfg.name,
+                state: failed?.state ?? '?',
+                substate: failed?.substate ?? '?',
+                text: `migration ${cfg.name}: ${op} failed: ${messageOf(e)}`,
+                error: messageOf(e),
+              });
+              throw e;
             } finally {
               await metrics?.close();
             }
@@ -61,6 +74,22 @@ export async function engineCommand(
       runner,
     );
     const m = await store.getMigration(cfg.name);
+    if (op === 'cancel')
+      notifier.send({
+        event: 'canceled',
+        migration: cfg.name,
+        state: m?.state ?? 'Canceled',
+        substate: m?.substate ?? '?',
+        text: `migration ${cfg.name} canceled`,
+      });
+    else if (m?.state === 'Succeeded')
+      notifier.send({
+        event: 'succeeded',
+        migration: cfg.name,
+        state: m.state,
+        substate: m.substate,
+        text: `migration ${cfg.name} cut over and succeeded: ${lines.join('; ')}`,
+      });
     cli.log({
       event: 'result',
       message: `${op}: ${m?.state ?? '?'} / ${m?.substate ?? '?'}`,
@@ -75,6 +104,7 @@ export async function engineCommand(
     }
     return 0;
   } finally {
+    await notifier.flush();
     if (locked) await store.unlock(cfg.name).catch(() => undefined);
     await store.close();
   }
