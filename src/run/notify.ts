@@ -59,7 +59,7 @@ export function createNotifier(webhooks: readonly string[], fetchImpl: typeof fe
       }
     },
     async flush(ms = 10_000) {
-      await Promise.race([Promise.all([...queues.values()]), new Promise((r) => setTimeout(r, ms).unref())]);
+      await Promise.race([Promise.all(queues.values()), new Promise((r) => setTimeout(r, ms).unref())]);
     },
   };
 }
