@@ -26,7 +26,7 @@ export interface RawCanonical {
   notify?: { webhooks?: string[] };
   cutoverDatabases?: string[];
   cancel?: { requested: boolean; databases: string[] };
-  copy?: { jobs?: number; splitTablesLargerThan?: string | number };
+  copy?: { jobs?: number; splitTablesLargerThan?: string | number; maxRate?: string | number | null };
   verify?: string;
   verifySampleAbove?: string | number;
 }

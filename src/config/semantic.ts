@@ -158,6 +158,13 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
   if (engine === 'mysql' && (raw.schemas?.include?.length || raw.schemas?.exclude?.length))
     err(['schemas'], 'schemas applies to PostgreSQL; in MySQL a schema is a database: use databases.include / exclude');
 
+  let maxRate: number | null = null;
+  if (raw.copy?.maxRate !== undefined && raw.copy.maxRate !== null) {
+    const n = parseSize(raw.copy.maxRate);
+    if (n === undefined || n <= 0) err(['copy', 'maxRate'], 'copy.maxRate must be a size per second such as 50MB');
+    else maxRate = n;
+  }
+
   const sampleAbove = raw.verifySampleAbove === undefined ? 64 * 1024 ** 2 : parseSize(raw.verifySampleAbove);
   if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
 
@@ -188,7 +195,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     cutoverDatabases,
     notify: { webhooks: raw.notify?.webhooks ?? [] },
     cancel: raw.cancel ?? { requested: false, databases: [] },
-    copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3 },
+    copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3, maxRate },
     verify: (raw.verify ?? 'auto') as VerifyMode,
     verifySampleAbove: sampleAbove ?? 64 * 1024 ** 2,
   };

@@ -60,7 +60,8 @@ export interface MigrationConfig {
   cutoverDatabases: string[];
   /** Azure `cancel` / dbsToCancelMigrationOn. */
   cancel: { requested: boolean; databases: string[] };
-  copy: { jobs: number; splitTablesLargerThan: number };
+  /** maxRate: bytes per second over all copy streams; null: no limit. */
+  copy: { jobs: number; splitTablesLargerThan: number; maxRate: number | null };
   verify: VerifyMode;
   /** verify: auto checksums tables above this size (bytes) on a sample of key ranges. */
   verifySampleAbove: number;

@@ -4,6 +4,7 @@
  */
 import { isPattern, nameMatches } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
+import type { RateLimiter } from '../util/rate-limit.js';
 import type { DatabaseRecord, StateStore } from '../run/state/types.js';
 import type { CheckOutcome } from './checks.js';
 
@@ -131,6 +132,8 @@ export interface DatabaseRun {
   store: StateStore;
   signal?: AbortSignal;
   /** Progress line for the task (Listr output). */
+  /** copy.maxRate: one bucket shared by every copy stream of the run. */
+  limiter?: RateLimiter;
   /** A progress line; `figures` carry its numbers for structured logs and metrics. */
   report(line: string, figures?: Record<string, number>): void;
 }

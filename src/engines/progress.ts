@@ -9,10 +9,13 @@ export interface CopyProgress {
   bytesTotal: number;
   /** Seconds since the copy started. */
   elapsed: number;
+  /** copy.maxRate in bytes per second when the throttle held the copy back in the last second, else 0. */
+  throttledTo?: number;
 }
 
 export function copyProgressLine(p: CopyProgress): string {
   const rate = p.bytesCopied / Math.max(0.001, p.elapsed);
   const eta = rate > 0 ? Math.max(0, (p.bytesTotal - p.bytesCopied) / rate) : 0;
-  return `copying: ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.bytesCopied)}/${formatBytes(p.bytesTotal)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)}`;
+  const throttled = p.throttledTo ? ` (throttled to ${formatBytes(p.throttledTo)}/s by copy.maxRate)` : '';
+  return `copying: ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.bytesCopied)}/${formatBytes(p.bytesTotal)}, ${formatBytes(rate)}/s${throttled}, ETA ${formatDuration(eta)}`;
 }

@@ -83,7 +83,7 @@ function stepsFor(
     .join('; ');
   add(
     'copy-data',
-    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${filters ? `; ${filters}` : ''}`,
+    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${cfg.copy.maxRate ? `, at most ${formatBytes(cfg.copy.maxRate)}/s read from the source (copy.maxRate)` : ''}${filters ? `; ${filters}` : ''}`,
   );
   if (pg) {
     add('schema-post-data', 'build indexes, constraints and triggers as each table finishes; foreign keys last');

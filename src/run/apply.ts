@@ -14,6 +14,7 @@ import { recordValidation } from './validation.js';
 import { newDatabaseRecord } from './state/records.js';
 import { stateAfterStoppedRun } from './state/transitions.js';
 import type { Notifier, NotifyEvent } from './notify.js';
+import { RateLimiter } from '../util/rate-limit.js';
 import { type MigrationRecord, type StateStore } from './state/types.js';
 
 export interface ApplyInput {
@@ -138,6 +139,8 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     });
   // Databases run in parallel within the job budget; each gets its share of workers.
   const parallelDatabases = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
+  // copy.maxRate holds for the whole run: one bucket for every copy stream of every database.
+  const limiter = cfg.copy.maxRate ? new RateLimiter(cfg.copy.maxRate) : undefined;
   const jobsPerDatabase = Math.max(1, Math.floor(cfg.copy.jobs / parallelDatabases));
   try {
     const tasks: ListrTask<Ctx>[] = [
@@ -217,6 +220,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
                   env: input.env,
                   ...(input.pgbin ? { pgbin: input.pgbin } : {}),
                   ...(input.runner.signal ? { signal: input.runner.signal } : {}),
+                  ...(limiter ? { limiter } : {}),
                   report: (line, figures) => {
                     sub.output = line;
                     log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });

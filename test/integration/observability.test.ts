@@ -238,3 +238,47 @@ describe('notify.webhooks', () => {
     }
   });
 });
+
+describe('copy.maxRate', () => {
+  it('holds the bytes read from the source to the rate in every interval of the copy, and says it is throttling', async () => {
+    await pgQuery(
+      src,
+      `CREATE TABLE IF NOT EXISTS big (id int PRIMARY KEY, v text); TRUNCATE big; INSERT INTO big SELECT g, repeat('x', 500) FROM generate_series(1, 8000) g`,
+      DB,
+    );
+    await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+    const rate = 1024 * 1024;
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({ name: 'throttled', source: src, target: tgt, include: [DB], extra: 'roles:\n  migrate: false\ncopy:\n  maxRate: 1MB' }),
+    );
+    const plan = await runCli(['plan', file]);
+    expect(plan.stdout).toContain('at most 1.0 MB/s read from the source (copy.maxRate)');
+    const r = await runCli(['--log-format', 'json', 'apply', file, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const progress = r.stderr
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            event: string;
+            message: string;
+            figures?: { bytesCopied: number; bytesTotal: number; elapsed: number; throttledTo: number };
+          },
+      )
+      // While copying (the last event reports the source's size estimate as copied).
+      .filter((e) => e.event === 'progress' && e.figures && e.figures.bytesCopied < e.figures.bytesTotal);
+    expect(progress.length).toBeGreaterThan(2);
+    // Over any stretch from the start: at most one second's burst beyond rate × elapsed.
+    for (const p of progress) expect(p.figures!.bytesCopied).toBeLessThanOrEqual(rate * p.figures!.elapsed + rate);
+    const last = progress.at(-1)!.figures!;
+    expect(last.bytesCopied).toBeGreaterThan(3 * rate);
+    expect(progress.some((p) => p.figures!.throttledTo === rate && p.message.includes('(throttled to 1.0 MB/s by copy.maxRate)'))).toBe(
+      true,
+    );
+    await pgQuery(src, 'DROP TABLE big', DB);
+  });
+});

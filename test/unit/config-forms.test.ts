@@ -33,7 +33,7 @@ describe('canonical form', () => {
       method: 'auto',
       verify: 'auto',
       verifySampleAbove: 64 * 1024 ** 2,
-      copy: { jobs: 4, splitTablesLargerThan: 2 * 1024 ** 3 },
+      copy: { jobs: 4, splitTablesLargerThan: 2 * 1024 ** 3, maxRate: null },
       replication: { maxLag: 1024 * 1024 },
       roles: { migrate: true, exclude: [] },
     });

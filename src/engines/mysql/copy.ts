@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { MyConnection } from './connect.js';
 import { qi } from './sql.js';
 import type { TransferForm } from './dialect.js';
+import type { RateLimiter } from '../../util/rate-limit.js';
 import { DbferryError } from '../../util/errors.js';
 import { labelOf, tagServer } from '../server-error.js';
 
@@ -34,13 +35,16 @@ export function escapeField(b: Buffer): Buffer {
   return out;
 }
 
-/** Rows (arrays of Buffer | null) -> TSV bytes, in chunks of about 256 kB. */
+/** Rows (arrays of Buffer | null) -> TSV bytes, in chunks of about 256 kB (each first waits for copy.maxRate). */
 export class RowsToTsv extends Transform {
   rows = 0;
   bytes = 0;
   private parts: Buffer[] = [];
   private size = 0;
-  constructor(private readonly onBytes: (n: number) => void) {
+  constructor(
+    private readonly onBytes: (n: number) => void,
+    private readonly limiter?: RateLimiter,
+  ) {
     super({ writableObjectMode: true });
   }
   override _transform(row: (Buffer | null)[], _e: BufferEncoding, cb: TransformCallback): void {
@@ -52,21 +56,25 @@ export class RowsToTsv extends Transform {
       this.size += f.length + 1;
     }
     this.rows++;
-    if (this.size >= 256 * 1024) this.flushParts();
-    cb();
+    if (this.size >= 256 * 1024) this.flushParts(cb);
+    else cb();
   }
   override _flush(cb: TransformCallback): void {
-    this.flushParts();
-    cb();
+    this.flushParts(cb);
   }
-  private flushParts(): void {
-    if (this.size === 0) return;
+  private flushParts(cb: TransformCallback): void {
+    if (this.size === 0) return cb();
     const chunk = Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
-    this.bytes += chunk.length;
-    this.onBytes(chunk.length);
-    this.push(chunk);
+    const pass = (): void => {
+      this.bytes += chunk.length;
+      this.onBytes(chunk.length);
+      this.push(chunk);
+      cb();
+    };
+    if (this.limiter) this.limiter.take(chunk.length).then(pass, cb);
+    else pass();
   }
 }
 
@@ -149,6 +157,7 @@ export async function copyMysqlTable(
   columns: CopyColumn[],
   onBytes: (n: number) => void,
   range?: KeyRange,
+  limiter?: RateLimiter,
 ): Promise<{ rows: number; bytes: number }> {
   const select = selectSql(
     db,
@@ -161,7 +170,7 @@ export async function copyMysqlTable(
     .query({ sql: select, rowsAsArray: true, typeCast: (field: { buffer(): Buffer | null }) => field.buffer() })
     .stream({ highWaterMark: 512 });
   rows.on('error', (e: unknown) => tagServer(e, labelOf(src)));
-  const tsv = new RowsToTsv(onBytes);
+  const tsv = new RowsToTsv(onBytes, limiter);
   const load = tgt.query({ sql: loadDataSql(db, table, columns), infileStreamFactory: () => tsv } as never);
   // mysql2 settles neither a row stream nor a LOAD DATA whose connection dies (KILL, restart):
   // a lost connection on either side fails the copy at once.

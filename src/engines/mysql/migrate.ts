@@ -211,6 +211,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         bytesCopied: copied,
         bytesTotal: Math.max(total, copied),
         elapsed: (Date.now() - copyStarted) / 1000,
+        throttledTo: run.limiter?.throttled() ? run.limiter.bytesPerSecond : 0,
       };
       run.report(copyProgressLine(figures), figures);
     };
@@ -252,6 +253,7 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
                 if (tablesStarted >= Math.min(2, copyList.length)) crashPoint(run.env, 'mid-copy');
               },
               range,
+              run.limiter,
             );
             sum.rows += r.rows;
             sum.bytes += r.bytes;

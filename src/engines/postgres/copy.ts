@@ -2,7 +2,9 @@
  * Table data: listing the tables of a database (on the snapshot) and streaming one table, or one
  * block range of it, from the source to the target with COPY and backpressure.
  */
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { RateLimiter } from '../../util/rate-limit.js';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { PgClient } from './connect.js';
 import { qi, qname, ql } from './sql.js';
@@ -137,18 +139,30 @@ export async function streamPart(
   format: 'binary' | 'text',
   freeze: boolean,
   onBytes: (n: number) => void,
+  limiter?: RateLimiter,
 ): Promise<PartResult> {
   const out = src.query(copyTo(sourceCopySql(t, part, format)));
   const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
-  const done = pipeline(out, into);
-  // Bytes are counted by a second 'data' listener (after pipe's own) rather than a Transform stage.
+  // copy.maxRate: each chunk waits for its bytes in the run's shared bucket (backpressure slows the source).
+  const gate = limiter ? throttle(limiter) : undefined;
+  const done = gate ? pipeline(out, gate, into) : pipeline(out, into);
+  // Bytes are counted by a second 'data' listener (after pipe's own) rather than a Transform stage;
+  // with a throttle, as they leave it, so the figures show what the rate let through.
   let bytes = 0;
-  out.on('data', (chunk: Buffer) => {
+  (gate ?? out).on('data', (chunk: Buffer) => {
     bytes += chunk.length;
     onBytes(chunk.length);
   });
   await done;
   return { bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
+}
+
+function throttle(limiter: RateLimiter): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      limiter.take(chunk.length).then(() => cb(null, chunk), cb);
+    },
+  });
 }
 
 /** Errors that mean "binary COPY cannot carry this table": retry it as text. */

@@ -14,6 +14,7 @@ import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, failPoint, pausePoint } from '../../util/crash.js';
 import { copyProgressLine } from '../progress.js';
+import type { RateLimiter } from '../../util/rate-limit.js';
 import { redact } from '../../util/redact.js';
 import { migrationError } from '../server-error.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';
@@ -382,6 +383,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         bytesCopied: copied,
         bytesTotal: total,
         elapsed: (t - started) / 1000,
+        throttledTo: run.limiter?.throttled() ? run.limiter.bytesPerSecond : 0,
       };
       run.report(copyProgressLine(figures), figures);
       if (t - lastSave > 2000) {
@@ -515,6 +517,7 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
                   if (loading + completed >= Math.min(2, copyList.length)) crashPoint(run.env, 'mid-copy');
                 },
                 () => openWorkerSource(cfg, db, snapshot),
+                run.limiter,
               );
               await finishTable(t, r);
             },
@@ -537,10 +540,19 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
               await truncated;
               await w.tgt.query('BEGIN');
               try {
-                const r = await streamPart(w.src, w.tgt, t, part, t.format, false, (n) => {
-                  copied += n;
-                  progress();
-                });
+                const r = await streamPart(
+                  w.src,
+                  w.tgt,
+                  t,
+                  part,
+                  t.format,
+                  false,
+                  (n) => {
+                    copied += n;
+                    progress();
+                  },
+                  run.limiter,
+                );
                 await w.tgt.query('COMMIT');
                 sum.bytes += r.bytes;
                 sum.rowsSent += r.rowsSent;
@@ -805,10 +817,11 @@ async function copyWholeTable(
   truncate: boolean,
   onBytes: (n: number) => void,
   reopenSource: () => Promise<PgClient>,
+  limiter?: RateLimiter,
 ): Promise<PartResult> {
   const attempt = async (format: 'binary' | 'text'): Promise<PartResult> => {
     // A table this run created empty needs no transaction around its COPY (one statement, atomic).
-    if (!truncate && t.extensionCondition === null) return streamPart(w.src, w.tgt, t, { blocks: null }, format, false, onBytes);
+    if (!truncate && t.extensionCondition === null) return streamPart(w.src, w.tgt, t, { blocks: null }, format, false, onBytes, limiter);
     await w.tgt.query('BEGIN');
     try {
       // Extension configuration tables keep the extension's own rows: replace only the user rows.
@@ -818,7 +831,7 @@ async function copyWholeTable(
         );
       else if (truncate) await w.tgt.query(`TRUNCATE ONLY ${qname(t.schema, t.name)}`);
       // FREEZE needs the table truncated in this transaction.
-      const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, truncate && t.extensionCondition === null, onBytes);
+      const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, truncate && t.extensionCondition === null, onBytes, limiter);
       await w.tgt.query('COMMIT');
       return r;
     } catch (e) {
