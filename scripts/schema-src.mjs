@@ -223,7 +223,10 @@ const extras = {
     properties: {
       jobs: { type: 'integer', minimum: 1, maximum: 64, description: 'Parallel table copies and index builds.', default: 4 },
       splitTablesLargerThan: sizeOrBytes('Copy a table larger than this in ranges, in parallel.', '2GB'),
-      maxRate: sizeOrBytes('Most bytes per second read from the source over all copy streams together, e.g. 50MB, to protect a busy source. Absent: no limit.', null),
+      maxRate: sizeOrBytes(
+        'Most bytes per second read from the source over all copy streams together, e.g. 50MB, to protect a busy source. Absent: no limit.',
+        null,
+      ),
     },
   },
   verify: {
