@@ -227,6 +227,25 @@ const extras = {
         'Most bytes per second read from the source over all copy streams together, e.g. 50MB, to protect a busy source. Absent: no limit.',
         null,
       ),
+      pauseWhen: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'PostgreSQL: pause the copy while the source is busy; checked every second, the copy goes on when the condition clears.',
+        default: {},
+        properties: {
+          sourceConnectionsAbove: {
+            type: 'integer',
+            minimum: 1,
+            description: "Pause while the source has more client connections than this (dbferry's own not counted).",
+            default: null,
+          },
+          standbyLagAbove: sizeOrBytes(
+            'Pause while a physical standby of the source lags by more than this (bytes of WAL not yet replayed), e.g. 1GB.',
+            null,
+          ),
+        },
+      },
     },
   },
   verify: {

@@ -26,7 +26,12 @@ export interface RawCanonical {
   notify?: { webhooks?: string[] };
   cutoverDatabases?: string[];
   cancel?: { requested: boolean; databases: string[] };
-  copy?: { jobs?: number; splitTablesLargerThan?: string | number; maxRate?: string | number | null };
+  copy?: {
+    jobs?: number;
+    splitTablesLargerThan?: string | number;
+    maxRate?: string | number | null;
+    pauseWhen?: { sourceConnectionsAbove?: number | null; standbyLagAbove?: string | number | null };
+  };
   verify?: string;
   verifySampleAbove?: string | number;
 }

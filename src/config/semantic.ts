@@ -165,6 +165,18 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     else maxRate = n;
   }
 
+  const pw = raw.copy?.pauseWhen ?? {};
+  let standbyLagAbove: number | null = null;
+  if (pw.standbyLagAbove !== undefined && pw.standbyLagAbove !== null) {
+    const n = parseSize(pw.standbyLagAbove);
+    if (n === undefined) err(['copy', 'pauseWhen', 'standbyLagAbove'], 'copy.pauseWhen.standbyLagAbove must be a size such as 1GB');
+    else standbyLagAbove = n;
+  }
+  const pauseWhen = { sourceConnectionsAbove: pw.sourceConnectionsAbove ?? null, standbyLagAbove };
+  if (engine === 'mysql' && (pauseWhen.sourceConnectionsAbove !== null || standbyLagAbove !== null)) {
+    err(['copy', 'pauseWhen'], 'copy.pauseWhen is available for PostgreSQL sources; use copy.maxRate to protect a MySQL source');
+  }
+
   const sampleAbove = raw.verifySampleAbove === undefined ? 64 * 1024 ** 2 : parseSize(raw.verifySampleAbove);
   if (sampleAbove === undefined) err(['verifySampleAbove'], 'verifySampleAbove must be a size such as 1GB');
 
@@ -195,7 +207,7 @@ export function buildConfig({ raw, env, pgpassText }: SemanticInput): { config: 
     cutoverDatabases,
     notify: { webhooks: raw.notify?.webhooks ?? [] },
     cancel: raw.cancel ?? { requested: false, databases: [] },
-    copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3, maxRate },
+    copy: { jobs: raw.copy?.jobs ?? 4, splitTablesLargerThan: split ?? 2 * 1024 ** 3, maxRate, pauseWhen },
     verify: (raw.verify ?? 'auto') as VerifyMode,
     verifySampleAbove: sampleAbove ?? 64 * 1024 ** 2,
   };

@@ -61,7 +61,13 @@ export interface MigrationConfig {
   /** Azure `cancel` / dbsToCancelMigrationOn. */
   cancel: { requested: boolean; databases: string[] };
   /** maxRate: bytes per second over all copy streams; null: no limit. */
-  copy: { jobs: number; splitTablesLargerThan: number; maxRate: number | null };
+  copy: {
+    jobs: number;
+    splitTablesLargerThan: number;
+    maxRate: number | null;
+    /** PostgreSQL: conditions on the source that pause the copy while they hold. */
+    pauseWhen: { sourceConnectionsAbove: number | null; standbyLagAbove: number | null };
+  };
   verify: VerifyMode;
   /** verify: auto checksums tables above this size (bytes) on a sample of key ranges. */
   verifySampleAbove: number;

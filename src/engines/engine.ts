@@ -79,12 +79,20 @@ export interface CheckRun {
   discovery: Discovery | null;
 }
 
+/** copy.pauseWhen: why the copy should wait now (null: go on). */
+export interface SourceGuard {
+  reason(): string | null;
+  stop(): Promise<void>;
+}
+
 export interface Engine {
   readonly name: 'postgresql' | 'mysql';
   /** Read-only look at both servers; throws when one cannot be reached. */
   discover(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery>;
   /** The pre-migration check (read-only): results, and the method per database. */
   check(cfg: MigrationConfig, opts: CheckOptions): Promise<CheckRun>;
+  /** copy.pauseWhen: watches the source while copying (engines that support it). */
+  sourceGuard?(cfg: MigrationConfig, onChange: (reason: string | null) => void): Promise<SourceGuard>;
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
   /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */

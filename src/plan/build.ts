@@ -83,7 +83,7 @@ function stepsFor(
     .join('; ');
   add(
     'copy-data',
-    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${cfg.copy.maxRate ? `, at most ${formatBytes(cfg.copy.maxRate)}/s read from the source (copy.maxRate)` : ''}${filters ? `; ${filters}` : ''}`,
+    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${cfg.copy.maxRate ? `, at most ${formatBytes(cfg.copy.maxRate)}/s read from the source (copy.maxRate)` : ''}${pauseText(cfg)}${filters ? `; ${filters}` : ''}`,
   );
   if (pg) {
     add('schema-post-data', 'build indexes, constraints and triggers as each table finishes; foreign keys last');
@@ -108,6 +108,15 @@ function stepsFor(
   }
   if (cfg.verify !== 'none') add('verify', verifyDescription(cfg, db, tables));
   return out;
+}
+
+function pauseText(cfg: MigrationConfig): string {
+  const p = cfg.copy.pauseWhen;
+  const when = [
+    p.sourceConnectionsAbove !== null ? `the source has more than ${p.sourceConnectionsAbove} client connections` : '',
+    p.standbyLagAbove !== null ? `a standby of the source lags more than ${formatBytes(p.standbyLagAbove)}` : '',
+  ].filter(Boolean);
+  return when.length ? `, paused while ${when.join(' or ')} (copy.pauseWhen)` : '';
 }
 
 /** Which verify runs on which tables: with the discovered tables, the ones sampled are named. */

@@ -139,8 +139,19 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     });
   // Databases run in parallel within the job budget; each gets its share of workers.
   const parallelDatabases = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
-  // copy.maxRate holds for the whole run: one bucket for every copy stream of every database.
-  const limiter = cfg.copy.maxRate ? new RateLimiter(cfg.copy.maxRate) : undefined;
+  // copy.maxRate and copy.pauseWhen hold for the whole run: one gate for every copy stream of every database.
+  const reporters = new Set<(line: string) => void>();
+  const pw = cfg.copy.pauseWhen;
+  const sourceGuard =
+    engine.sourceGuard && (pw.sourceConnectionsAbove !== null || pw.standbyLagAbove !== null)
+      ? await engine.sourceGuard(cfg, (reason) => {
+          for (const report of reporters) report(reason ? `copy paused: ${reason}` : 'copy resumed');
+        })
+      : undefined;
+  const limiter =
+    cfg.copy.maxRate || sourceGuard
+      ? new RateLimiter(cfg.copy.maxRate ?? Infinity, undefined, () => sourceGuard?.reason() ?? null)
+      : undefined;
   const jobsPerDatabase = Math.max(1, Math.floor(cfg.copy.jobs / parallelDatabases));
   try {
     const tasks: ListrTask<Ctx>[] = [
@@ -211,6 +222,13 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
                 if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
                 const log = input.runner.log;
                 log?.({ event: 'database.started', database: d.name, message: `${d.name} (${d.method})` });
+                const report = (line: string, figures?: Record<string, number>): void => {
+                  sub.output = line;
+                  log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
+                };
+                reporters.add(report);
+                const pausedNow = sourceGuard?.reason();
+                if (pausedNow) report(`copy paused: ${pausedNow}`);
                 const migrated = engine.migrateDatabase({
                   cfg,
                   database: d.name,
@@ -221,15 +239,14 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
                   ...(input.pgbin ? { pgbin: input.pgbin } : {}),
                   ...(input.runner.signal ? { signal: input.runner.signal } : {}),
                   ...(limiter ? { limiter } : {}),
-                  report: (line, figures) => {
-                    sub.output = line;
-                    log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
-                  },
+                  report,
                 });
-                await migrated.catch((e: unknown) => {
-                  log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
-                  throw e;
-                });
+                await migrated
+                  .catch((e: unknown) => {
+                    log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
+                    throw e;
+                  })
+                  .finally(() => reporters.delete(report));
                 sub.title = `Database "${d.name}" (${d.method}): done`;
                 log?.({ event: 'database.completed', database: d.name, message: sub.title });
               },
@@ -338,6 +355,7 @@ export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
     const record = (await store.getMigration(cfg.name)) as MigrationRecord;
     return { migration: record, resumed: ctx.resumed };
   } finally {
+    await sourceGuard?.stop();
     if (locked) await store.unlock(cfg.name).catch(() => undefined);
     await store.close().catch(() => undefined);
   }

@@ -63,7 +63,8 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
           log?.({ event: 'task.started', message: title });
           try {
             const result = await abortable(Promise.resolve(t.task!(c, task)), opts.signal);
-            log?.({ event: 'task.completed', message: String(task.title ?? title) });
+            // A task that returns subtasks is not done yet: its subtasks report themselves.
+            if (!(result instanceof Listr)) log?.({ event: 'task.completed', message: String(task.title ?? title) });
             return result;
           } catch (e) {
             log?.({ level: 'error', event: 'task.failed', message: `${title}: ${e instanceof Error ? e.message : String(e)}` });

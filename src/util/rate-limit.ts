@@ -17,12 +17,22 @@ export class RateLimiter {
   /** When a chunk last had to wait (ms since the epoch of the clock), for "throttled" in progress. */
   lastWaitAt = -Infinity;
 
+  /**
+   * `bytesPerSecond` may be Infinity (no rate, only `hold`); `hold` names a reason to pause every
+   * stream (copy.pauseWhen), or returns null.
+   */
   constructor(
     readonly bytesPerSecond: number,
     private readonly clock: Clock = realClock,
+    private readonly hold: () => string | null = () => null,
   ) {
     this.tokens = bytesPerSecond;
     this.last = clock.now();
+  }
+
+  /** Why the copy is paused now (copy.pauseWhen), or null. */
+  pausedBy(): string | null {
+    return this.hold();
   }
 
   private refill(): void {
@@ -34,6 +44,8 @@ export class RateLimiter {
   /** Resolves when `n` bytes may pass; callers are served in order. */
   take(n: number): Promise<void> {
     const turn = this.queue.then(async () => {
+      while (this.hold() !== null) await this.clock.sleep(250);
+      if (!Number.isFinite(this.bytesPerSecond)) return;
       let need = n;
       // A chunk bigger than the bucket passes in bucket-sized steps.
       while (need > 0) {

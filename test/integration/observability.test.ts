@@ -282,3 +282,52 @@ describe('copy.maxRate', () => {
     await pgQuery(src, 'DROP TABLE big', DB);
   });
 });
+
+describe('copy.pauseWhen', () => {
+  it('pauses the copy while the source has too many client connections, and goes on when they close', async () => {
+    const pg = (await import('pg')).default;
+    await pgQuery(tgt, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await pgQuery(tgt, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+    // Other applications' sessions on the source: more than the limit.
+    const holders = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const c = new pg.Client({ host: src.host, port: src.port, user: src.user, database: 'postgres', application_name: 'busy-app' });
+        await c.connect();
+        return c;
+      }),
+    );
+    const file = writeFile(
+      tempDir(),
+      'migration.yaml',
+      pgYaml({
+        name: 'paused',
+        source: src,
+        target: tgt,
+        include: [DB],
+        extra: 'roles:\n  migrate: false\ncopy:\n  pauseWhen:\n    sourceConnectionsAbove: 2',
+      }),
+    );
+    const plan = await runCli(['plan', file]);
+    expect(plan.stdout).toContain('paused while the source has more than 2 client connections (copy.pauseWhen)');
+    const child = startCli(['--log-format', 'json', 'apply', file, '--yes']);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await until(
+        'the pause',
+        async () => stderr,
+        (s) => s.includes('copy paused: '),
+      );
+      expect(stderr).toMatch(/copy paused: \d+ client connections on the source > 2 \(copy\.pauseWhen\.sourceConnectionsAbove\)/);
+      // Paused: nothing of the data arrives while the holders stay.
+      expect(await pgQuery(tgt, `SELECT 1 FROM dbferry.tables WHERE migration = 'paused' AND done`)).toEqual([]);
+    } finally {
+      await Promise.all(holders.map((c) => c.end()));
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('copy resumed');
+    const count = `SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) + (SELECT count(*) FROM c) AS n`;
+    expect(await pgQuery(tgt, count, DB)).toEqual(await pgQuery(src, count, DB));
+  });
+});

@@ -33,7 +33,12 @@ describe('canonical form', () => {
       method: 'auto',
       verify: 'auto',
       verifySampleAbove: 64 * 1024 ** 2,
-      copy: { jobs: 4, splitTablesLargerThan: 2 * 1024 ** 3, maxRate: null },
+      copy: {
+        jobs: 4,
+        splitTablesLargerThan: 2 * 1024 ** 3,
+        maxRate: null,
+        pauseWhen: { sourceConnectionsAbove: null, standbyLagAbove: null },
+      },
       replication: { maxLag: 1024 * 1024 },
       roles: { migrate: true, exclude: [] },
     });

@@ -55,3 +55,32 @@ describe('RateLimiter', () => {
     expect(clock.t).toBe(before + 1000);
   });
 });
+
+describe('copy.pauseWhen', () => {
+  it('a hold pauses every taker until it clears; the reason is what the guard says', async () => {
+    const clock = fakeClock();
+    let reason: string | null = 'busy';
+    const limiter = new RateLimiter(Infinity, clock, () => reason);
+    let passed = false;
+    const taking = limiter.take(10).then(() => (passed = true));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(passed).toBe(false);
+    expect(limiter.pausedBy()).toBe('busy');
+    reason = null;
+    await taking;
+    expect(passed).toBe(true);
+  });
+
+  it('names the limit that is exceeded', async () => {
+    const { pauseReason } = await import('../../src/engines/postgres/source-guard.js');
+    const limits = { sourceConnectionsAbove: 3, standbyLagAbove: 1024 * 1024 };
+    expect(pauseReason(limits, { connections: 3, standbyLag: 1024 * 1024 })).toBeNull();
+    expect(pauseReason(limits, { connections: 4, standbyLag: null })).toBe(
+      '4 client connections on the source > 3 (copy.pauseWhen.sourceConnectionsAbove)',
+    );
+    expect(pauseReason(limits, { connections: 0, standbyLag: 2 * 1024 * 1024 })).toBe(
+      'a standby of the source lags 2.0 MB > 1.0 MB (copy.pauseWhen.standbyLagAbove)',
+    );
+    expect(pauseReason({ sourceConnectionsAbove: null, standbyLagAbove: null }, { connections: 999, standbyLag: 1e12 })).toBeNull();
+  });
+});

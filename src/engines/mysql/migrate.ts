@@ -211,9 +211,10 @@ export async function migrateMysqlDatabase(run: DatabaseRun): Promise<void> {
         bytesCopied: copied,
         bytesTotal: Math.max(total, copied),
         elapsed: (Date.now() - copyStarted) / 1000,
-        throttledTo: run.limiter?.throttled() ? run.limiter.bytesPerSecond : 0,
+        throttledTo: run.limiter?.throttled() && Number.isFinite(run.limiter.bytesPerSecond) ? run.limiter.bytesPerSecond : 0,
+        paused: run.limiter?.pausedBy() ? 1 : 0,
       };
-      run.report(copyProgressLine(figures), figures);
+      run.report(copyProgressLine(figures, { pausedBy: run.limiter?.pausedBy() ?? null }), figures);
     };
     const progress = (): void => {
       if (Date.now() - last > 500) {

@@ -12,12 +12,14 @@ import { migratePostgresDatabase } from './migrate.js';
 import { migrateRoles } from './roles.js';
 import { cancelPostgres, cutoverPostgres, describeCutover, liveDatabase } from './online.js';
 import { findTool } from './tools.js';
+import { startPgSourceGuard } from './source-guard.js';
 import { DbferryError } from '../../util/errors.js';
 import { crashPoint } from '../../util/crash.js';
 
 export const postgresEngine: Engine = {
   name: 'postgresql',
   discover: discoverPostgres,
+  sourceGuard: startPgSourceGuard,
   async check(cfg, opts) {
     const facts = await gatherPgFacts(cfg, opts.env, opts.pgbin, opts.signal);
     const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];

@@ -383,9 +383,10 @@ export async function migratePostgresDatabase(run: DatabaseRun, ctx: PgMigrateCo
         bytesCopied: copied,
         bytesTotal: total,
         elapsed: (t - started) / 1000,
-        throttledTo: run.limiter?.throttled() ? run.limiter.bytesPerSecond : 0,
+        throttledTo: run.limiter?.throttled() && Number.isFinite(run.limiter.bytesPerSecond) ? run.limiter.bytesPerSecond : 0,
+        paused: run.limiter?.pausedBy() ? 1 : 0,
       };
-      run.report(copyProgressLine(figures), figures);
+      run.report(copyProgressLine(figures, { pausedBy: run.limiter?.pausedBy() ?? null }), figures);
       if (t - lastSave > 2000) {
         lastSave = t;
         void save({
