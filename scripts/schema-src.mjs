@@ -53,6 +53,38 @@ const connection = {
     },
     sslcert: { type: 'string', description: 'Client certificate file (path relative to the YAML file).', default: '' },
     sslkey: { type: 'string', description: 'Client key file (path relative to the YAML file).', default: '' },
+    ssh: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['host'],
+      default: null,
+      description:
+        "Reach this server through an SSH tunnel (a bastion host): every connection dbferry makes, pg_dump's included, goes through it. Key authentication only; the host key is checked against knownHosts.",
+      properties: {
+        host: { type: 'string', minLength: 1, description: 'SSH server (bastion) host name or address.', default: '' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, description: 'SSH port.', default: 22 },
+        user: { type: 'string', minLength: 1, description: 'SSH user. Default: $USER.', default: '' },
+        privateKeyFile: {
+          type: 'string',
+          description:
+            'Private key file (path relative to the YAML file). Default: the agent when agent is true, else ~/.ssh/id_ed25519 or ~/.ssh/id_rsa.',
+          default: '',
+        },
+        privateKey: {
+          type: 'string',
+          description: 'Private key text; write ${VAR} to take it from the environment (CI secrets). Never printed.',
+          default: '',
+        },
+        passphrase: { type: 'string', description: 'Passphrase of an encrypted key; write ${VAR}.', default: '' },
+        agent: { type: 'boolean', description: 'Authenticate with the SSH agent at $SSH_AUTH_SOCK.', default: false },
+        knownHosts: {
+          type: 'string',
+          description:
+            "known_hosts file the SSH server's host key must be in (hashed entries accepted). Unknown or changed keys refuse the connection.",
+          default: '~/.ssh/known_hosts',
+        },
+      },
+    },
   },
 };
 

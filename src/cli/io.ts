@@ -70,6 +70,8 @@ export class Cli {
 
   /** The migration the command works on, for structured log events. */
   migration: string | undefined;
+  /** Run when the command ends, whatever its outcome (SSH tunnels). */
+  readonly cleanups: (() => Promise<void>)[] = [];
 
   get jsonLogs(): boolean {
     return this.opts.logFormat === 'json';

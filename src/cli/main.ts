@@ -254,6 +254,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return 130;
     }
     return reportError(cli, e);
+  } finally {
+    for (const cleanup of cli.cleanups.splice(0)) await cleanup().catch(() => undefined);
   }
 }
 

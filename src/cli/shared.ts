@@ -4,6 +4,7 @@ import { formatDiagnostic, loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { DbferryError, messageOf, type Diagnostic } from '../util/errors.js';
 import { redact } from '../util/redact.js';
+import { openTunnels } from '../run/ssh-tunnel.js';
 import type { Cli } from './io.js';
 
 export const DEFAULT_FILE = 'migration.yaml';
@@ -20,6 +21,26 @@ export function loadForCommand(cli: Cli, file: string | undefined, opts: { unset
   cli.migration = loaded.config.name;
   for (const w of loaded.warnings) diagnostic(cli, w);
   return loaded;
+}
+
+/** Loads the config of a command that connects: SSH tunnels are opened, and closed when the command ends. */
+export async function loadAndConnect(cli: Cli, file: string | undefined): Promise<LoadedConfig> {
+  const loaded = loadForCommand(cli, file);
+  if (loaded.config.source.ssh || loaded.config.target.ssh) cli.cleanups.push(await openTunnels(loaded.config, cli.io.env));
+  return loaded;
+}
+
+/** Runs fn with the config's SSH tunnels open, closing them after (commands that repeat, like --watch). */
+export async function withTunnels<T>(cli: Cli, config: LoadedConfig['config'], fn: () => Promise<T>): Promise<T> {
+  if (!config.source.ssh && !config.target.ssh) return fn();
+  const close = await openTunnels(config, cli.io.env);
+  try {
+    return await fn();
+  } finally {
+    await close();
+    delete config.source.tunnel;
+    delete config.target.tunnel;
+  }
 }
 
 /** A diagnostic: a `file:line:col: message` line, a structured event with --log-format json, an annotation on GitHub. */

@@ -3,7 +3,7 @@
  * then the URI, then the environment, then ~/.pgpass, then defaults. Pure: the environment and
  * the .pgpass text are passed in.
  */
-import type { ConnectionConfig, Engine, PasswordSource, SslMode } from './types.js';
+import type { ConnectionConfig, Engine, PasswordSource, SshConfig, SslMode } from './types.js';
 import { SSL_MODES } from './types.js';
 
 export interface RawConnection {
@@ -17,6 +17,18 @@ export interface RawConnection {
   sslrootcert?: string;
   sslcert?: string;
   sslkey?: string;
+  ssh?: RawSsh;
+}
+
+export interface RawSsh {
+  host?: string;
+  port?: number;
+  user?: string;
+  privateKeyFile?: string;
+  privateKey?: string;
+  passphrase?: string;
+  agent?: boolean;
+  knownHosts?: string;
 }
 
 export interface ConnectionIssue {
@@ -190,8 +202,24 @@ export function resolveConnection({ raw, engine, env, pgpassText }: ResolveInput
     }
   }
   return {
-    conn: { host, port, user, password, passwordSource, dbname, ssl, sslrootcert, sslcert, sslkey },
+    conn: { host, port, user, password, passwordSource, dbname, ssl, sslrootcert, sslcert, sslkey, ssh: resolveSsh(raw.ssh, env) },
     issues,
+  };
+}
+
+/** The SSH block with its defaults; paths stay as written (the loader resolves them against the YAML file). */
+function resolveSsh(raw: RawSsh | undefined, env: Readonly<Record<string, string | undefined>>): SshConfig | undefined {
+  if (!raw?.host) return undefined;
+  const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+  return {
+    host: raw.host,
+    port: raw.port ?? 22,
+    user: nonEmpty(raw.user) ?? env.USER ?? 'root',
+    privateKeyFile: nonEmpty(raw.privateKeyFile),
+    privateKey: nonEmpty(raw.privateKey),
+    passphrase: nonEmpty(raw.passphrase),
+    agent: raw.agent ?? false,
+    knownHosts: nonEmpty(raw.knownHosts) ?? '~/.ssh/known_hosts',
   };
 }
 
@@ -206,5 +234,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0']);
 /** Whether two connections name the same server (loopback spellings count as one host). */
 export function sameServer(a: ConnectionConfig, b: ConnectionConfig): boolean {
   const norm = (h: string): string => (LOOPBACK.has(h.toLowerCase()) || h.startsWith('/') ? 'loopback' : h.toLowerCase());
-  return a.port === b.port && norm(a.host) === norm(b.host);
+  // Behind SSH, a host name is resolved on the bastion: the same words name the same server only
+  // through the same bastion (the check still compares system identifiers).
+  const via = (c: ConnectionConfig): string => (c.ssh ? `${c.ssh.host.toLowerCase()}:${c.ssh.port}` : '');
+  return a.port === b.port && norm(a.host) === norm(b.host) && via(a) === via(b);
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isScalar, visit } from 'yaml';
 import { DbferryError, type Diagnostic } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
@@ -171,6 +171,12 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   }
   registerSecret(config.source.password);
   registerSecret(config.target.password);
+  for (const role of ['source', 'target'] as const) {
+    const ssh = config[role].ssh;
+    registerSecret(ssh?.passphrase);
+    // A key is redacted whole and line by line, whatever part of it an error might quote.
+    for (const part of [ssh?.privateKey, ...(ssh?.privateKey?.split(/\r?\n/) ?? [])]) if (part && part.length >= 16) registerSecret(part);
+  }
   // A webhook URL often is its own credential (Slack, Teams): never printed.
   for (const url of config.notify.webhooks) registerSecret(url);
   for (const path of expanded.literalSecrets) {
@@ -200,6 +206,23 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
       if (!existsSync(abs)) {
         const at = locate(src, originOf(normalized.origins, [role, key]));
         diagnostics.push(diag(file, at.line, at.col, `${role}.${key} file ${p} does not exist`));
+      }
+    }
+  }
+  for (const role of ['source', 'target'] as const) {
+    const ssh = config[role].ssh;
+    if (!ssh) continue;
+    for (const key of ['privateKeyFile', 'knownHosts'] as const) {
+      const p = ssh[key];
+      if (!p) continue;
+      const home = p.startsWith('~/') ? join(env.HOME ?? homedir(), p.slice(2)) : p;
+      const abs = isAbsolute(home) ? home : resolve(base, home);
+      ssh[key] = abs;
+      referencedFiles.push(abs);
+      // The default known_hosts may be absent: the check says so when a tunnel is opened.
+      if (!existsSync(abs) && !(key === 'knownHosts' && p === '~/.ssh/known_hosts')) {
+        const at = locate(src, originOf(normalized.origins, [role, 'ssh', key]));
+        diagnostics.push(diag(file, at.line, at.col, `${role}.ssh.${key} file ${p} does not exist`));
       }
     }
   }

@@ -23,6 +23,24 @@ export interface ConnectionConfig {
   sslrootcert: string | undefined;
   sslcert: string | undefined;
   sslkey: string | undefined;
+  /** SSH tunnel (bastion) every connection to this server goes through. */
+  ssh?: SshConfig | undefined;
+  /** Set at run time while a tunnel is open: where connections actually go. Never part of the plan. */
+  tunnel?: { host: string; port: number };
+}
+
+export interface SshConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Absolute path, resolved against the YAML file. */
+  privateKeyFile: string | undefined;
+  /** Key text (secret: registered with the redactor). */
+  privateKey: string | undefined;
+  passphrase: string | undefined;
+  agent: boolean;
+  /** Absolute path of the known_hosts file. */
+  knownHosts: string;
 }
 
 /** A table reference from tables.include / tables.skip, identifiers already folded. */

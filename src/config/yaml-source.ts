@@ -82,7 +82,7 @@ export interface ExpandResult {
 }
 
 const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^}\\]|\\.)*))?\}|\$\{([^}]*)\}?/g;
-const SECRET_KEY = /password|secret/i;
+const SECRET_KEY = /password|secret|privatekey$|passphrase/i;
 
 /** Expands ${VAR} and ${VAR:-default} in every string scalar of the document, in place. */
 export function expandEnv(

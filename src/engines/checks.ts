@@ -1,6 +1,7 @@
 /** Pre-migration check results shared by both engines. Pure. */
 import type { CheckResultValue } from '../run/state/types.js';
 import { DbferryError } from '../util/errors.js';
+import type { MigrationConfig } from '../config/types.js';
 
 export interface CheckResult {
   /** Stable id, e.g. `pg.wal_level`. */
@@ -149,4 +150,34 @@ export function targetEmptyCheck(
     'Empty or drop it, or set databases.overwrite: true to replace it.',
     D,
   );
+}
+
+/**
+ * `<prefix>.<role>.ssh_tunnel`: which servers dbferry reaches through SSH, and what a tunnel cannot
+ * do: in online mode the target server itself connects to the source (subscription / binlog
+ * replica), and dbferry's tunnel exists only on the machine that runs dbferry.
+ */
+export function sshTunnelChecks(prefix: 'pg' | 'my', cfg: MigrationConfig, online: boolean): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const role of ['source', 'target'] as const) {
+    const ssh = cfg[role].ssh;
+    if (!ssh) continue;
+    const via = `${ssh.user}@${ssh.host}:${ssh.port}`;
+    if (role === 'source' && online)
+      out.push(
+        fail(
+          `${prefix}.source.ssh_tunnel`,
+          `online mode needs the target server itself to connect to the source (${prefix === 'pg' ? 'its subscription' : 'its binlog replica'}), but the source is reached only through dbferry's SSH tunnel via ${via}, which the target server cannot use`,
+          'Options: make the source reachable from the target server (VPC peering, private link, a firewall rule for its outbound address) and keep the tunnel for dbferry; or set mode: offline (or method: dump) to copy through the tunnel; or run dbferry on a host inside the network.',
+        ),
+      );
+    else
+      out.push(
+        ok(
+          `${prefix}.${role}.ssh_tunnel`,
+          `${role} reached through an SSH tunnel via ${via} (host key verified against ${ssh.knownHosts})`,
+        ),
+      );
+  }
+  return out;
 }

@@ -16,7 +16,13 @@ export function stableStringify(value: unknown): string {
 
 /** The config without secrets (no password, nor where it comes from). */
 export function redactedConfig(cfg: MigrationConfig): Record<string, unknown> {
-  const conn = (c: MigrationConfig['source']) => ({ ...c, password: undefined, passwordSource: undefined });
+  const conn = (c: MigrationConfig['source']) => ({
+    ...c,
+    password: undefined,
+    passwordSource: undefined,
+    tunnel: undefined,
+    ssh: c.ssh && { ...c.ssh, privateKey: c.ssh.privateKey && '(set)', passphrase: undefined },
+  });
   return { ...cfg, source: conn(cfg.source), target: conn(cfg.target) };
 }
 

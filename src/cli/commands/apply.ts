@@ -9,7 +9,7 @@ import { applyMigration } from '../../run/apply.js';
 import { DbferryError } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
-import { loadForCommand } from '../shared.js';
+import { loadAndConnect } from '../shared.js';
 import type { MigrationConfig } from '../../config/types.js';
 import type { Engine } from '../../engines/engine.js';
 import { formatBytes } from '../../util/sizes.js';
@@ -107,7 +107,7 @@ export async function applyCommand(cli: Cli, arg: string | undefined, opts: Appl
     saved = r.plan;
     file = r.configFile;
   }
-  const loaded = loadForCommand(cli, file);
+  const loaded = await loadAndConnect(cli, file);
   const engine = await engineFor(loaded.config.engine);
   if (saved && saved.fingerprint.config !== buildPlan({ loaded, discovery: null, checks: null }).fingerprint.config) {
     throw new DbferryError(

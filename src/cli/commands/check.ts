@@ -6,14 +6,14 @@ import { checkDocument, renderCheckText } from '../../run/check-view.js';
 import { recordValidation } from '../../run/validation.js';
 import { messageOf } from '../../util/errors.js';
 import type { Cli } from '../io.js';
-import { loadForCommand } from '../shared.js';
+import { loadAndConnect } from '../shared.js';
 
 export interface CheckCliOptions {
   pgbin?: string;
 }
 
 export async function checkCommand(cli: Cli, file: string | undefined, opts: CheckCliOptions): Promise<number> {
-  const loaded = loadForCommand(cli, file);
+  const loaded = await loadAndConnect(cli, file);
   const cfg = loaded.config;
   const engine = await engineFor(cfg.engine);
   cli.info(cli.stderrStyle.dim(`Checking ${cfg.engine} servers (read-only)...`));

@@ -6,7 +6,7 @@ import { runTasks } from '../../run/runner.js';
 import type { LogFields } from '../../util/log-event.js';
 import { recordCutoverPauses, startMetrics } from '../metrics.js';
 import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
-import { loadForCommand } from '../shared.js';
+import { loadAndConnect } from '../shared.js';
 
 export async function engineCommand(
   cli: Cli,
@@ -15,7 +15,7 @@ export async function engineCommand(
   databases: string[],
   opts: { metricsAddr?: string } = {},
 ): Promise<number> {
-  const loaded = loadForCommand(cli, file);
+  const loaded = await loadAndConnect(cli, file);
   const cfg = loaded.config;
   const engine = await engineFor(cfg.engine);
   const store = await engine.openStateStore(cfg);

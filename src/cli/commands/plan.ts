@@ -9,7 +9,7 @@ import type { Plan } from '../../plan/types.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { redact, redactValue } from '../../util/redact.js';
 import type { Cli } from '../io.js';
-import { configPath, loadForCommand, reportError } from '../shared.js';
+import { configPath, loadForCommand, reportError, withTunnels } from '../shared.js';
 
 export type PlanFormat = 'text' | 'markdown' | 'json' | 'github';
 
@@ -28,7 +28,8 @@ export async function computePlan(cli: Cli, file: string | undefined, opts: Plan
   const loaded = loadForCommand(cli, file, { unsetVariablesAllowed: opts.offline === true });
   if (opts.offline) return { plan: buildPlan({ loaded, discovery: null, checks: null }), loaded };
   cli.info(cli.stderrStyle.dim(`Discovering ${loaded.config.engine} servers and running the pre-migration check (read-only)...`));
-  return { plan: await discoveredPlan(cli, loaded, opts.pgbin), loaded };
+  // Tunnels live as long as one discovery: plan --watch opens fresh ones per round.
+  return { plan: await withTunnels(cli, loaded.config, () => discoveredPlan(cli, loaded, opts.pgbin)), loaded };
 }
 
 function emit(cli: Cli, plan: Plan, opts: PlanOptions): number {

@@ -4,9 +4,10 @@ import { ACTIVE_STATES } from '../../run/state/types.js';
 import { renderListText, renderStatusText, statusDocument, type StatusDocument } from '../../run/status-view.js';
 import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';
+import type { LoadedConfig } from '../../config/types.js';
 import { Redrawer } from '../redraw.js';
 import { startMetrics } from '../metrics.js';
-import { loadForCommand } from '../shared.js';
+import { loadAndConnect, loadForCommand, withTunnels } from '../shared.js';
 
 export interface StatusOptions {
   name?: string;
@@ -18,6 +19,10 @@ export interface StatusOptions {
 
 async function readStatus(cli: Cli, file: string | undefined, opts: StatusOptions): Promise<StatusDocument> {
   const loaded = loadForCommand(cli, file);
+  return withTunnels(cli, loaded.config, () => readStatusOf(loaded, opts));
+}
+
+async function readStatusOf(loaded: LoadedConfig, opts: StatusOptions): Promise<StatusDocument> {
   const name = opts.name ?? loaded.config.name;
   const store = await (await engineFor(loaded.config.engine)).openStateStore(loaded.config);
   try {
@@ -44,7 +49,7 @@ export async function statusCommand(cli: Cli, file: string | undefined, opts: St
     return exitFor(doc);
   }
   if (opts.metricsAddr && !opts.watch) throw new DbferryError('USAGE', '--metrics-addr goes with --watch (a single status ends at once)');
-  const loaded = loadForCommand(cli, file);
+  const loaded = await loadAndConnect(cli, file);
   const metrics = opts.metricsAddr
     ? await startMetrics(
         cli,
@@ -97,7 +102,7 @@ export async function listCommand(cli: Cli, file: string | undefined, filter: st
   if (filter !== 'active' && filter !== 'all') {
     throw new DbferryError('USAGE', `--filter must be active or all, got "${filter}"`);
   }
-  const loaded = loadForCommand(cli, file);
+  const loaded = await loadAndConnect(cli, file);
   const store = await (await engineFor(loaded.config.engine)).openStateStore(loaded.config);
   try {
     const ms = await store.listMigrations(filter);

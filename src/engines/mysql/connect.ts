@@ -28,7 +28,8 @@ function sslOptions(conn: ConnectionConfig): mysql.SslOptions | undefined {
       return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: conn.ssl === 'require' && ca !== undefined };
     case 'verify-ca':
     case 'verify-full':
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true };
+      // Through an SSH tunnel the socket goes to 127.0.0.1; the certificate must name the server.
+      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, ...(conn.tunnel ? { servername: conn.host } : {}) };
   }
 }
 
@@ -45,8 +46,8 @@ function labelQueries(c: MyConnection, label: string): void {
 export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opts: MyConnectOptions = {}): Promise<MyConnection> {
   const attempt = async (ssl: mysql.SslOptions | undefined): Promise<MyConnection> => {
     const c = await mysql.createConnection({
-      host: conn.host,
-      port: conn.port,
+      host: conn.tunnel?.host ?? conn.host,
+      port: conn.tunnel?.port ?? conn.port,
       user: conn.user,
       ...(conn.password !== undefined ? { password: conn.password } : {}),
       ...(opts.database ? { database: opts.database } : {}),

@@ -3,7 +3,7 @@ import { missingDatabaseChecks, selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
-import { fail, ok, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
+import { fail, ok, sshTunnelChecks, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
 import { dialectFor, globalPrivileges, hasPrivileges, transferForm } from './dialect.js';
 import type { MyFacts } from './facts.js';
 
@@ -13,6 +13,7 @@ const list = (xs: string[], max = 8): string =>
 export function evaluateMysql(f: MyFacts, cfg: MigrationConfig): CheckResult[] {
   const out: CheckResult[] = [];
   const online = cfg.mode === 'online' && cfg.method !== 'dump';
+  out.push(...sshTunnelChecks('my', cfg, online));
   const R = { replication: true } as const;
   for (const role of ['source', 'target'] as const) {
     const s = f[role];

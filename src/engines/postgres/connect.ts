@@ -36,7 +36,8 @@ function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
     case 'verify-ca':
       return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
     case 'verify-full':
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true };
+      // Through an SSH tunnel the socket goes to 127.0.0.1; the certificate must name the server.
+      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, ...(conn.tunnel ? { servername: conn.host } : {}) };
   }
 }
 
@@ -47,8 +48,8 @@ export function pgClientConfig(conn: ConnectionConfig, opts: PgConnectOptions, s
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
   const cfg: pg.ClientConfig = {
-    host: conn.host,
-    port: conn.port,
+    host: conn.tunnel?.host ?? conn.host,
+    port: conn.tunnel?.port ?? conn.port,
     user: conn.user,
     database: opts.database ?? conn.dbname ?? 'postgres',
     ssl,

@@ -3,7 +3,7 @@ import { missingDatabaseChecks, selectionCheck } from '../selection.js';
 import { describeServer } from '../../config/connection.js';
 import type { MigrationConfig } from '../../config/types.js';
 import { formatBytes } from '../../util/sizes.js';
-import { fail, ok, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
+import { fail, ok, sshTunnelChecks, warn, type CheckResult, targetEmptyCheck } from '../checks.js';
 import type { PgFacts, ServerSide } from './facts.js';
 import { replicationObjectName, replicationPrefix } from './replication-sql.js';
 
@@ -14,6 +14,7 @@ const list = (xs: string[], max = 8): string =>
 export function evaluatePostgres(f: PgFacts, cfg: MigrationConfig): CheckResult[] {
   const out: CheckResult[] = [];
   const online = cfg.mode === 'online' && cfg.method !== 'dump';
+  out.push(...sshTunnelChecks('pg', cfg, online));
   // Connectivity and SSL.
   for (const role of ['source', 'target'] as const) {
     const s = f[role];

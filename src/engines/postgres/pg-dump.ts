@@ -16,8 +16,11 @@ const escapePgpass = (s: string): string => s.replace(/\\/g, '\\\\').replace(/:/
 export function childEnv(conn: ConnectionConfig, database: string, pgpassFile: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  // Through a tunnel libpq connects to PGHOSTADDR (the tunnel) but checks the certificate
+  // (verify-full) and looks up passwords against PGHOST, the server's own name.
   env.PGHOST = conn.host;
-  env.PGPORT = String(conn.port);
+  if (conn.tunnel) env.PGHOSTADDR = conn.tunnel.host;
+  env.PGPORT = String(conn.tunnel?.port ?? conn.port);
   env.PGUSER = conn.user;
   env.PGDATABASE = database;
   env.PGSSLMODE = conn.ssl;
@@ -42,9 +45,13 @@ export async function runPgDump(
   if (conn.password !== undefined) {
     dir = mkdtempSync(join(tmpdir(), 'dbferry-'));
     pgpass = join(dir, 'pgpass');
-    writeFileSync(pgpass, `${escapePgpass(conn.host)}:${conn.port}:*:${escapePgpass(conn.user)}:${escapePgpass(conn.password)}\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      pgpass,
+      `${escapePgpass(conn.host)}:${conn.tunnel?.port ?? conn.port}:*:${escapePgpass(conn.user)}:${escapePgpass(conn.password)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
   }
   try {
     return await new Promise<string>((resolve, reject) => {
