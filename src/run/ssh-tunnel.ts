@@ -63,7 +63,8 @@ function verdictError(role: string, ssh: SshConfig, verdict: HostKeyVerdict): Db
 /** Connects to the bastion, verifying its host key; rejects with a typed error. */
 async function connectSsh(role: string, ssh: SshConfig, env: Env): Promise<Client> {
   const knownHostsText = existsSync(ssh.knownHosts) ? readFileSync(ssh.knownHosts, 'utf8') : '';
-  let verdict: HostKeyVerdict = 'unknown';
+  // Set once the server has shown its key: a refusal before that is a network error.
+  let verdict: HostKeyVerdict | undefined;
   const privateKey = privateKeyOf(ssh, env);
   const agent = ssh.agent ? env.SSH_AUTH_SOCK : undefined;
   if (privateKey === undefined && agent === undefined)
@@ -92,7 +93,7 @@ async function connectSsh(role: string, ssh: SshConfig, env: Env): Promise<Clien
     client.once('ready', () => resolveReady(client));
     client.once('error', (e: Error & { level?: string }) => {
       client.end();
-      if (verdict !== 'known' && /host|verif/i.test(e.message)) reject(verdictError(role, ssh, verdict));
+      if (verdict !== undefined && verdict !== 'known') reject(verdictError(role, ssh, verdict));
       else if (e.level === 'client-authentication')
         reject(
           tunnelError(role, ssh, 'the key was refused', `Check ${role}.ssh.user and that the key is in the bastion's authorized_keys.`, e),

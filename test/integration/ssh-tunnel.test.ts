@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dataHashes } from '../setup/compare.js';
 import { myQuery, pgQuery, runCli, spawnCli, tempDir, writeFile } from '../setup/cli.js';
 import { sshdAvailable, startAgent, startBastion, type Bastion } from '../setup/sshd.js';
-import type { MariaServer, PgServer } from '../setup/servers.js';
+import { freePort, type MariaServer, type PgServer } from '../setup/servers.js';
 
 const servers = inject('servers');
 
@@ -100,6 +100,35 @@ describe.skipIf(!sshdAvailable())('SSH tunnels through a bastion', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/cannot open the SSH tunnel to the source server through .*host key differs from the one recorded/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says which: a bastion not listening, or one whose key is not recorded at all', async () => {
+    const closed = { ...bastion, port: await freePort() };
+    const refused = [
+      'version: 1',
+      'name: tunneled-refused',
+      ...serverBlock('source', src, closed),
+      'target:',
+      `  port: ${tgt.port}`,
+      '  ssl: disable',
+    ];
+    const r1 = await runCli(['check', writeFile(tempDir(), 'migration.yaml', refused.join('\n'))]);
+    expect(r1.code, r1.stderr).toBe(2);
+    expect(r1.stderr).toMatch(/cannot open the SSH tunnel to the source server through .*ECONNREFUSED/);
+    expect(r1.stderr).toContain('Check source.ssh.host and source.ssh.port.');
+    const empty = writeFile(tempDir(), 'known_hosts', '');
+    const unknown = [
+      'version: 1',
+      'name: tunneled-unknown',
+      ...serverBlock('source', src, bastion, empty),
+      'target:',
+      `  port: ${tgt.port}`,
+      '  ssl: disable',
+    ];
+    const r2 = await runCli(['check', writeFile(tempDir(), 'migration.yaml', unknown.join('\n'))]);
+    expect(r2.code, r2.stderr).toBe(2);
+    expect(r2.stderr).toMatch(/its host key is not in .*known_hosts/);
+    expect(r2.stderr).toContain(`ssh-keyscan -p ${bastion.port} 127.0.0.1`);
   });
 
   it('fails the online check for a source reached only through SSH, naming the options', async () => {
