@@ -4,7 +4,6 @@ import { formatDiagnostic, loadConfigFile } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { DbferryError, messageOf, type Diagnostic } from '../util/errors.js';
 import { redact } from '../util/redact.js';
-import { openTunnels } from '../run/ssh-tunnel.js';
 import type { Cli } from './io.js';
 
 export const DEFAULT_FILE = 'migration.yaml';
@@ -23,23 +22,31 @@ export function loadForCommand(cli: Cli, file: string | undefined, opts: { unset
   return loaded;
 }
 
+/**
+ * Opens the SSH tunnels the config asks for; returns what closes them, or undefined when it asks
+ * for none. ssh2 is loaded only then, so no other command pays for it at start-up.
+ */
+async function openConfiguredTunnels(cli: Cli, config: LoadedConfig['config']): Promise<(() => Promise<void>) | undefined> {
+  if (!config.source.ssh && !config.target.ssh) return undefined;
+  const { openTunnels } = await import('../run/ssh-tunnel.js');
+  return openTunnels(config, cli.io.env);
+}
+
 /** Loads the config of a command that connects: SSH tunnels are opened, and closed when the command ends. */
 export async function loadAndConnect(cli: Cli, file: string | undefined): Promise<LoadedConfig> {
   const loaded = loadForCommand(cli, file);
-  if (loaded.config.source.ssh || loaded.config.target.ssh) cli.cleanups.push(await openTunnels(loaded.config, cli.io.env));
+  const close = await openConfiguredTunnels(cli, loaded.config);
+  if (close) cli.cleanups.push(close);
   return loaded;
 }
 
 /** Runs fn with the config's SSH tunnels open, closing them after (commands that repeat, like --watch). */
 export async function withTunnels<T>(cli: Cli, config: LoadedConfig['config'], fn: () => Promise<T>): Promise<T> {
-  if (!config.source.ssh && !config.target.ssh) return fn();
-  const close = await openTunnels(config, cli.io.env);
+  const close = await openConfiguredTunnels(cli, config);
   try {
     return await fn();
   } finally {
-    await close();
-    delete config.source.tunnel;
-    delete config.target.tunnel;
+    await close?.();
   }
 }
 

@@ -195,36 +195,28 @@ export function loadConfigText(file: string, text: string, opts: LoadOptions = {
   // Files the config references, relative to the YAML file.
   const referencedFiles: string[] = [];
   const base = dirname(resolve(file));
+  // A file named in the config: absolute from here on, watched by plan --watch, and an error when absent.
+  // `~/` is expanded for SSH paths only, as ssh does (libpq does not for its ssl files).
+  const reference = (written: string, path: string[], required: boolean, expandHome = false): string => {
+    const p = expandHome && written.startsWith('~/') ? join(env.HOME ?? homedir(), written.slice(2)) : written;
+    const abs = isAbsolute(p) ? p : resolve(base, p);
+    referencedFiles.push(abs);
+    if (required && !existsSync(abs)) {
+      const at = locate(src, originOf(normalized.origins, path));
+      diagnostics.push(diag(file, at.line, at.col, `${path.join('.')} file ${written} does not exist`));
+    }
+    return abs;
+  };
   for (const role of ['source', 'target'] as const) {
     const c = config[role];
     for (const key of ['sslrootcert', 'sslcert', 'sslkey'] as const) {
       const p = c[key];
-      if (!p) continue;
-      const abs = isAbsolute(p) ? p : resolve(base, p);
-      c[key] = abs;
-      referencedFiles.push(abs);
-      if (!existsSync(abs)) {
-        const at = locate(src, originOf(normalized.origins, [role, key]));
-        diagnostics.push(diag(file, at.line, at.col, `${role}.${key} file ${p} does not exist`));
-      }
+      if (p) c[key] = reference(p, [role, key], true);
     }
-  }
-  for (const role of ['source', 'target'] as const) {
-    const ssh = config[role].ssh;
-    if (!ssh) continue;
-    for (const key of ['privateKeyFile', 'knownHosts'] as const) {
-      const p = ssh[key];
-      if (!p) continue;
-      const home = p.startsWith('~/') ? join(env.HOME ?? homedir(), p.slice(2)) : p;
-      const abs = isAbsolute(home) ? home : resolve(base, home);
-      ssh[key] = abs;
-      referencedFiles.push(abs);
-      // The default known_hosts may be absent: the check says so when a tunnel is opened.
-      if (!existsSync(abs) && !(key === 'knownHosts' && p === '~/.ssh/known_hosts')) {
-        const at = locate(src, originOf(normalized.origins, [role, 'ssh', key]));
-        diagnostics.push(diag(file, at.line, at.col, `${role}.ssh.${key} file ${p} does not exist`));
-      }
-    }
+    const ssh = c.ssh;
+    if (ssh?.privateKeyFile) ssh.privateKeyFile = reference(ssh.privateKeyFile, [role, 'ssh', 'privateKeyFile'], true, true);
+    // The default known_hosts may be absent: opening the tunnel says so.
+    if (ssh) ssh.knownHosts = reference(ssh.knownHosts, [role, 'ssh', 'knownHosts'], ssh.knownHosts !== '~/.ssh/known_hosts', true);
   }
   if (diagnostics.some((d) => d.severity === 'error')) fail(diagnostics);
   return {

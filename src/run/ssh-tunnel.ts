@@ -149,11 +149,12 @@ export async function openSshTunnel(role: 'source' | 'target', conn: ConnectionC
 
 /**
  * Opens the tunnels the config asks for and points the servers' connections at them; returns
- * what closes them. A failure closes what was opened.
+ * what closes them and points the connections back. A failure closes what was opened.
  */
 export async function openTunnels(config: { source: ConnectionConfig; target: ConnectionConfig }, env: Env): Promise<() => Promise<void>> {
   const opened: OpenTunnel[] = [];
   const closeAll = async (): Promise<void> => {
+    for (const role of ['source', 'target'] as const) delete config[role].tunnel;
     await Promise.all(opened.splice(0).map((t) => t.close()));
   };
   try {
