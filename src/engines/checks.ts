@@ -1,5 +1,5 @@
 /** Pre-migration check results shared by both engines. Pure. */
-import type { CheckResultValue } from '../run/state/types.js';
+import type { CheckResultValue } from '../state/types.js';
 import { DbferryError } from '../util/errors.js';
 import type { MigrationConfig } from '../config/types.js';
 

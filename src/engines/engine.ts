@@ -5,7 +5,7 @@
 import { isPattern, nameMatches } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
 import type { RateLimiter } from '../util/rate-limit.js';
-import type { DatabaseRecord, StateStore } from '../run/state/types.js';
+import type { DatabaseRecord, StateStore } from '../state/types.js';
 import type { CheckOutcome } from './checks.js';
 
 export interface ServerFacts {

@@ -11,11 +11,11 @@ import { redact, redactValue } from '../util/redact.js';
 import { interrupted, runTasks, type RunnerOptions } from './runner.js';
 import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
-import { newDatabaseRecord } from './state/records.js';
-import { stateAfterStoppedRun } from './state/transitions.js';
+import { newDatabaseRecord } from '../state/records.js';
+import { stateAfterStoppedRun } from '../state/transitions.js';
 import type { Notifier, NotifyEvent } from './notify.js';
 import { RateLimiter } from '../util/rate-limit.js';
-import { type MigrationRecord, type StateStore } from './state/types.js';
+import { type MigrationRecord, type StateStore } from '../state/types.js';
 
 export interface ApplyInput {
   loaded: LoadedConfig;

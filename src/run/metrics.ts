@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DbferryError } from '../util/errors.js';
-import type { DatabaseRecord, MigrationRecord } from './state/types.js';
+import type { DatabaseRecord, MigrationRecord } from '../state/types.js';
 
 export interface MetricsSnapshot {
   migration: MigrationRecord;

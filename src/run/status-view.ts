@@ -1,7 +1,7 @@
 /** State records -> the status document (with the Aiven shape) and its text. Pure. */
 import { formatBytes } from '../util/sizes.js';
 import { PLAIN, table, type Style } from '../util/style.js';
-import type { DatabaseRecord, MigrationRecord, ValidationRecord } from './state/types.js';
+import type { DatabaseRecord, MigrationRecord, ValidationRecord } from '../state/types.js';
 
 export interface StatusDocument {
   name: string;

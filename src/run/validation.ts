@@ -3,7 +3,7 @@ import type { MigrationConfig } from '../config/types.js';
 import type { CheckOutcome } from '../engines/checks.js';
 import { summarize } from '../engines/checks.js';
 import { redact } from '../util/redact.js';
-import type { MigrationRecord, StateStore, ValidationRecord } from './state/types.js';
+import type { MigrationRecord, StateStore, ValidationRecord } from '../state/types.js';
 
 export function validationRecords(name: string, outcome: CheckOutcome): ValidationRecord[] {
   const seen = new Set<string>();

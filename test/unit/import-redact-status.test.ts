@@ -7,9 +7,9 @@ import { importAiven, importAzure, shellTokens } from '../../src/config/import.j
 import { loadConfigText } from '../../src/config/load.js';
 import { redact, registerSecret } from '../../src/util/redact.js';
 import { statusDocument, renderStatusText } from '../../src/run/status-view.js';
-import { createStatements, upsertStatement } from '../../src/run/state/schema.js';
-import { newDatabaseRecord } from '../../src/run/state/records.js';
-import type { MigrationRecord } from '../../src/run/state/types.js';
+import { createStatements, upsertStatement } from '../../src/state/schema.js';
+import { newDatabaseRecord } from '../../src/state/records.js';
+import type { MigrationRecord } from '../../src/state/types.js';
 import { DbferryError } from '../../src/util/errors.js';
 import { ROOT, runCli, tempDir } from '../setup/cli.js';
 

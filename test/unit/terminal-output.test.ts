@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProgressStream } from '../../src/cli/io.js';
 import { Redrawer, rowsOf } from '../../src/cli/redraw.js';
 import { runTasks } from '../../src/run/runner.js';
-import { newDatabaseRecord } from '../../src/run/state/records.js';
-import { stateAfterStoppedRun } from '../../src/run/state/transitions.js';
-import type { DatabaseRecord, DatabaseStatus } from '../../src/run/state/types.js';
+import { newDatabaseRecord } from '../../src/state/records.js';
+import { stateAfterStoppedRun } from '../../src/state/transitions.js';
+import type { DatabaseRecord, DatabaseStatus } from '../../src/state/types.js';
 import { clearSecrets, registerSecret } from '../../src/util/redact.js';
 
 afterEach(() => clearSecrets());

@@ -1,6 +1,6 @@
 /** `dbferry status [file] [--name N] [--json] [--watch]` and `dbferry list [file] [--filter]`. */
 import { engineFor } from '../../engines/index.js';
-import { ACTIVE_STATES } from '../../run/state/types.js';
+import { ACTIVE_STATES } from '../../state/types.js';
 import { renderListText, renderStatusText, statusDocument, type StatusDocument } from '../../run/status-view.js';
 import { DbferryError } from '../../util/errors.js';
 import type { Cli } from '../io.js';

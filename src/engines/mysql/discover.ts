@@ -11,7 +11,7 @@ import {
   type TargetDatabaseFacts,
 } from '../engine.js';
 import { rows, withMysql, type MyConnection } from './connect.js';
-import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
+import { isPresent, presentStatement, resumableStatement } from '../../state/schema.js';
 
 async function serverFacts(c: MyConnection, role: 'source' | 'target', cfg: MigrationConfig): Promise<ServerFacts> {
   const [r] = await rows<{ v: string }>(c, 'SELECT VERSION() AS v');

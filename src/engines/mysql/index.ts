@@ -2,7 +2,7 @@
 import type { MigrationConfig } from '../../config/types.js';
 import { describeServer } from '../../config/connection.js';
 import type { Engine } from '../engine.js';
-import { SqlStateStore } from '../../run/state/store.js';
+import { SqlStateStore } from '../../state/store.js';
 import { connectMysql } from './connect.js';
 import { discoverMysql } from './discover.js';
 import { decideMethods } from '../checks.js';

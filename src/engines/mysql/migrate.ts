@@ -6,8 +6,8 @@
  * An interrupted database is started over (its target database was created by this run).
  */
 import type { MigrationConfig } from '../../config/types.js';
-import type { DatabaseRecord } from '../../run/state/types.js';
-import { newDatabaseRecord } from '../../run/state/records.js';
+import type { DatabaseRecord } from '../../state/types.js';
+import { newDatabaseRecord } from '../../state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { copyProgressLine } from '../progress.js';
@@ -23,7 +23,7 @@ import { copyMysqlTable, keyRanges, type CopyColumn, type KeyRange } from './cop
 import { transferForm, type Flavor } from './dialect.js';
 import { removeReplica, startReplica } from './replication.js';
 import { verifyMysqlTables } from './verify.js';
-import type { StateStore } from '../../run/state/types.js';
+import type { StateStore } from '../../state/types.js';
 import { qi } from './sql.js';
 
 const now = (): string => new Date().toISOString();

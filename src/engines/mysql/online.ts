@@ -1,6 +1,6 @@
 /** MySQL/MariaDB online migrations after the copy: live lag, cutover, cancel. */
 import type { MigrationConfig } from '../../config/types.js';
-import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
+import type { DatabaseRecord, StateStore } from '../../state/types.js';
 import { DbferryError } from '../../util/errors.js';
 import { formatDuration } from '../../util/sizes.js';
 import { rows, withMysql } from './connect.js';

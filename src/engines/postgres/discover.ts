@@ -11,7 +11,7 @@ import {
   type TargetDatabaseFacts,
 } from '../engine.js';
 import { withPg, type PgClient } from './connect.js';
-import { isPresent, presentStatement, resumableStatement } from '../../run/state/schema.js';
+import { isPresent, presentStatement, resumableStatement } from '../../state/schema.js';
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
 

@@ -8,8 +8,8 @@
 import type { MigrationConfig } from '../../config/types.js';
 import { tableRefMatches } from '../../config/identifiers.js';
 import { nameMatches, schemaWanted } from '../../config/patterns.js';
-import type { DatabaseRecord, TableRecord } from '../../run/state/types.js';
-import { newDatabaseRecord } from '../../run/state/records.js';
+import type { DatabaseRecord, TableRecord } from '../../state/types.js';
+import { newDatabaseRecord } from '../../state/records.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { WorkPool } from '../../util/pool.js';
 import { crashPoint, failPoint, pausePoint } from '../../util/crash.js';

@@ -3,7 +3,7 @@
  * source), cutover (catch up, sync sequences, stop and remove replication, verify) and cancel.
  */
 import type { MigrationConfig } from '../../config/types.js';
-import type { DatabaseRecord, StateStore } from '../../run/state/types.js';
+import type { DatabaseRecord, StateStore } from '../../state/types.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import { formatBytes, formatDuration } from '../../util/sizes.js';

@@ -3,7 +3,7 @@
  * query executor (PostgreSQL: schema `dbferry` in the maintenance database; MySQL: database
  * `dbferry`). Reading never creates anything; the first write does.
  */
-import { DbferryError, messageOf } from '../../util/errors.js';
+import { DbferryError, messageOf } from '../util/errors.js';
 import {
   ACTIVE_STATES,
   type DatabaseRecord,
