@@ -2,6 +2,7 @@
  * The CLI's window on the world: streams, environment, styling, and redaction of everything it
  * writes. Commands receive a Cli and never touch process.* directly.
  */
+import type { Probe } from '../util/probe.js';
 import { formatLogEvent, type LogEvent, type LogFields } from '../util/log-event.js';
 import { redact } from '../util/redact.js';
 import { COLOR, PLAIN, type Style } from '../util/style.js';
@@ -25,6 +26,8 @@ export interface CliIo {
   signal?: AbortSignal;
   /** All of standard input (`import -`). */
   readStdin?: () => Promise<string>;
+  /** Test hooks (crash, pause and failure points) given by the reliability tests' launcher. */
+  probe?: Probe;
 }
 
 export type RendererName = 'default' | 'simple' | 'verbose';

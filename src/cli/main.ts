@@ -19,6 +19,7 @@ const commands = {
 };
 import { Cli, type CliIo, type GlobalOptions, type RendererName } from './io.js';
 import { reportError } from './shared.js';
+import type { Probe } from '../util/probe.js';
 
 export const VERSION = '0.1.0';
 
@@ -260,7 +261,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Entry point for bin/dbferry.js: wires the real process. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], hooks: { probe?: Probe } = {}): Promise<number> {
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -280,6 +281,7 @@ export async function main(argv: string[]): Promise<number> {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    ...(hooks.probe ? { probe: hooks.probe } : {}),
     signal: controller.signal,
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -20,6 +20,8 @@ export interface CheckResult {
 export interface MethodDecision {
   method: 'dump' | 'replication';
   reason: string;
+  /** method auto chose dump because a replication prerequisite failed. */
+  fellBack?: boolean;
 }
 
 export interface CheckOutcome {
@@ -78,7 +80,7 @@ export function decideMethods(
   for (const d of databases) {
     const blocker = raw.find((c) => c.replication && c.result === 'Failed' && (c.database === null || c.database === d));
     decisions[d] = blocker
-      ? { method: 'dump', reason: `method auto fell back to dump: ${blocker.message}` }
+      ? { method: 'dump', reason: `method auto fell back to dump: ${blocker.message}`, fellBack: true }
       : { method: 'replication', reason: 'method auto: every replication prerequisite passed' };
   }
   return { checks, decisions };

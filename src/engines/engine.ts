@@ -6,6 +6,9 @@ import { isPattern, nameMatches } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
 import type { RateLimiter } from '../util/rate-limit.js';
 import type { DatabaseRecord, StateStore } from '../state/types.js';
+import type { Probe } from '../util/probe.js';
+import type { DatabaseRecorder } from './recorder.js';
+import type { Step } from './steps.js';
 import type { CheckOutcome } from './checks.js';
 
 export interface ServerFacts {
@@ -85,8 +88,31 @@ export interface SourceGuard {
   stop(): Promise<void>;
 }
 
+/** Engine operations of a whole migration (prepare the target, after the databases, cutover, cancel). */
+export interface MigrationRun {
+  cfg: MigrationConfig;
+  store: StateStore;
+  env: Readonly<Record<string, string | undefined>>;
+  probe: Probe;
+  signal?: AbortSignal | undefined;
+  report(line: string): void;
+}
+
+/** Cutover or cancel of some databases (all of the migration's when empty). */
+export interface DatabasesRun extends MigrationRun {
+  databases: string[];
+}
+
+export interface EngineCapabilities {
+  /** `cancel --db`: cancel some of a migration's databases (MySQL's one replica serves them all). */
+  cancelSomeDatabases: boolean;
+  /** `cutover --db`: cut over some databases ('replicated-together': only all of those one replica serves). */
+  cutoverSomeDatabases: 'any' | 'replicated-together';
+}
+
 export interface Engine {
   readonly name: 'postgresql' | 'mysql';
+  readonly capabilities: EngineCapabilities;
   /** Read-only look at both servers; throws when one cannot be reached. */
   discover(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery>;
   /** The pre-migration check (read-only): results, and the method per database. */
@@ -96,38 +122,20 @@ export interface Engine {
   /** The state store on the target (connection opened; nothing created until a write). */
   openStateStore(cfg: MigrationConfig): Promise<StateStore>;
   /** Instance-level work before the databases (PostgreSQL: roles). Returns lines to report. */
-  prepareTarget(cfg: MigrationConfig, report: (line: string) => void, env: Readonly<Record<string, string | undefined>>): Promise<string[]>;
-  /** After every database's steps (MySQL: start the one replica of all replicated databases). */
-  afterDatabases(
-    cfg: MigrationConfig,
-    store: StateStore,
-    report: (line: string) => void,
-    env: Readonly<Record<string, string | undefined>>,
-  ): Promise<string[]>;
-  /** Runs one database's steps of the plan (schema, copy, replication set-up, verify). */
-  migrateDatabase(run: DatabaseRun): Promise<void>;
+  prepareTarget(run: MigrationRun): Promise<string[]>;
+  /** Opens one database's run: its steps execute through the session. */
+  openDatabase(run: DatabaseRun): Promise<DatabaseSession>;
+  /** Runs a step of the whole migration (engines/compile.ts, after every database). Returns lines to report. */
+  runMigrationStep(step: Step, run: MigrationRun): Promise<string[]>;
   /** Online mode: wait for lag, sync, stop replication and clean up. Returns lines to report. */
-  cutover(
-    cfg: MigrationConfig,
-    store: StateStore,
-    databases: string[],
-    report: (line: string) => void,
-    signal?: AbortSignal,
-    env?: Readonly<Record<string, string | undefined>>,
-  ): Promise<string[]>;
+  cutover(run: DatabasesRun): Promise<string[]>;
   /** Stop a migration and remove its replication objects on both sides. Returns what was removed. */
-  cancel(
-    cfg: MigrationConfig,
-    store: StateStore,
-    databases: string[],
-    report: (line: string) => void,
-    signal?: AbortSignal,
-  ): Promise<string[]>;
+  cancel(run: DatabasesRun): Promise<string[]>;
   /** Live lag and change counters of replicating databases (read-only; nothing is stored). */
   liveDatabases(cfg: MigrationConfig, databases: DatabaseRecord[]): Promise<DatabaseRecord[]>;
 }
 
-/** What an engine gets to migrate one database. */
+/** What an engine gets to run one database's steps. */
 export interface DatabaseRun {
   cfg: MigrationConfig;
   database: string;
@@ -138,12 +146,34 @@ export interface DatabaseRun {
   pgbin?: string;
   env: Readonly<Record<string, string | undefined>>;
   store: StateStore;
-  signal?: AbortSignal;
-  /** Progress line for the task (Listr output). */
+  /** The database's record (status, phase, progress). */
+  record: DatabaseRecorder;
+  /** Aborted when the run is interrupted or another step of this database failed. */
+  signal: AbortSignal;
   /** copy.maxRate: one bucket shared by every copy stream of the run. */
   limiter?: RateLimiter;
-  /** A progress line; `figures` carry its numbers for structured logs and metrics. */
+  probe: Probe;
+  /** The ids of the steps this run executes (the others were done by an earlier run). */
+  running: ReadonlySet<string>;
+  /** Some steps were done by an earlier run (statements tolerate "already exists"). */
+  resuming: boolean;
+  /** The database starts over: what an earlier run left of it is removed first. */
+  restart: boolean;
+}
+
+/** Where a step reports: a progress line; `figures` carry its numbers for structured logs and metrics. */
+export interface StepIo {
   report(line: string, figures?: Record<string, number>): void;
+}
+
+/** One database's run: the step modules over one context. */
+export interface DatabaseSession {
+  runStep(step: Step, io: StepIo): Promise<void>;
+  /** After the last step: record the outcome. Returns the line to show. */
+  finish(): Promise<string>;
+  /** A step failed: remove what must not outlive a failed run. Returns the error to report. */
+  fail(error: unknown): Promise<unknown>;
+  close(): Promise<void>;
 }
 
 /** Databases never migrated (SPEC §8): templates and cloud vendors' system databases. */

@@ -30,3 +30,54 @@ export function copyProgressLine(p: CopyProgress, note: CopyProgressNote = {}): 
       : '';
   return `copying: ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.bytesCopied)}/${formatBytes(p.bytesTotal)}, ${formatBytes(rate)}/s${throttled}, ETA ${formatDuration(eta)}`;
 }
+
+/**
+ * A database copy's counters, reported at most twice a second (with the throttle's state) and
+ * saved to the database's record at most every two seconds. Both engines count through it.
+ */
+export class CopyCounter {
+  completed = 0;
+  copied = 0;
+  loading = 0;
+  private readonly started = Date.now();
+  private lastReport = 0;
+  private lastSave = Date.now();
+
+  constructor(
+    readonly tables: number,
+    readonly total: number,
+    private readonly out: {
+      report(line: string, figures?: Record<string, number>): void;
+      limiter?: { throttled(): boolean; bytesPerSecond: number; pausedBy(): string | null } | undefined;
+      save?: (patch: { bytesCopied: number; tablesCompleted: number; tablesLoading: number; tablesQueued: number }) => Promise<void>;
+    },
+  ) {}
+
+  progress(force = false): void {
+    const t = Date.now();
+    if (!force && t - this.lastReport < 500) return;
+    this.lastReport = t;
+    const limiter = this.out.limiter;
+    const figures = {
+      tablesDone: this.completed,
+      tablesTotal: this.tables,
+      bytesCopied: this.copied,
+      bytesTotal: Math.max(this.total, this.copied),
+      elapsed: (t - this.started) / 1000,
+      throttledTo: limiter?.throttled() && Number.isFinite(limiter.bytesPerSecond) ? limiter.bytesPerSecond : 0,
+      paused: limiter?.pausedBy() ? 1 : 0,
+    };
+    this.out.report(copyProgressLine(figures, { pausedBy: limiter?.pausedBy() ?? null }), figures);
+    if (this.out.save && t - this.lastSave > 2000) {
+      this.lastSave = t;
+      void this.out
+        .save({
+          bytesCopied: Math.min(this.copied, this.total),
+          tablesCompleted: this.completed,
+          tablesLoading: this.loading,
+          tablesQueued: this.tables - this.completed - this.loading,
+        })
+        .catch(() => undefined);
+    }
+  }
+}

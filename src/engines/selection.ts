@@ -5,7 +5,7 @@
  * the same for both engines.
  */
 import { tableRefMatches } from '../config/identifiers.js';
-import { isPattern, nameMatches } from '../config/patterns.js';
+import { isPattern, nameMatches, schemaWanted } from '../config/patterns.js';
 import type { MigrationConfig } from '../config/types.js';
 import { fail, ok, type CheckResult } from './checks.js';
 import type { Discovery } from './engine.js';
@@ -81,4 +81,16 @@ export function missingDatabaseChecks(prefix: 'pg' | 'my', missing: readonly str
       { level: 'database', database: m },
     ),
   );
+}
+
+/**
+ * Whether a table's data is copied: its schema selected (PostgreSQL), not skipped, and included
+ * when tables.include names tables of this database. `schema` is null on MySQL.
+ */
+export function tableWanted(cfg: MigrationConfig, db: string, schema: string | null, name: string): boolean {
+  if (schema !== null && !schemaWanted(cfg.schemas, schema)) return false;
+  const s = schema ?? undefined;
+  if (cfg.tables.skip.some((r) => tableRefMatches(r, db, s, name))) return false;
+  const inc = cfg.tables.include.filter((r) => r.db === undefined || nameMatches(r.db, db, r.quoted?.db));
+  return inc.length === 0 || inc.some((r) => tableRefMatches(r, db, s, name));
 }

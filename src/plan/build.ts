@@ -1,21 +1,18 @@
 /** Config (+ discovered facts + check results) -> Plan. Pure and deterministic. */
-import { SAMPLE_RANGES, tableVerify } from '../engines/verify-policy.js';
-import { tableRefMatches } from '../config/identifiers.js';
+import { compileDatabaseSteps, compileMigrationSteps } from '../engines/compile.js';
+import { tableRefsFor } from '../engines/step-descriptions.js';
+import { step } from '../engines/steps.js';
 import { selectionOf } from '../engines/selection.js';
-import { nameMatches } from '../config/patterns.js';
-import { keylessPublicationName, replicationObjectName, replicationPrefix } from '../engines/postgres/replication-sql.js';
 import { describeServer } from '../config/connection.js';
 import type { LoadedConfig, MigrationConfig } from '../config/types.js';
-import type { Discovery, SourceDatabaseFacts } from '../engines/engine.js';
+import type { Discovery } from '../engines/engine.js';
 import { formatBytes } from '../util/sizes.js';
 import { configFingerprint } from './fingerprint.js';
-import type { Plan, PlanCheck, PlanDatabase, PlanStep, PlannedMethod, StepKind } from './types.js';
+import type { Plan, PlanCheck, PlanDatabase, PlanStep, PlannedMethod } from './types.js';
 import { basename } from 'node:path';
 
-export interface MethodDecision {
-  method: 'dump' | 'replication';
-  reason: string;
-}
+export type { MethodDecision } from '../engines/checks.js';
+import type { MethodDecision } from '../engines/checks.js';
 
 export interface PlanInput {
   loaded: LoadedConfig;
@@ -30,109 +27,6 @@ export function configuredMethod(cfg: MigrationConfig): { method: PlannedMethod;
   if (cfg.method === 'dump') return { method: 'dump', reason: 'method: dump (configured); changes after the copy are not replicated' };
   if (cfg.method === 'replication') return { method: 'replication', reason: 'method: replication (configured)' };
   return { method: 'auto', reason: 'auto (decided at check): replication where its prerequisites pass, else dump' };
-}
-
-function tableRefsFor(cfg: MigrationConfig, db: string, key: 'skip' | 'include'): string[] {
-  return cfg.tables[key].filter((t) => t.db === undefined || nameMatches(t.db, db, t.quoted?.db)).map((t) => t.text);
-}
-
-type TableFacts = NonNullable<SourceDatabaseFacts['tableNames']>;
-
-function stepsFor(
-  cfg: MigrationConfig,
-  db: string,
-  method: PlannedMethod,
-  action: PlanDatabase['action'],
-  tables?: TableFacts,
-): PlanStep[] {
-  const pg = cfg.engine === 'postgresql';
-  const out: PlanStep[] = [];
-  const add = (kind: StepKind, description: string): void => {
-    out.push({ id: `${db}:${kind}`, kind, database: db, description });
-  };
-  const repl = method === 'replication' || method === 'auto';
-  const only = method === 'auto' ? ' (if replication)' : '';
-  const skip = tableRefsFor(cfg, db, 'skip');
-  const include = tableRefsFor(cfg, db, 'include');
-  const dbName = db === '*' ? 'each selected database' : `database "${db}"`;
-  if (action === 'resume') add('create-database', `resume database "${db}" where the earlier run stopped`);
-  else if (action === 'overwrite') add('create-database', `drop and recreate database "${db}" on the target (databases.overwrite: true)`);
-  else if (action === 'reuse-empty') add('create-database', `use the existing empty database "${db}" on the target`);
-  else
-    add(
-      'create-database',
-      `create ${dbName} on the target with the source's ${pg ? 'encoding and collation' : 'character set and collation'}`,
-    );
-  if (pg) {
-    add('schema-pre-data', 'create schemas, types, functions and tables (pg_dump --section=pre-data)');
-    if (repl) {
-      // The real names, from the function apply uses (a database not known yet: its pattern).
-      const name = db === '*' ? `${replicationPrefix(cfg.name)}<database>` : replicationObjectName(cfg.name, db);
-      const keyless = db === '*' ? `${name}_k` : keylessPublicationName(name);
-      add(
-        'publication',
-        `create publications ${name} (tables with a key) and ${keyless} (inserts of tables without one) on the source${only}`,
-      );
-      add('slot-snapshot', `create logical replication slot ${name} with an exported snapshot${only}`);
-    }
-  } else {
-    add('schema-pre-data', 'create tables from SHOW CREATE TABLE (foreign key checks off)');
-  }
-  const filters = [include.length ? `only ${include.join(', ')}` : '', skip.length ? `skipping data of ${skip.join(', ')}` : '']
-    .filter(Boolean)
-    .join('; ');
-  add(
-    'copy-data',
-    `copy table data in parallel (${cfg.copy.jobs} jobs) on one consistent snapshot, largest tables first${cfg.copy.maxRate ? `, at most ${formatBytes(cfg.copy.maxRate)}/s read from the source (copy.maxRate)` : ''}${pauseText(cfg)}${filters ? `; ${filters}` : ''}`,
-  );
-  if (pg) {
-    add('schema-post-data', 'build indexes, constraints and triggers as each table finishes; foreign keys last');
-    add('sequences', "set sequences to the source's values");
-    add('large-objects', 'copy large objects');
-    add('analyze', 'ANALYZE the copied tables');
-    if (repl) {
-      add('subscription', `create subscription on the target from the slot (copy_data = false)${only}`);
-      add('sync', `replicate changes until cutover${only}`);
-      add(
-        'cutover',
-        `cutover: wait for lag <= maxLag and for the target to apply everything, sync sequences, re-copy the tables without a key or unlogged that changed and sync large objects, verify, then drop subscription, slot and publications${only}`,
-      );
-    }
-  } else {
-    add('schema-objects', 'create views, routines, triggers and events');
-    if (repl) {
-      add('replica', `replicate from the snapshot's GTID position (CHANGE MASTER TO ... MASTER_USE_GTID)${only}`);
-      add('sync', `replicate changes until cutover${only}`);
-      add('cutover', `cutover: wait for lag <= maxLag, stop and remove replication${only}`);
-    }
-  }
-  if (cfg.verify !== 'none') add('verify', verifyDescription(cfg, db, tables));
-  return out;
-}
-
-function pauseText(cfg: MigrationConfig): string {
-  const p = cfg.copy.pauseWhen;
-  const when = [
-    p.sourceConnectionsAbove !== null ? `the source has more than ${p.sourceConnectionsAbove} client connections` : '',
-    p.standbyLagAbove !== null ? `a standby of the source lags more than ${formatBytes(p.standbyLagAbove)}` : '',
-  ].filter(Boolean);
-  return when.length ? `, paused while ${when.join(' or ')} (copy.pauseWhen)` : '';
-}
-
-/** Which verify runs on which tables: with the discovered tables, the ones sampled are named. */
-function verifyDescription(cfg: MigrationConfig, db: string, tables?: TableFacts): string {
-  if (cfg.verify === 'counts') return 'verify row counts per table (verify: counts: no checksums)';
-  if (cfg.verify === 'checksums') return 'verify row counts and a checksum of every row, per table';
-  const rule = `tables above ${formatBytes(cfg.verifySampleAbove)} with an integer primary key: checksums of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)}`;
-  if (!tables) return `verify row counts and a checksum of every row per table; ${rule}`;
-  const copied = tables.filter((t) => !cfg.tables.skip.some((r) => tableRefMatches(r, db, t.schema ?? undefined, t.name)));
-  const sampled = copied.filter(
-    (t) => tableVerify(cfg.verify, { bytes: t.bytes ?? 0, intKey: t.intKey ? 'key' : null }, cfg.verifySampleAbove) === 'sample',
-  );
-  const names = sampled.map((t) => `${t.schema ? `${t.schema}.` : ''}${t.name} (${formatBytes(t.bytes ?? 0)})`);
-  if (names.length === 0) return `verify row counts and a checksum of every row of all ${copied.length} table(s)`;
-  const shown = names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
-  return `verify row counts of every table; checksums of every row of ${copied.length - sampled.length} table(s), and of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)} of ${shown}`;
 }
 
 function actionFor(cfg: MigrationConfig, exists: boolean | null, objects: number | null): PlanDatabase['action'] {
@@ -161,6 +55,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
       name,
       method,
       methodReason: reason,
+      fellBack: decided?.fellBack === true,
       action,
       sizeBytes: facts?.source.sizeBytes ?? null,
       tables: facts?.source.tables ?? null,
@@ -186,44 +81,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   const missing = discovery ? discovery.missing : [];
   for (const m of missing) warnings.push(`database "${m}" is listed in databases.include but does not exist on the source`);
 
-  const steps: PlanStep[] = [];
-  const inst = (kind: StepKind, description: string): void => {
-    steps.push({ id: kind, kind, database: null, description });
-  };
-  if (cfg.option !== 'Migrate') inst('validate', 'run the pre-migration check (migration option ' + cfg.option + ')');
-  if (cfg.option !== 'Validate') {
-    inst(
-      'register',
-      `record migration "${cfg.name}" in the target's state store (${cfg.engine === 'postgresql' ? 'schema' : 'database'} dbferry)`,
-    );
-    if (cfg.engine === 'postgresql' && cfg.roles.migrate) {
-      const list = discovery?.roles;
-      inst(
-        'roles',
-        list && list.length === 0
-          ? 'no roles to create (the source has no non-superuser roles besides the connecting user)'
-          : list
-            ? `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings${list.length ? ` (${list.join(', ')})` : ''}; passwords are never copied`
-            : `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`,
-      );
-      const skipped = discovery?.rolesNotCreated ?? [];
-      if (skipped.length) {
-        inst(
-          'roles-not-created',
-          `roles not created: ${skipped.map((r) => `${r.name} (${r.why})`).join(', ')}; objects owned by a role that is not on the target, or that the target user may not give objects to, are owned by the target user`,
-        );
-      }
-    }
-    for (const d of databases) {
-      if (d.action === 'refuse-non-empty') continue;
-      steps.push(
-        ...stepsFor(cfg, d.name, d.method, d.action, discovery?.databases.find((x) => x.source.name === d.name)?.source.tableNames),
-      );
-    }
-    if (!discovery && databases.length === 0)
-      steps.push(...stepsFor(cfg, '*', base.method, 'unknown').map((s) => ({ ...s, id: s.id.replace(/^\*:/, 'each:'), database: null })));
-  }
-
+  const steps = planSteps(cfg, databases, discovery, base.method);
   const totalBytes = discovery ? databases.reduce((a, d) => a + (d.sizeBytes ?? 0), 0) : null;
   const count = (m: PlannedMethod) => databases.filter((d) => d.method === m && d.action !== 'refuse-non-empty').length;
   const blocked = databases.filter((d) => d.action === 'refuse-non-empty').length + missing.length;
@@ -288,4 +146,60 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
     },
     fingerprint: { config: configFingerprint(cfg), sourceSchema: discovery?.sourceSchemaFingerprint ?? null },
   };
+}
+
+function rolesText(cfg: MigrationConfig, discovery: Discovery | null): string {
+  const list = discovery?.roles;
+  const skipped = discovery?.rolesNotCreated ?? [];
+  const notCreated = skipped.length
+    ? `; not created: ${skipped.map((r) => `${r.name} (${r.why})`).join(', ')}; objects owned by a role that is not on the target, or that the target user may not give objects to, are owned by the target user`
+    : '';
+  if (list && list.length === 0)
+    return `no roles to create (the source has no non-superuser roles besides the connecting user)${notCreated}`;
+  if (list)
+    return `create ${list.length} role${list.length === 1 ? '' : 's'} with attributes, memberships and settings (${list.join(', ')}); passwords are never copied${notCreated}`;
+  return `create the source's non-superuser roles with attributes, memberships and settings${cfg.roles.exclude.length ? ` (except ${cfg.roles.exclude.join(', ')})` : ''}; passwords are never copied`;
+}
+
+/** The plan's steps: the migration's own, then each database's as its engine compiles them. */
+function planSteps(cfg: MigrationConfig, databases: PlanDatabase[], discovery: Discovery | null, method: PlannedMethod): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (cfg.option !== 'Migrate') steps.push(step(null, 'validate', `run the pre-migration check (migration option ${cfg.option})`));
+  if (cfg.option === 'Validate') return steps;
+  const store = cfg.engine === 'postgresql' ? 'schema' : 'database';
+  steps.push(step(null, 'register', `record migration "${cfg.name}" in the target's state store (${store} dbferry)`));
+  if (cfg.engine === 'postgresql' && cfg.roles.migrate) steps.push(step(null, 'roles', rolesText(cfg, discovery), { after: ['register'] }));
+  const migrated = databases.filter((d) => d.action !== 'refuse-non-empty');
+  for (const d of migrated) {
+    const facts = discovery?.databases.find((x) => x.source.name === d.name)?.source;
+    steps.push(
+      ...compileDatabaseSteps({
+        cfg,
+        database: d.name,
+        method: d.method,
+        action: d.action,
+        ...(facts?.tableNames ? { tables: facts.tableNames } : {}),
+        sizeBytes: d.sizeBytes,
+      }),
+    );
+  }
+  if (!discovery && databases.length === 0) {
+    const each = compileDatabaseSteps({ cfg, database: '*', method, action: 'unknown' });
+    steps.push(
+      ...each.map((s) => ({
+        ...s,
+        id: s.id.replace(/^\*:/, 'each:'),
+        database: null,
+        after: s.after.map((x) => x.replace(/^\*:/, 'each:')),
+      })),
+    );
+  }
+  const replicated =
+    !discovery && databases.length === 0
+      ? method === 'dump'
+        ? []
+        : ['*']
+      : migrated.filter((d) => d.method !== 'dump').map((d) => (d.method === 'auto' ? '*' : d.name));
+  steps.push(...compileMigrationSteps(cfg, [...new Set(replicated)]));
+  return steps;
 }

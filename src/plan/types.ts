@@ -1,33 +1,10 @@
 /** The plan: what a migration will do, per database, in order. Stable JSON (formatVersion 1). */
 import type { CheckResult } from '../engines/checks.js';
+import type { Step } from '../engines/steps.js';
 
-export type StepKind =
-  | 'validate'
-  | 'register'
-  | 'roles'
-  | 'roles-not-created'
-  | 'create-database'
-  | 'schema-pre-data'
-  | 'publication'
-  | 'slot-snapshot'
-  | 'copy-data'
-  | 'schema-post-data'
-  | 'schema-objects'
-  | 'sequences'
-  | 'large-objects'
-  | 'analyze'
-  | 'subscription'
-  | 'replica'
-  | 'sync'
-  | 'cutover'
-  | 'verify';
-
-export interface PlanStep {
-  id: string;
-  kind: StepKind;
-  database: string | null;
-  description: string;
-}
+export type { StepKind } from '../engines/steps.js';
+/** A step of the plan: what apply executes, by id (engines/steps.ts). */
+export type PlanStep = Step;
 
 export type PlannedMethod = 'dump' | 'replication' | 'auto';
 
@@ -36,6 +13,8 @@ export interface PlanDatabase {
   /** As decided: dump | replication, or auto while undecided (offline plan). */
   method: PlannedMethod;
   methodReason: string;
+  /** method auto chose dump because a replication prerequisite failed (methodReason says which). */
+  fellBack?: boolean;
   action: 'create' | 'overwrite' | 'reuse-empty' | 'refuse-non-empty' | 'resume' | 'unknown';
   sizeBytes: number | null;
   tables: number | null;

@@ -4,7 +4,7 @@
  */
 import type { ListrTask } from 'listr2';
 import type { LoadedConfig } from '../config/types.js';
-import type { Engine } from '../engines/engine.js';
+import type { Engine, MigrationRun, SourceGuard } from '../engines/engine.js';
 import type { Plan } from '../plan/types.js';
 import { DbferryError, messageOf } from '../util/errors.js';
 import { redact, redactValue } from '../util/redact.js';
@@ -12,7 +12,11 @@ import { interrupted, runTasks, type RunnerOptions } from './runner.js';
 import { summarize, type CheckOutcome } from '../engines/checks.js';
 import { recordValidation } from './validation.js';
 import { newDatabaseRecord } from '../state/records.js';
-import { stateAfterStoppedRun } from '../state/transitions.js';
+import { stateAfterStoppedRun, transition } from '../state/transitions.js';
+import { now } from '../util/time.js';
+import { executeDatabase, type StepOutcome } from './execute-database.js';
+import type { Step } from '../engines/steps.js';
+import type { Probe } from '../util/probe.js';
 import type { Notifier, NotifyEvent } from './notify.js';
 import { RateLimiter } from '../util/rate-limit.js';
 import { type MigrationRecord, type StateStore } from '../state/types.js';
@@ -28,19 +32,19 @@ export interface ApplyInput {
   pgbin?: string;
   /** Webhook notifications of state changes (never blocking). */
   notifier?: Notifier;
+  probe: Probe;
 }
 
 export interface ApplyResult {
   migration: MigrationRecord;
   resumed: boolean;
+  /** The plan's steps this run executed or found done, by id. */
+  steps: StepOutcome[];
 }
 
 interface Ctx {
-  store?: StateStore;
   resumed: boolean;
 }
-
-const now = (): string => new Date().toISOString();
 
 /** Registers (or resumes) the migration; the store must be locked by the caller. */
 export async function registerMigration(
@@ -87,7 +91,7 @@ export async function registerMigration(
   }
   const stamp = now();
   if (existing) {
-    await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'PerformingPreRequisiteSteps', error: null, endedAt: null });
+    await store.updateMigration(cfg.name, transition.started());
     return { record: (await store.getMigration(cfg.name)) as MigrationRecord, resumed: true };
   }
   const record: MigrationRecord = {
@@ -114,249 +118,326 @@ export async function registerMigration(
   }
   for (const d of plan.databases) {
     if (d.action === 'refuse-non-empty') continue;
-    const fellBack = d.method === 'dump' && /fell back/.test(d.methodReason) ? d.methodReason : null;
+    const fellBack = d.fellBack ? d.methodReason : null;
     await store.upsertDatabase(newDatabaseRecord(cfg.name, d.name, d.method === 'replication' ? 'replication' : 'dump', fellBack));
   }
   return { record, resumed: false };
 }
 
+/** What the tasks of one apply share. */
+interface ApplyRun {
+  input: ApplyInput;
+  cfg: LoadedConfig['config'];
+  store: StateStore;
+  /** The databases this run migrates (those refused as not empty are not). */
+  databases: Plan['databases'];
+  outcomes: StepOutcome[];
+  /** copy.maxRate and copy.pauseWhen hold for the whole run: one gate for every copy stream of every database. */
+  limiter?: RateLimiter;
+  sourceGuard?: SourceGuard;
+  /** Who hears that copy.pauseWhen paused or resumed the copy. */
+  reporters: Set<(line: string) => void>;
+  notify(event: NotifyEvent, text: string, extra?: { state?: string; substate?: string; error?: string | null }): void;
+  locked: boolean;
+}
+
+const stepsOf = (plan: Plan, database: string | null): Step[] => plan.steps.filter((s) => s.database === database);
+
+/** Without a check (option Migrate) these guards stand in for it; with one, its results say it. */
+function guardWithoutCheck(plan: Plan): void {
+  const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
+  if (blocked.length) {
+    throw new DbferryError(
+      'MIGRATION_FAILED',
+      `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`,
+      { hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.' },
+    );
+  }
+  const unmatched = (plan.selection ?? []).filter((e) => e.matched.length === 0);
+  if (unmatched.length) {
+    throw new DbferryError('MIGRATION_FAILED', unmatched.map((e) => `${e.key} "${e.text}" matches nothing on the source`).join('; '), {
+      hint: 'Nothing was changed. Fix the name or pattern, or remove the entry.',
+    });
+  }
+  if (plan.missingDatabases.length) {
+    const n = plan.missingDatabases.length;
+    throw new DbferryError(
+      'MIGRATION_FAILED',
+      `database${n > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`,
+      {
+        hint: 'Nothing was changed. Fix databases.include.',
+      },
+    );
+  }
+}
+
+async function openGates(run: ApplyRun): Promise<void> {
+  const { cfg, input } = run;
+  const pw = cfg.copy.pauseWhen;
+  if (input.engine.sourceGuard && (pw.sourceConnectionsAbove !== null || pw.standbyLagAbove !== null)) {
+    run.sourceGuard = await input.engine.sourceGuard(cfg, (reason) => {
+      for (const report of run.reporters) report(reason ? `copy paused: ${reason}` : 'copy resumed');
+    });
+  }
+  if (cfg.copy.maxRate || run.sourceGuard)
+    run.limiter = new RateLimiter(cfg.copy.maxRate ?? Infinity, undefined, () => run.sourceGuard?.reason() ?? null);
+}
+
+function registerTask(run: ApplyRun): ListrTask<Ctx> {
+  const { cfg, store, input } = run;
+  return {
+    title: `Register migration "${cfg.name}" on the target`,
+    task: async (c, task) => {
+      await store.ensure();
+      run.locked = await store.tryLock(cfg.name);
+      if (!run.locked) {
+        throw new DbferryError('LOCKED', `another dbferry process is applying migration "${cfg.name}" on the ${store.location}`, {
+          hint: 'Wait for it to finish (`dbferry status --watch`), or stop it first.',
+        });
+      }
+      const r = await store.withRegistrationLock(() => registerMigration(store, input.loaded, input.plan));
+      c.resumed = r.resumed;
+      run.outcomes.push({ id: 'register', state: 'done' });
+      run.notify('started', `migration ${cfg.name} ${r.resumed ? 'resumed' : 'started'}: ${input.plan.summary.text}`);
+      task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
+    },
+  };
+}
+
+function checkTask(run: ApplyRun): ListrTask<Ctx> {
+  const { cfg, store, input } = run;
+  return {
+    title: 'Record the pre-migration check',
+    enabled: () => input.outcome !== null,
+    task: async (_c, task) => {
+      const outcome = input.outcome as CheckOutcome;
+      await recordValidation(store, cfg, input.plan.fingerprint.config, outcome);
+      run.outcomes.push({ id: 'validate', state: 'done' });
+      const s = summarize(outcome.checks);
+      task.title = `Pre-migration check: ${s.succeeded} succeeded, ${s.warnings} warnings, ${s.failed} failed`;
+      if (s.failed > 0) {
+        await store.updateMigration(cfg.name, transition.checkFailed(s.failed, now()));
+        throw new DbferryError('CHECK_FAILED', `${s.failed} pre-migration check(s) failed; nothing was copied`, {
+          hint: 'Run `dbferry check` to see them with their fixes.',
+        });
+      }
+      if (cfg.option === 'Validate') await store.updateMigration(cfg.name, transition.validated(now()));
+    },
+  };
+}
+
+function migrationRun(run: ApplyRun, report: (line: string) => void): MigrationRun {
+  const { cfg, store, input } = run;
+  return { cfg, store, env: input.env, probe: input.probe, signal: input.runner.signal, report };
+}
+
+function prepareTask(run: ApplyRun): ListrTask<Ctx> {
+  const { cfg, store, input } = run;
+  const roles = stepsOf(input.plan, null).find((s) => s.kind === 'roles');
+  return {
+    title: 'Prepare the target',
+    enabled: () => cfg.option !== 'Validate',
+    task: async (_c, task) => {
+      await store.updateMigration(cfg.name, transition.preparingTarget());
+      const report = (line: string): void => {
+        task.output = line;
+      };
+      const lines = await input.engine.prepareTarget(migrationRun(run, report));
+      if (roles) {
+        run.outcomes.push({ id: roles.id, state: 'done' });
+        await input.probe.at(`after:${roles.kind}`);
+      }
+      task.title = lines.length ? `Prepared the target: ${lines.join('; ')}` : 'Prepared the target';
+    },
+  };
+}
+
+function databaseTask(run: ApplyRun, d: Plan['databases'][number], jobs: number): ListrTask<Ctx> {
+  const { cfg, store, input } = run;
+  const log = input.runner.log;
+  return {
+    title: `Database "${d.name}" (${d.method})`,
+    task: async (_c, sub) => {
+      if (d.fellBack) sub.output = d.methodReason;
+      log?.({ event: 'database.started', database: d.name, message: `${d.name} (${d.method})` });
+      const report = (line: string, figures?: Record<string, number>): void => {
+        sub.output = line;
+        log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
+      };
+      run.reporters.add(report);
+      const pausedNow = run.sourceGuard?.reason();
+      if (pausedNow) report(`copy paused: ${pausedNow}`);
+      const method = d.method === 'replication' ? 'replication' : 'dump';
+      const base = {
+        cfg,
+        database: d.name,
+        method,
+        jobs,
+        store,
+        env: input.env,
+        probe: input.probe,
+        signal: input.runner.signal,
+        ...(input.pgbin ? { pgbin: input.pgbin } : {}),
+        ...(run.limiter ? { limiter: run.limiter } : {}),
+      } as const;
+      try {
+        const line = await executeDatabase(
+          { engine: input.engine, base, steps: stepsOf(input.plan, d.name), report, outcomes: run.outcomes },
+          sub as never,
+        );
+        sub.title = `Database "${d.name}" (${d.method}): ${line}`;
+        log?.({ event: 'database.completed', database: d.name, message: sub.title });
+      } catch (e) {
+        log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
+        throw e;
+      } finally {
+        run.reporters.delete(report);
+      }
+    },
+    rendererOptions: { persistentOutput: true },
+  };
+}
+
+function databasesTask(run: ApplyRun): ListrTask<Ctx> {
+  const { cfg, store, databases } = run;
+  // Databases run in parallel within the job budget; each gets its share of workers.
+  const parallel = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
+  const jobs = Math.max(1, Math.floor(cfg.copy.jobs / parallel));
+  return {
+    title: `Migrate ${databases.length} database${databases.length === 1 ? '' : 's'}`,
+    enabled: () => cfg.option !== 'Validate' && databases.length > 0,
+    task: async (_c, task) => {
+      await store.updateMigration(cfg.name, transition.migratingData());
+      return task.newListr(
+        databases.map((d) => databaseTask(run, d, jobs)),
+        { concurrent: parallel, exitOnError: true },
+      );
+    },
+  };
+}
+
+/** The migration's own steps after the databases (MySQL online: the replica), skipped when done earlier. */
+async function runMigrationSteps(run: ApplyRun, report: (line: string) => void): Promise<void> {
+  const { cfg, store, input } = run;
+  const done = new Set((await store.getSteps(cfg.name)).filter((r) => r.dbname === '' && r.state === 'done').map((r) => r.step));
+  for (const step of stepsOf(input.plan, null).filter((s) => s.runBy === 'apply' && s.kind === 'replica')) {
+    const replicating = (await store.getDatabases(cfg.name)).some((d) => d.method === 'replication' && d.phase === 'copied');
+    if (done.has(step.id) && !replicating) {
+      run.outcomes.push({ id: step.id, state: 'skipped' });
+      continue;
+    }
+    await input.engine.runMigrationStep(step, migrationRun(run, report));
+    await store.recordStep({ migration: cfg.name, dbname: '', step: step.id, state: 'done', updatedAt: now() });
+    run.outcomes.push({ id: step.id, state: 'done' });
+  }
+}
+
+/** cutover: true — the cutover steps of the plan, run now. */
+async function cutOverNow(run: ApplyRun, report: (line: string) => void): Promise<string[]> {
+  const { cfg, store, input } = run;
+  const lines = await input.engine.cutover({ ...migrationRun(run, report), databases: cfg.cutoverDatabases });
+  const cut = new Set((await store.getDatabases(cfg.name)).filter((d) => d.status === 'done').map((d) => d.dbname));
+  for (const s of input.plan.steps.filter((x) => x.kind === 'cutover' && (x.database === null || cut.has(x.database))))
+    run.outcomes.push({ id: s.id, state: 'done' });
+  return lines;
+}
+
+function completeTask(run: ApplyRun): ListrTask<Ctx> {
+  const { cfg, store, databases } = run;
+  return {
+    title: 'Complete the migration',
+    enabled: () => cfg.option !== 'Validate',
+    task: async (_c, task) => {
+      const report = (line: string): void => {
+        task.output = line;
+      };
+      run.notify('copied', `migration ${cfg.name}: ${databases.length} database(s) copied`);
+      await runMigrationSteps(run, report);
+      const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
+      if (syncing.length === 0) {
+        await store.updateMigration(cfg.name, transition.succeeded(now()));
+        run.notify('succeeded', `migration ${cfg.name} succeeded`, { state: 'Succeeded', substate: 'Completed' });
+        task.title = `Migration "${cfg.name}" succeeded`;
+        return;
+      }
+      if (cfg.cutover) {
+        task.title = 'Cut over (cutover: true)';
+        const lines = await cutOverNow(run, report);
+        const m = await store.getMigration(cfg.name);
+        task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
+        if (m?.state === 'Succeeded')
+          run.notify('succeeded', `migration ${cfg.name} cut over and succeeded`, { state: 'Succeeded', substate: 'Completed' });
+        return;
+      }
+      await store.updateMigration(cfg.name, transition.waitingForCutover());
+      const names = syncing.map((d) => d.dbname);
+      run.notify('waiting_for_cutover', `migration ${cfg.name}: replicating ${names.join(', ')}, waiting for dbferry cutover`, {
+        state: 'InProgress',
+        substate: 'WaitingForCutoverTrigger',
+      });
+      task.title = `Replicating ${names.map((d) => `"${d}"`).join(', ')}: waiting for \`dbferry cutover\` (follow with \`dbferry status --watch\`)`;
+    },
+  };
+}
+
+/** A run that stopped: the state it leaves (resumable, or Failed), and the error to report. */
+async function recordStop(run: ApplyRun, e: unknown): Promise<unknown> {
+  const { cfg, store, input } = run;
+  const checkFailed = e instanceof DbferryError && e.code === 'CHECK_FAILED';
+  const interruptedRun = input.runner.signal?.aborted === true || (e instanceof DbferryError && e.code === 'INTERRUPTED');
+  if (!checkFailed && (await store.getMigration(cfg.name).catch(() => undefined))) {
+    const recorded = await store.getDatabases(cfg.name).catch(() => []);
+    const patch = stateAfterStoppedRun(recorded, { interrupted: interruptedRun, message: redact(messageOf(e)), at: now() });
+    await store.updateMigration(cfg.name, patch).catch(() => undefined);
+    if (!interruptedRun)
+      run.notify('failed', `migration ${cfg.name} failed: ${patch.error ?? messageOf(e)}`, {
+        state: patch.state ?? 'Failed',
+        substate: patch.substate ?? 'Failed',
+        error: patch.error ?? null,
+      });
+  }
+  return interruptedRun ? interrupted() : e;
+}
+
 export async function applyMigration(input: ApplyInput): Promise<ApplyResult> {
   const { loaded, plan, engine } = input;
   const cfg = loaded.config;
+  if (input.outcome === null) guardWithoutCheck(plan);
   const store = await engine.openStateStore(cfg);
-  let locked = false;
-  const ctx: Ctx = { resumed: false };
   const databases = plan.databases.filter((d) => d.action !== 'refuse-non-empty');
-  const notify = (event: NotifyEvent, text: string, extra: { state?: string; substate?: string; error?: string | null } = {}): void =>
-    input.notifier?.send({
-      event,
-      migration: cfg.name,
-      state: extra.state ?? 'InProgress',
-      substate: extra.substate ?? 'MigratingData',
-      text,
-      databases: databases.map((d) => d.name),
-      ...(extra.error !== undefined ? { error: extra.error } : {}),
-    });
-  // Databases run in parallel within the job budget; each gets its share of workers.
-  const parallelDatabases = Math.max(1, Math.min(databases.length, cfg.copy.jobs));
-  // copy.maxRate and copy.pauseWhen hold for the whole run: one gate for every copy stream of every database.
-  const reporters = new Set<(line: string) => void>();
-  const pw = cfg.copy.pauseWhen;
-  const sourceGuard =
-    engine.sourceGuard && (pw.sourceConnectionsAbove !== null || pw.standbyLagAbove !== null)
-      ? await engine.sourceGuard(cfg, (reason) => {
-          for (const report of reporters) report(reason ? `copy paused: ${reason}` : 'copy resumed');
-        })
-      : undefined;
-  const limiter =
-    cfg.copy.maxRate || sourceGuard
-      ? new RateLimiter(cfg.copy.maxRate ?? Infinity, undefined, () => sourceGuard?.reason() ?? null)
-      : undefined;
-  const jobsPerDatabase = Math.max(1, Math.floor(cfg.copy.jobs / parallelDatabases));
+  const run: ApplyRun = {
+    input,
+    cfg,
+    store,
+    databases,
+    outcomes: [],
+    reporters: new Set(),
+    locked: false,
+    notify: (event, text, extra = {}) =>
+      input.notifier?.send({
+        event,
+        migration: cfg.name,
+        state: extra.state ?? 'InProgress',
+        substate: extra.substate ?? 'MigratingData',
+        text,
+        databases: databases.map((d) => d.name),
+        ...(extra.error !== undefined ? { error: extra.error } : {}),
+      }),
+  };
+  const ctx: Ctx = { resumed: false };
   try {
-    const tasks: ListrTask<Ctx>[] = [
-      {
-        title: `Register migration "${cfg.name}" on the target`,
-        task: async (c, task) => {
-          await store.ensure();
-          locked = await store.tryLock(cfg.name);
-          if (!locked) {
-            throw new DbferryError('LOCKED', `another dbferry process is applying migration "${cfg.name}" on the ${store.location}`, {
-              hint: 'Wait for it to finish (`dbferry status --watch`), or stop it first.',
-            });
-          }
-          const r = await store.withRegistrationLock(() => registerMigration(store, loaded, plan));
-          c.resumed = r.resumed;
-          notify('started', `migration ${cfg.name} ${r.resumed ? 'resumed' : 'started'}: ${plan.summary.text}`);
-          task.title = `${r.resumed ? 'Resumed' : 'Registered'} migration "${cfg.name}" on the ${store.location}`;
-        },
-      },
-      {
-        title: 'Record the pre-migration check',
-        enabled: () => input.outcome !== null,
-        task: async (_c, task) => {
-          const outcome = input.outcome as CheckOutcome;
-          await recordValidation(store, cfg, plan.fingerprint.config, outcome);
-          const s = summarize(outcome.checks);
-          task.title = `Pre-migration check: ${s.succeeded} succeeded, ${s.warnings} warnings, ${s.failed} failed`;
-          if (s.failed > 0) {
-            await store.updateMigration(cfg.name, {
-              state: 'ValidationFailed',
-              substate: 'Failed',
-              error: `${s.failed} pre-migration check(s) failed`,
-              endedAt: now(),
-            });
-            throw new DbferryError('CHECK_FAILED', `${s.failed} pre-migration check(s) failed; nothing was copied`, {
-              hint: 'Run `dbferry check` to see them with their fixes.',
-            });
-          }
-          if (cfg.option === 'Validate') {
-            await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-          }
-        },
-      },
-      {
-        title: 'Prepare the target',
-        enabled: () => cfg.option !== 'Validate',
-        task: async (_c, task) => {
-          await store.updateMigration(cfg.name, { substate: 'PerformingPreRequisiteSteps' });
-          const lines = await engine.prepareTarget(
-            cfg,
-            (line) => {
-              task.output = line;
-            },
-            input.env,
-          );
-          task.title = lines.length ? `Prepared the target: ${lines.join('; ')}` : 'Prepared the target';
-        },
-      },
-      {
-        title: `Migrate ${databases.length} database${databases.length === 1 ? '' : 's'}`,
-        enabled: () => cfg.option !== 'Validate' && databases.length > 0,
-        task: async (_c, task) => {
-          await store.updateMigration(cfg.name, { substate: 'MigratingData' });
-          return task.newListr(
-            databases.map((d): ListrTask<Ctx> => ({
-              title: `Database "${d.name}" (${d.method})`,
-              task: async (_c2, sub) => {
-                if (/fell back/.test(d.methodReason)) sub.output = d.methodReason;
-                const log = input.runner.log;
-                log?.({ event: 'database.started', database: d.name, message: `${d.name} (${d.method})` });
-                const report = (line: string, figures?: Record<string, number>): void => {
-                  sub.output = line;
-                  log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
-                };
-                reporters.add(report);
-                const pausedNow = sourceGuard?.reason();
-                if (pausedNow) report(`copy paused: ${pausedNow}`);
-                const migrated = engine.migrateDatabase({
-                  cfg,
-                  database: d.name,
-                  method: d.method === 'replication' ? 'replication' : 'dump',
-                  jobs: jobsPerDatabase,
-                  store,
-                  env: input.env,
-                  ...(input.pgbin ? { pgbin: input.pgbin } : {}),
-                  ...(input.runner.signal ? { signal: input.runner.signal } : {}),
-                  ...(limiter ? { limiter } : {}),
-                  report,
-                });
-                await migrated
-                  .catch((e: unknown) => {
-                    log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
-                    throw e;
-                  })
-                  .finally(() => reporters.delete(report));
-                sub.title = `Database "${d.name}" (${d.method}): done`;
-                log?.({ event: 'database.completed', database: d.name, message: sub.title });
-              },
-              rendererOptions: { persistentOutput: true },
-            })),
-            { concurrent: parallelDatabases, exitOnError: true },
-          );
-        },
-      },
-      {
-        title: 'Complete the migration',
-        enabled: () => cfg.option !== 'Validate',
-        task: async (_c, task) => {
-          notify('copied', `migration ${cfg.name}: ${databases.length} database(s) copied`);
-          await engine.afterDatabases(
-            cfg,
-            store,
-            (line) => {
-              task.output = line;
-            },
-            input.env,
-          );
-          const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
-          if (syncing.length === 0) {
-            await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-            notify('succeeded', `migration ${cfg.name} succeeded`, { state: 'Succeeded', substate: 'Completed' });
-            task.title = `Migration "${cfg.name}" succeeded`;
-            return;
-          }
-          if (cfg.cutover) {
-            task.title = 'Cut over (cutover: true)';
-            const lines = await engine.cutover(
-              cfg,
-              store,
-              cfg.cutoverDatabases,
-              (line) => {
-                task.output = line;
-              },
-              input.runner.signal,
-              input.env,
-            );
-            const m = await store.getMigration(cfg.name);
-            task.title = `Cut over: ${lines.join('; ')}${m?.state === 'Succeeded' ? `; migration "${cfg.name}" succeeded` : ''}`;
-            if (m?.state === 'Succeeded')
-              notify('succeeded', `migration ${cfg.name} cut over and succeeded`, { state: 'Succeeded', substate: 'Completed' });
-            return;
-          }
-          await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger', error: null });
-          notify(
-            'waiting_for_cutover',
-            `migration ${cfg.name}: replicating ${syncing.map((d) => d.dbname).join(', ')}, waiting for dbferry cutover`,
-            {
-              state: 'InProgress',
-              substate: 'WaitingForCutoverTrigger',
-            },
-          );
-          task.title = `Replicating ${syncing.map((d) => `"${d.dbname}"`).join(', ')}: waiting for \`dbferry cutover\` (follow with \`dbferry status --watch\`)`;
-        },
-      },
-    ];
-    // Without a check (option Migrate) these guards stand in for it; with one, its results say it.
-    const guard = input.outcome === null;
-    const blocked = plan.databases.filter((d) => d.action === 'refuse-non-empty');
-    if (guard && blocked.length) {
-      throw new DbferryError(
-        'MIGRATION_FAILED',
-        `target database${blocked.length > 1 ? 's' : ''} ${blocked.map((d) => `"${d.name}"`).join(', ')} already ha${blocked.length > 1 ? 've' : 's'} content`,
-        {
-          hint: 'Nothing was changed. Set databases.overwrite: true to drop and recreate them, or empty them.',
-        },
-      );
-    }
-    const unmatched = (plan.selection ?? []).filter((e) => e.matched.length === 0);
-    if (guard && unmatched.length) {
-      throw new DbferryError('MIGRATION_FAILED', unmatched.map((e) => `${e.key} "${e.text}" matches nothing on the source`).join('; '), {
-        hint: 'Nothing was changed. Fix the name or pattern, or remove the entry.',
-      });
-    }
-    if (guard && plan.missingDatabases.length) {
-      throw new DbferryError(
-        'MIGRATION_FAILED',
-        `database${plan.missingDatabases.length > 1 ? 's' : ''} ${plan.missingDatabases.map((d) => `"${d}"`).join(', ')} not found on the source`,
-        {
-          hint: 'Nothing was changed. Fix databases.include.',
-        },
-      );
-    }
+    await openGates(run);
+    const tasks = [registerTask(run), checkTask(run), prepareTask(run), databasesTask(run), completeTask(run)];
     try {
       await runTasks(tasks, ctx, input.runner);
     } catch (e) {
-      const checkFailed = e instanceof DbferryError && e.code === 'CHECK_FAILED';
-      const interruptedRun = input.runner.signal?.aborted === true || (e instanceof DbferryError && e.code === 'INTERRUPTED');
-      if (!checkFailed && (await store.getMigration(cfg.name).catch(() => undefined))) {
-        const recorded = await store.getDatabases(cfg.name).catch(() => []);
-        const patch = stateAfterStoppedRun(recorded, { interrupted: interruptedRun, message: redact(messageOf(e)), at: now() });
-        await store.updateMigration(cfg.name, patch).catch(() => undefined);
-        if (!interruptedRun)
-          notify('failed', `migration ${cfg.name} failed: ${patch.error ?? messageOf(e)}`, {
-            state: patch.state ?? 'Failed',
-            substate: patch.substate ?? 'Failed',
-            error: patch.error ?? null,
-          });
-      }
-      throw interruptedRun ? interrupted() : e;
+      throw await recordStop(run, e);
     }
     const record = (await store.getMigration(cfg.name)) as MigrationRecord;
-    return { migration: record, resumed: ctx.resumed };
+    return { migration: record, resumed: ctx.resumed, steps: run.outcomes };
   } finally {
-    await sourceGuard?.stop();
-    if (locked) await store.unlock(cfg.name).catch(() => undefined);
+    await run.sourceGuard?.stop();
+    if (run.locked) await store.unlock(cfg.name).catch(() => undefined);
     await store.close().catch(() => undefined);
   }
 }

@@ -84,6 +84,17 @@ export const STATE_TABLES: TableSpec[] = [
     ],
   },
   {
+    table: 'steps',
+    key: ['migration', 'dbname', 'step_id'],
+    columns: [
+      c('migration', 'migration', 'name'),
+      c('dbname', 'dbname', 'name'),
+      c('step', 'step_id', 'name'),
+      c('state', 'state', 'name'),
+      c('updatedAt', 'updated_at', 'name'),
+    ],
+  },
+  {
     table: 'validations',
     key: ['migration', 'check_id', 'dbname'],
     columns: [

@@ -9,6 +9,7 @@ import {
   type DatabaseRecord,
   type MigrationRecord,
   type StateStore,
+  type StepRecord,
   type TableRecord,
   type ValidationRecord,
 } from './types.js';
@@ -140,6 +141,22 @@ export class SqlStateStore implements StateStore {
     await this.ensure();
     await this.db.query(deleteStatement(this.d, 'validations', ['migration']), [name]);
     for (const r of recs) await this.db.query(upsertStatement(this.d, 'validations'), toRow('validations', r));
+  }
+
+  async getSteps(name: string): Promise<StepRecord[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.db.query(selectStatement(this.d, 'steps', ['migration'], ['dbname', 'step_id']), [name]);
+    return rows.map((r) => fromRow<StepRecord>('steps', r));
+  }
+
+  async recordStep(rec: StepRecord): Promise<void> {
+    await this.ensure();
+    await this.db.query(upsertStatement(this.d, 'steps'), toRow('steps', rec));
+  }
+
+  async resetSteps(name: string, dbname: string): Promise<void> {
+    if (!(await this.exists())) return;
+    await this.db.query(deleteStatement(this.d, 'steps', ['migration', 'dbname']), [name, dbname]);
   }
 
   async resetTables(name: string, dbname: string): Promise<void> {

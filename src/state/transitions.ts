@@ -1,10 +1,46 @@
 /**
- * Migration state transitions that depend on what the databases are doing. Pure: the recorded
- * state must never contradict the servers (a replicating database under a Failed migration).
+ * Every migration state transition, in one place (the commands and engines record these patches,
+ * never states of their own). Pure: the recorded state must never contradict the servers (a
+ * replicating database under a Failed migration).
  */
 import type { DatabaseRecord, MigrationRecord } from './types.js';
 
 export type MigrationPatch = Partial<Pick<MigrationRecord, 'state' | 'substate' | 'error' | 'endedAt'>>;
+
+/** The migration's states, by what just happened. */
+export const transition = {
+  /** apply took the migration (new or resumed). */
+  started: (): MigrationPatch => ({ state: 'InProgress', substate: 'PerformingPreRequisiteSteps', error: null, endedAt: null }),
+  checkFailed: (failed: number, at: string): MigrationPatch => ({
+    state: 'ValidationFailed',
+    substate: 'Failed',
+    error: `${failed} pre-migration check(s) failed`,
+    endedAt: at,
+  }),
+  /** Option Validate: the check is all there is to do. */
+  validated: (at: string): MigrationPatch => ({ state: 'Succeeded', substate: 'Completed', error: null, endedAt: at }),
+  preparingTarget: (): MigrationPatch => ({ substate: 'PerformingPreRequisiteSteps' }),
+  migratingData: (): MigrationPatch => ({ substate: 'MigratingData' }),
+  succeeded: (at: string): MigrationPatch => ({ state: 'Succeeded', substate: 'Completed', error: null, endedAt: at }),
+  waitingForCutover: (error: string | null = null): MigrationPatch => ({
+    state: 'InProgress',
+    substate: 'WaitingForCutoverTrigger',
+    error,
+  }),
+  cuttingOver: (): MigrationPatch => ({ state: 'InProgress', substate: 'CompletingMigration', error: null }),
+  /** Cutover refused until the user acts (schema drift). */
+  cutoverRefused: (error: string): MigrationPatch => ({ state: 'WaitingForUserAction', substate: 'WaitingForCutoverTrigger', error }),
+  /** After a cutover of some databases: Succeeded once none is left. */
+  afterCutover: (left: number, error: string | null, at: string): MigrationPatch =>
+    left === 0 ? transition.succeeded(at) : transition.waitingForCutover(error),
+  cleaningUp: (): MigrationPatch => ({ state: 'CleaningUp' }),
+  canceled: (at: string): MigrationPatch => ({ state: 'Canceled', error: null, endedAt: at }),
+  cancelIncomplete: (errors: string[]): MigrationPatch => ({
+    state: 'Failed',
+    substate: 'Failed',
+    error: `cancel incomplete: ${errors.join('; ')}`,
+  }),
+};
 
 /**
  * The state to record when a run of `apply` stops before its end, interrupted or by an error.

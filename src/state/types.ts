@@ -21,6 +21,27 @@ export const MIGRATION_SUBSTATES = [
 export type MigrationSubstate = (typeof MIGRATION_SUBSTATES)[number];
 export const ACTIVE_STATES: readonly MigrationState[] = ['InProgress', 'WaitingForUserAction', 'CleaningUp'];
 
+/**
+ * Where a database's migration stands. created, schema, data, post-data, finalized: the dump
+ * method's phases; copied: a MySQL replicated database waiting for the one replica of the
+ * migration; syncing: replicating until cutover; verified: done.
+ */
+export const DATABASE_PHASES = ['created', 'schema', 'data', 'post-data', 'finalized', 'copied', 'syncing', 'verified'] as const;
+export type DatabasePhase = (typeof DATABASE_PHASES)[number];
+
+/** A step of the plan as run: done steps are skipped by a re-run (see engines/resume.ts). */
+export type StepState = 'running' | 'done' | 'failed';
+
+export interface StepRecord {
+  migration: string;
+  /** '' for the migration's own steps (register, roles). */
+  dbname: string;
+  /** The plan step's id. */
+  step: string;
+  state: StepState;
+  updatedAt: string;
+}
+
 export type DatabaseStatus = 'waiting' | 'running' | 'syncing' | 'done' | 'failed' | 'canceled';
 export type DatabaseMethod = 'dump' | 'replication';
 export type CheckResultValue = 'Succeeded' | 'Warning' | 'Failed';
@@ -61,8 +82,8 @@ export interface DatabaseRecord {
   cdcDeletes: number;
   lag: number | null;
   error: string | null;
-  /** Last completed phase, for resume: created | schema | data | post-data | finalized | syncing | verified. */
-  phase: string | null;
+  /** The last phase reached, for status (resume reads the step records). */
+  phase: DatabasePhase | null;
   /** Online: the target's insert,update,delete counters when replication started (CDC = now - this). */
   cdcBaseline: string | null;
   /** Online (MySQL): the GTID position of the copy's snapshot, where replication starts. */
@@ -112,6 +133,10 @@ export interface StateStore {
   /** Records table progress, many rows in one statement. */
   upsertTables(recs: TableRecord[]): Promise<void>;
   replaceValidations(name: string, recs: ValidationRecord[]): Promise<void>;
+  getSteps(name: string): Promise<StepRecord[]>;
+  recordStep(rec: StepRecord): Promise<void>;
+  /** Forgets one database's step records (it starts over). */
+  resetSteps(name: string, dbname: string): Promise<void>;
   /** Forgets the table progress of one database (its copy starts over). */
   resetTables(name: string, dbname: string): Promise<void>;
   /** Session lock on the migration name: false when another process holds it. */

@@ -7,10 +7,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { run } from '../../src/cli/main.js';
+import { DbferryError } from '../../src/util/errors.js';
+import { probeFromEnv } from './probe.mjs';
 import type { MariaServer, PgServer } from './servers.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = join(ROOT, 'bin', 'dbferry.js');
+/** dbferry as tests run it: bin/dbferry.js plus the test probe (DBFERRY_CRASH_AT and friends). */
+export const BIN = join(ROOT, 'test', 'setup', 'probed-dbferry.mjs');
 
 export interface CliResult {
   code: number;
@@ -39,6 +42,7 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Cli
     stderr: { write: (s: string) => ((stderr += s), true), isTTY: false },
     env: { ...BASE_ENV(), ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
+    probe: probeFromEnv(opts.env ?? {}, (message) => new DbferryError('MIGRATION_FAILED', message)),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.stdin !== undefined ? { readStdin: async () => opts.stdin as string } : {}),
   });

@@ -28,7 +28,7 @@ describe('decideMethods', () => {
       'auto',
     );
     expect(o.decisions.a?.method).toBe('replication');
-    expect(o.decisions.b).toEqual({ method: 'dump', reason: 'method auto fell back to dump: subscription exists' });
+    expect(o.decisions.b).toEqual({ method: 'dump', fellBack: true, reason: 'method auto fell back to dump: subscription exists' });
     expect(o.checks.find((c) => c.id === 'pg.db.dbferry_subscription')?.result).toBe('Warning');
     const all = decideMethods(raw, ['a', 'b'], 'online', 'auto');
     expect(Object.values(all.decisions).map((d) => d.method)).toEqual(['dump', 'dump']);

@@ -18,6 +18,7 @@ import { startMetrics } from '../metrics.js';
 import { createNotifier, type Notifier } from '../../run/notify.js';
 import type { LoadedConfig } from '../../config/types.js';
 import type { LogFields } from '../../util/log-event.js';
+import { noProbe } from '../../util/probe.js';
 
 export interface ApplyOptions {
   yes?: boolean;
@@ -170,6 +171,7 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts, notifie
     engine,
     notifier,
     env: cli.io.env,
+    probe: cli.io.probe ?? noProbe,
     ...(opts.pgbin ? { pgbin: opts.pgbin } : {}),
     runner: {
       ...(cli.jsonLogs ? { log: (f: LogFields) => cli.log(f) } : {}),
@@ -179,7 +181,13 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts, notifie
     },
   });
   if (cli.opts.json)
-    cli.json({ name: result.migration.name, state: result.migration.state, substate: result.migration.substate, resumed: result.resumed });
+    cli.json({
+      name: result.migration.name,
+      state: result.migration.state,
+      substate: result.migration.substate,
+      resumed: result.resumed,
+      steps: result.steps,
+    });
   else if (cli.jsonLogs)
     cli.log({
       event: 'result',

@@ -7,6 +7,7 @@ import type { LogFields } from '../../util/log-event.js';
 import { recordCutoverPauses, startMetrics } from '../metrics.js';
 import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadAndConnect } from '../shared.js';
+import { noProbe } from '../../util/probe.js';
 
 export async function engineCommand(
   cli: Cli,
@@ -18,6 +19,15 @@ export async function engineCommand(
   const loaded = await loadAndConnect(cli, file);
   const cfg = loaded.config;
   const engine = await engineFor(cfg.engine);
+  if (op === 'cancel' && databases.length && !engine.capabilities.cancelSomeDatabases) {
+    throw new DbferryError(
+      'USAGE',
+      `cancel --db is not available for ${cfg.engine}: one replica on the target serves every replicated database`,
+      {
+        hint: 'Cancel the whole migration: `dbferry cancel` without --db.',
+      },
+    );
+  }
   const store = await engine.openStateStore(cfg);
   let locked = false;
   const notifier = createNotifier(cfg.notify.webhooks);
@@ -49,7 +59,8 @@ export async function engineCommand(
                 task.output = line;
                 cli.log({ event: 'progress', message: line });
               };
-              lines = await engine[op](cfg, store, databases, report, cli.io.signal, cli.io.env);
+              const run = { cfg, store, databases, report, env: cli.io.env, probe: cli.io.probe ?? noProbe, signal: cli.io.signal };
+              lines = op === 'cutover' ? await engine.cutover(run) : await engine.cancel(run);
               recordCutoverPauses(metrics, cfg.name, lines);
             } catch (e) {
               const failed = await store.getMigration(cfg.name).catch(() => undefined);

@@ -8,7 +8,9 @@ import { discoverMysql } from './discover.js';
 import { decideMethods } from '../checks.js';
 import { evaluateMysql } from './evaluate.js';
 import { gatherMysqlFacts } from './facts.js';
-import { migrateMysqlDatabase, startReplication } from './migrate.js';
+import { startReplication } from './steps/replica.js';
+import { openMysqlDatabase } from './steps/session.js';
+import { DbferryError } from '../../util/errors.js';
 import { cancelMysql, cutoverMysql, liveMysql } from './online.js';
 
 export const mysqlEngine: Engine = {
@@ -19,21 +21,17 @@ export const mysqlEngine: Engine = {
     const dbs = facts.discovery?.databases.map((d) => d.source.name) ?? [];
     return { outcome: decideMethods(evaluateMysql(facts, cfg), dbs, cfg.mode, cfg.method), discovery: facts.discovery };
   },
+  capabilities: { cancelSomeDatabases: false, cutoverSomeDatabases: 'replicated-together' },
   async prepareTarget() {
     return [];
   },
-  async afterDatabases(cfg, store, report, env) {
-    return startReplication(cfg, store, report, env);
+  openDatabase: openMysqlDatabase,
+  async runMigrationStep(step, run) {
+    if (step.kind === 'replica') return startReplication(run);
+    throw new DbferryError('MIGRATION_FAILED', `MySQL has no migration step "${step.kind}"`);
   },
-  async migrateDatabase(run) {
-    await migrateMysqlDatabase(run);
-  },
-  async cutover(cfg, store, databases, report, signal) {
-    return cutoverMysql(cfg, store, databases, report, signal);
-  },
-  async cancel(cfg, store, _databases, report) {
-    return cancelMysql(cfg, store, report);
-  },
+  cutover: cutoverMysql,
+  cancel: cancelMysql,
   async liveDatabases(cfg, databases) {
     return liveMysql(cfg, databases);
   },

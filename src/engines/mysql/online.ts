@@ -1,14 +1,14 @@
 /** MySQL/MariaDB online migrations after the copy: live lag, cutover, cancel. */
 import type { MigrationConfig } from '../../config/types.js';
-import type { DatabaseRecord, StateStore } from '../../state/types.js';
+import type { DatabaseRecord } from '../../state/types.js';
 import { DbferryError } from '../../util/errors.js';
 import { formatDuration } from '../../util/sizes.js';
 import { rows, withMysql } from './connect.js';
 import { qi } from './sql.js';
 import { removeReplica, replicaStatus, waitCaughtUp } from './replication.js';
-
-const now = (): string => new Date().toISOString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { now, sleep } from '../../util/time.js';
+import { transition } from '../../state/transitions.js';
+import type { DatabasesRun } from '../engine.js';
 
 export async function liveMysql(cfg: MigrationConfig, dbs: DatabaseRecord[]): Promise<DatabaseRecord[]> {
   if (!dbs.some((d) => d.status === 'syncing')) return dbs;
@@ -30,13 +30,8 @@ export async function liveMysql(cfg: MigrationConfig, dbs: DatabaseRecord[]): Pr
   );
 }
 
-export async function cutoverMysql(
-  cfg: MigrationConfig,
-  store: StateStore,
-  only: string[],
-  report: (l: string) => void,
-  signal?: AbortSignal,
-): Promise<string[]> {
+export async function cutoverMysql(run: DatabasesRun): Promise<string[]> {
+  const { cfg, store, databases: only, report, signal } = run;
   const m = await store.getMigration(cfg.name);
   if (!m) throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`);
   const syncing = (await store.getDatabases(cfg.name)).filter((d) => d.status === 'syncing');
@@ -58,7 +53,7 @@ export async function cutoverMysql(
       },
     );
   }
-  await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration' });
+  await store.updateMigration(cfg.name, transition.cuttingOver());
   await withMysql('target', cfg.target, {}, async (c) => {
     for (;;) {
       const st = await replicaStatus(c);
@@ -69,8 +64,7 @@ export async function cutoverMysql(
       if (st.lastError) throw new DbferryError('MIGRATION_FAILED', `replication stopped: ${st.lastError}`);
       report(`lag ${st.secondsBehind ?? '?'} s (maxLag ${cfg.replication.maxLag} s)`);
       if (st.secondsBehind !== null && st.secondsBehind <= cfg.replication.maxLag) break;
-      signal?.throwIfAborted();
-      await sleep(500);
+      await sleep(500, signal);
     }
   });
   const paused = await waitCaughtUp(cfg, report, signal);
@@ -107,18 +101,15 @@ export async function cutoverMysql(
     lines.push(`${d.dbname}: cut over; replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
   }
   const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
-  await store.updateMigration(
-    cfg.name,
-    left.length
-      ? { state: 'InProgress', substate: 'WaitingForCutoverTrigger' }
-      : { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() },
-  );
+  await store.updateMigration(cfg.name, transition.afterCutover(left.length, null, now()));
   return lines;
 }
 
-export async function cancelMysql(cfg: MigrationConfig, store: StateStore, report: (l: string) => void): Promise<string[]> {
+/** Stops the migration's one replica (every replicated database: MySQL cannot cancel some of them). */
+export async function cancelMysql(run: DatabasesRun): Promise<string[]> {
+  const { cfg, store, report } = run;
   const m = await store.getMigration(cfg.name);
-  if (m) await store.updateMigration(cfg.name, { state: 'CleaningUp' });
+  if (m) await store.updateMigration(cfg.name, transition.cleaningUp());
   const removed = await removeReplica(cfg);
   report(
     removed
@@ -127,7 +118,7 @@ export async function cancelMysql(cfg: MigrationConfig, store: StateStore, repor
   );
   for (const d of await store.getDatabases(cfg.name))
     if (d.status !== 'done') await store.upsertDatabase({ ...d, status: 'canceled', lag: null, updatedAt: now() });
-  if (m) await store.updateMigration(cfg.name, { state: 'Canceled', error: null, endedAt: now() });
+  if (m) await store.updateMigration(cfg.name, transition.canceled(now()));
   return [
     removed
       ? 'removed the replica configuration (STOP SLAVE, RESET SLAVE ALL, filters and gtid_slave_pos cleared)'

@@ -13,23 +13,13 @@ import { dropSourceObjects, dropSubscription, findLeftovers, reached, slotPositi
 import { replicationObjectName } from './replication-sql.js';
 import { verifyTables } from './verify.js';
 import { readSequences, writeSequences } from './sequences.js';
-import { STABLE_OUTPUT, wanted } from './migrate.js';
+import { STABLE_OUTPUT } from './steps/workers.js';
+import { tableWanted } from '../selection.js';
 import { resyncUnreplicated, type ResyncReport } from './resync.js';
-import { crashPoint } from '../../util/crash.js';
-
-const now = (): string => new Date().toISOString();
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new DbferryError('INTERRUPTED', 'interrupted; run the command again'));
-      },
-      { once: true },
-    );
-  });
+import type { Probe } from '../../util/probe.js';
+import type { DatabasesRun } from '../engine.js';
+import { now, sleep } from '../../util/time.js';
+import { transition } from '../../state/transitions.js';
 
 /** Lag, CDC counters and last change time of a syncing database (read-only). */
 export async function liveDatabase(cfg: MigrationConfig, d: DatabaseRecord): Promise<DatabaseRecord> {
@@ -120,14 +110,8 @@ export function describeCutover(r: CutoverReport): string {
  * with its replication still running and the error recorded. The migration ends Succeeded when
  * every database is cut over, else it waits for the next `dbferry cutover` with the errors.
  */
-export async function cutoverPostgres(
-  cfg: MigrationConfig,
-  store: StateStore,
-  only: string[],
-  report: (line: string) => void,
-  signal: AbortSignal | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<CutoverReport[]> {
+export async function cutoverPostgres(run: DatabasesRun): Promise<CutoverReport[]> {
+  const { cfg, store, databases: only, report, signal, probe } = run;
   const m = await store.getMigration(cfg.name);
   if (!m)
     throw new DbferryError('NOT_FOUND', `no migration named "${cfg.name}" is recorded on the ${store.location}`, {
@@ -146,16 +130,16 @@ export async function cutoverPostgres(
       'STATE_CONFLICT',
       `migration "${cfg.name}" has no database waiting for cutover (state ${m.state} / ${m.substate})`,
     );
-  await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'CompletingMigration', error: null });
+  await store.updateMigration(cfg.name, transition.cuttingOver());
   const out: CutoverReport[] = [];
   for (const d of dbs) {
     try {
-      out.push(await cutoverDatabase(cfg, store, d, report, signal, env));
+      out.push(await cutoverDatabase(cfg, store, d, report, signal, probe));
     } catch (e) {
       // A refusal (schema drift) has recorded its own state; an interruption leaves the database replicating.
       if (e instanceof DbferryError && e.code === 'STATE_CONFLICT') throw e;
       if (signal?.aborted || (e instanceof DbferryError && e.code === 'INTERRUPTED')) {
-        await store.updateMigration(cfg.name, { state: 'InProgress', substate: 'WaitingForCutoverTrigger' });
+        await store.updateMigration(cfg.name, transition.waitingForCutover(null));
         throw e;
       }
       const error = redact(messageOf(e));
@@ -166,13 +150,8 @@ export async function cutoverPostgres(
   }
   const failed = out.filter((r) => r.error);
   const left = (await store.getDatabases(cfg.name)).filter((x) => x.status !== 'done');
-  if (left.length === 0) await store.updateMigration(cfg.name, { state: 'Succeeded', substate: 'Completed', error: null, endedAt: now() });
-  else
-    await store.updateMigration(cfg.name, {
-      state: 'InProgress',
-      substate: 'WaitingForCutoverTrigger',
-      error: failed.length ? `cutover failed for ${failed.map((f) => `"${f.database}"`).join(', ')}` : null,
-    });
+  const error = failed.length ? `cutover failed for ${failed.map((f) => `"${f.database}"`).join(', ')}` : null;
+  await store.updateMigration(cfg.name, transition.afterCutover(left.length, error, now()));
   if (failed.length) {
     throw new DbferryError(
       'MIGRATION_FAILED',
@@ -195,17 +174,16 @@ async function cutoverDatabase(
   d: DatabaseRecord,
   report: (line: string) => void,
   signal: AbortSignal | undefined,
-  env: Readonly<Record<string, string | undefined>>,
+  probe: Probe,
 ): Promise<CutoverReport> {
   const db = d.dbname;
   const name = replicationObjectName(cfg.name, db);
   const drift = await schemaDrift(cfg, db);
   if (drift.length) {
-    await store.updateMigration(cfg.name, {
-      state: 'WaitingForUserAction',
-      substate: 'WaitingForCutoverTrigger',
-      error: `schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}`,
-    });
+    await store.updateMigration(
+      cfg.name,
+      transition.cutoverRefused(`schema changed during replication in "${db}": ${drift.slice(0, 5).join('; ')}`),
+    );
     throw new DbferryError('STATE_CONFLICT', `cutover refused: the schema of "${db}" changed during replication: ${drift.join('; ')}`, {
       hint: 'Apply the same DDL on the target (logical replication does not carry DDL), then run `dbferry cutover` again.',
     });
@@ -227,7 +205,7 @@ async function cutoverDatabase(
   if (!subscribed) report(`${db}: an earlier cutover already stopped the subscription after catching up; finishing it`);
   const t0 = Date.now();
   if (subscribed) await catchUp(cfg, db, name, report, signal);
-  crashPoint(env, 'cutover-caught-up');
+  await probe.at('cutover-caught-up');
   // Sequences, and the tables and large objects logical replication does not carry.
   const seqs = await withPg('source', cfg.source, { database: db, readOnly: true }, readSequences);
   await withPg('target', cfg.target, { database: db }, (c) => writeSequences(c, seqs));
@@ -248,7 +226,7 @@ async function cutoverDatabase(
   }
   const paused = (Date.now() - t0) / 1000;
   await dropSubscription(cfg, db, name);
-  crashPoint(env, 'cutover-unsubscribed');
+  await probe.at('cutover-unsubscribed');
   await dropSourceObjects(cfg, db, name);
   report(`${db}: replication stopped and removed; writes had to be paused for ${formatDuration(paused)}`);
   await store.upsertDatabase({ ...d, status: 'done', phase: 'verified', lag: 0, error: null, updatedAt: now() });
@@ -260,7 +238,7 @@ async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]>
   // Exactly the migrated tables: tables.skip and tables.include as in the copy.
   const tables = await withPg('source', cfg.source, { database: db, readOnly: true }, async (c) => {
     const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
-    return (await listSourceTables(c, v)).filter((t) => wanted(cfg, db, t));
+    return (await listSourceTables(c, v)).filter((t) => tableWanted(cfg, db, t.schema, t.name));
   });
   const open = async (): Promise<{ src: PgClient; tgt: PgClient }> => {
     const src = await connectPg('source', cfg.source, { database: db, readOnly: true, settings: STABLE_OUTPUT });
@@ -280,18 +258,14 @@ async function verifyOnline(cfg: MigrationConfig, db: string): Promise<string[]>
 }
 
 /** Stops a migration: replication objects removed on both sides, copied data kept (as Azure). */
-export async function cancelPostgres(
-  cfg: MigrationConfig,
-  store: StateStore,
-  only: string[],
-  report: (line: string) => void,
-): Promise<string[]> {
+export async function cancelPostgres(run: DatabasesRun): Promise<string[]> {
+  const { cfg, store, databases: only, report } = run;
   const m = await store.getMigration(cfg.name);
   const recs = await store.getDatabases(cfg.name);
   const dbs = only.length ? only : [...new Set([...recs.map((d) => d.dbname), ...cfg.databases.include])];
   const removed: string[] = [];
   const errors: string[] = [];
-  if (m) await store.updateMigration(cfg.name, { state: 'CleaningUp' });
+  if (m) await store.updateMigration(cfg.name, transition.cleaningUp());
   for (const db of dbs) {
     const name = replicationObjectName(cfg.name, db);
     try {
@@ -321,18 +295,12 @@ export async function cancelPostgres(
     removed.push(`publication ${p.name} (source, ${p.db})`);
   }
   if (errors.length) {
-    if (m) await store.updateMigration(cfg.name, { state: 'Failed', substate: 'Failed', error: `cancel incomplete: ${errors.join('; ')}` });
+    if (m) await store.updateMigration(cfg.name, transition.cancelIncomplete(errors));
     throw new DbferryError('MIGRATION_FAILED', `cancel could not remove everything: ${errors.join('; ')}`, {
       hint: 'Fix the connection problem and run `dbferry cancel` again.',
     });
   }
-  if (m)
-    await store.updateMigration(cfg.name, {
-      state: 'Canceled',
-      substate: m.substate === 'Completed' ? 'Completed' : m.substate,
-      error: null,
-      endedAt: now(),
-    });
+  if (m) await store.updateMigration(cfg.name, transition.canceled(now()));
   return removed;
 }
 

@@ -10,7 +10,8 @@ import { DbferryError } from '../../util/errors.js';
 import { connectPg, type PgClient } from './connect.js';
 import { listSourceTables, streamPart, type SourceTable } from './copy.js';
 import { resyncLargeObjects } from './large-objects.js';
-import { wanted, STABLE_OUTPUT } from './migrate.js';
+import { STABLE_OUTPUT } from './steps/workers.js';
+import { tableWanted } from '../selection.js';
 import { qname } from './sql.js';
 import { verifySql } from './verify.js';
 
@@ -32,7 +33,7 @@ async function unreplicatedTables(c: PgClient, cfg: MigrationConfig, db: string)
     [cfg.replication.replicaIdentityFull],
   );
   const names = new Set(picked.rows.map((r) => `${r.s}\u0000${r.t}`));
-  return (await listSourceTables(c, v)).filter((t) => wanted(cfg, db, t) && names.has(`${t.schema}\u0000${t.name}`));
+  return (await listSourceTables(c, v)).filter((t) => tableWanted(cfg, db, t.schema, t.name) && names.has(`${t.schema}\u0000${t.name}`));
 }
 
 async function recopy(src: PgClient, tgt: PgClient, t: SourceTable): Promise<void> {

@@ -1,0 +1,146 @@
+/**
+ * pg_dump's scripts of one database, taken on the copy's snapshot and understood once for the
+ * steps that use them: the pre-data header and table batches (schema-pre-data), each table's
+ * keys and indexes (copy-data), the rest of post-data and the foreign keys (schema-post-data),
+ * and the tables to copy with those an earlier run finished.
+ */
+import type { MigrationConfig } from '../../../config/types.js';
+import { schemaWanted } from '../../../config/patterns.js';
+import { tableWanted } from '../../selection.js';
+import { connectPg, type PgClient } from '../connect.js';
+import { listSourceTables, type SourceTable } from '../copy.js';
+import {
+  batchPreData,
+  classifyPostData,
+  filterStatements,
+  inlineIndexes,
+  parseEntries,
+  splitDump,
+  statements,
+  type FilterResult,
+  type PostDataItem,
+  type PreDataBatch,
+  type SkippedStatement,
+  type TargetRoles,
+} from '../dump-script.js';
+import { runPgDump } from '../pg-dump.js';
+import { tableKey, type PgDatabaseContext } from './context.js';
+
+/** Tables smaller than this get their simple indexes built empty, in the schema batch, before the load. */
+const INLINE_INDEX_MAX = 1024 * 1024;
+/** Tables per pre-data batch: small, so the first tables can be copied while the rest are created. */
+const TABLES_PER_BATCH = 8;
+
+export interface SchemaScript {
+  targetRoles: TargetRoles;
+  /** The database-level part of pre-data (empty when schema-pre-data does not run). */
+  header: FilterResult;
+  batches: PreDataBatch[];
+  post: PostDataItem[];
+  /** Each table's own keys and indexes, built once it is loaded. */
+  byTable: Map<string, PostDataItem[]>;
+  /** Tables whose data is copied, and those an earlier run finished. */
+  copyList: SourceTable[];
+  doneTables: Set<string>;
+  skipped: SkippedStatement[];
+}
+
+/** `--exclude-schema="name"` for every schema schemas.include / exclude leaves out (quoted: matched literally). */
+async function excludedSchemaArgs(c: PgClient, cfg: MigrationConfig): Promise<string[]> {
+  if (cfg.schemas.include.length === 0 && cfg.schemas.exclude.length === 0) return [];
+  const names = (
+    await c.query<{ n: string }>(
+      `SELECT nspname AS n FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1`,
+    )
+  ).rows.map((r) => r.n);
+  return names.filter((n) => !schemaWanted(cfg.schemas, n)).map((n) => `--exclude-schema="${n.replace(/"/g, '""')}"`);
+}
+
+/** The target's roles, and those its user may make owners of objects (ALTER ... OWNER TO). */
+async function targetRolesOf(cfg: MigrationConfig): Promise<TargetRoles> {
+  const c = await connectPg('target', cfg.target, {});
+  try {
+    const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+    // Since 16, giving an object to a role needs the SET option of the membership.
+    const r = await c.query<{ rolname: string; ownable: boolean; su: boolean }>(
+      `SELECT rolname, pg_has_role(current_user, oid, ${v >= 160000 ? "'SET'" : "'MEMBER'"}) AS ownable, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su FROM pg_roles`,
+    );
+    const superuser = r.rows[0]?.su === true;
+    return {
+      existing: new Set(r.rows.map((x) => x.rolname)),
+      ownable: superuser ? 'any' : new Set(r.rows.filter((x) => x.ownable).map((x) => x.rolname)),
+    };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** The pre-data script: its database-level header (CREATE DATABASE left out) and the table batches. */
+async function preDataScript(
+  ctx: PgDatabaseContext,
+  schemaArgs: string[],
+  roles: TargetRoles,
+): Promise<{ header: FilterResult; batches: PreDataBatch[] }> {
+  const { cfg, database: db } = ctx.run;
+  const args = ['--section=pre-data', '--create', `--snapshot=${ctx.snapshot}`, ...schemaArgs];
+  const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, args, ctx.run.signal));
+  const withoutCreate = pre.header
+    .map((e) =>
+      e.type === 'DATABASE'
+        ? {
+            ...e,
+            sql: statements(e.sql)
+              .filter((s) => !/^CREATE DATABASE /.test(s))
+              .join('\n'),
+          }
+        : e,
+    )
+    .filter((e) => e.sql.trim() !== '');
+  return { header: filterStatements(withoutCreate, roles), batches: batchPreData(pre.body, TABLES_PER_BATCH) };
+}
+
+export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: boolean): Promise<SchemaScript> {
+  const { cfg, database: db, store } = ctx.run;
+  const targetRoles = await targetRolesOf(cfg);
+  // Schemas left out by schemas.include / exclude: pg_dump neither creates nor fills them.
+  const schemaArgs = await excludedSchemaArgs(ctx.exporter, cfg);
+  const postDump = runPgDump(
+    ctx.pgDump,
+    cfg.source,
+    db,
+    ['--section=post-data', `--snapshot=${ctx.snapshot}`, ...schemaArgs],
+    ctx.run.signal,
+  );
+  postDump.catch(() => undefined);
+  const pre = withPreData
+    ? await preDataScript(ctx, schemaArgs, targetRoles)
+    : { header: { sql: '', skipped: [], extensionsLeftOut: [] }, batches: [] };
+  const skipped: SkippedStatement[] = [...pre.header.skipped];
+  const post = classifyPostData(parseEntries(await postDump)).map((p): PostDataItem => {
+    const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
+    skipped.push(...f.skipped);
+    return { ...p, entry: { ...p.entry, sql: f.sql } };
+  });
+  const copyList = (await listSourceTables(ctx.exporter, ctx.source.versionNum)).filter((t) => tableWanted(cfg, db, t.schema, t.name));
+  const doneTables = new Set((await store.getTables(cfg.name, db)).filter((t) => t.done).map((t) => tableKey(t.schema, t.table)));
+  let batches = pre.batches;
+  let tableItems = post;
+  if (batches.length) {
+    // Small tables get their simple keys and indexes with the table, in its schema batch.
+    const small = new Set(
+      copyList
+        .filter((t) => t.bytes < INLINE_INDEX_MAX && !doneTables.has(tableKey(t.schema, t.name)))
+        .map((t) => tableKey(t.schema, t.name)),
+    );
+    const inlined = inlineIndexes(batches, post, small);
+    batches = inlined.batches;
+    tableItems = post.filter((i) => !inlined.moved.has(i));
+  }
+  const byTable = new Map<string, PostDataItem[]>();
+  for (const p of tableItems) {
+    if (p.phase !== 'table' || !p.table) continue;
+    const k = tableKey(p.table.schema, p.table.name);
+    byTable.set(k, [...(byTable.get(k) ?? []), p]);
+  }
+  return { targetRoles, header: pre.header, batches, post, byTable, copyList, doneTables, skipped };
+}
