@@ -152,7 +152,7 @@ function rolesText(cfg: MigrationConfig, discovery: Discovery | null): string {
   const list = discovery?.roles;
   const skipped = discovery?.rolesNotCreated ?? [];
   const notCreated = skipped.length
-    ? `; not created: ${skipped.map((r) => `${r.name} (${r.why})`).join(', ')}; objects owned by a role that is not on the target, or that the target user may not give objects to, are owned by the target user`
+    ? `; roles not created: ${skipped.map((r) => `${r.name} (${r.why})`).join(', ')}; objects owned by a role that is not on the target, or that the target user may not give objects to, are owned by the target user`
     : '';
   if (list && list.length === 0)
     return `no roles to create (the source has no non-superuser roles besides the connecting user)${notCreated}`;
@@ -164,10 +164,11 @@ function rolesText(cfg: MigrationConfig, discovery: Discovery | null): string {
 /** The plan's steps: the migration's own, then each database's as its engine compiles them. */
 function planSteps(cfg: MigrationConfig, databases: PlanDatabase[], discovery: Discovery | null, method: PlannedMethod): PlanStep[] {
   const steps: PlanStep[] = [];
-  if (cfg.option !== 'Migrate') steps.push(step(null, 'validate', `run the pre-migration check (migration option ${cfg.option})`));
+  if (cfg.option !== 'Migrate')
+    steps.push(step(null, 'validate', `run the pre-migration check (migration option ${cfg.option})`, { always: true }));
   if (cfg.option === 'Validate') return steps;
   const store = cfg.engine === 'postgresql' ? 'schema' : 'database';
-  steps.push(step(null, 'register', `record migration "${cfg.name}" in the target's state store (${store} dbferry)`));
+  steps.push(step(null, 'register', `record migration "${cfg.name}" in the target's state store (${store} dbferry)`, { always: true }));
   if (cfg.engine === 'postgresql' && cfg.roles.migrate) steps.push(step(null, 'roles', rolesText(cfg, discovery), { after: ['register'] }));
   const migrated = databases.filter((d) => d.action !== 'refuse-non-empty');
   for (const d of migrated) {

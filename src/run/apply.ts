@@ -242,8 +242,15 @@ function prepareTask(run: ApplyRun): ListrTask<Ctx> {
       const report = (line: string): void => {
         task.output = line;
       };
+      const done = (await store.getSteps(cfg.name)).some((r) => r.dbname === '' && r.step === roles?.id && r.state === 'done');
+      if (roles && done) {
+        run.outcomes.push({ id: roles.id, state: 'skipped' });
+        task.title = 'Prepared the target: roles created by an earlier run';
+        return;
+      }
       const lines = await input.engine.prepareTarget(migrationRun(run, report));
       if (roles) {
+        await store.recordStep({ migration: cfg.name, dbname: '', step: roles.id, state: 'done', updatedAt: now() });
         run.outcomes.push({ id: roles.id, state: 'done' });
         await input.probe.at(`after:${roles.kind}`);
       }
@@ -260,9 +267,11 @@ function databaseTask(run: ApplyRun, d: Plan['databases'][number], jobs: number)
     task: async (_c, sub) => {
       if (d.fellBack) sub.output = d.methodReason;
       log?.({ event: 'database.started', database: d.name, message: `${d.name} (${d.method})` });
+      const logLine = (line: string, figures?: Record<string, number>): void =>
+        log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
       const report = (line: string, figures?: Record<string, number>): void => {
         sub.output = line;
-        log?.({ event: 'progress', database: d.name, message: line, ...(figures ? { figures } : {}) });
+        logLine(line, figures);
       };
       run.reporters.add(report);
       const pausedNow = run.sourceGuard?.reason();
@@ -280,18 +289,26 @@ function databaseTask(run: ApplyRun, d: Plan['databases'][number], jobs: number)
         ...(input.pgbin ? { pgbin: input.pgbin } : {}),
         ...(run.limiter ? { limiter: run.limiter } : {}),
       } as const;
-      try {
-        const line = await executeDatabase(
-          { engine: input.engine, base, steps: stepsOf(input.plan, d.name), report, outcomes: run.outcomes },
-          sub as never,
-        );
+      // Cutover steps run after every database (completeTask), never inside one.
+      const steps = stepsOf(input.plan, d.name).filter((s) => s.kind !== 'cutover');
+      const ended = (line: string | null, error?: unknown): void => {
+        run.reporters.delete(report);
+        if (line === null) {
+          log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(error) });
+          return;
+        }
         sub.title = `Database "${d.name}" (${d.method}): ${line}`;
         log?.({ event: 'database.completed', database: d.name, message: sub.title });
+      };
+      try {
+        const list = await executeDatabase(
+          { engine: input.engine, base, steps, report, log: logLine, outcomes: run.outcomes, ended },
+          sub as never,
+        );
+        return list ?? undefined;
       } catch (e) {
-        log?.({ level: 'error', event: 'database.failed', database: d.name, message: messageOf(e) });
+        ended(null, e);
         throw e;
-      } finally {
-        run.reporters.delete(report);
       }
     },
     rendererOptions: { persistentOutput: true },

@@ -1,7 +1,7 @@
 /**
  * Test hooks. A run passes named points (`after-schema`, `after-table-3`, `cutover-caught-up`...)
  * to its probe; the reliability tests give one that kills the process, pauses or fails there
- * (test/setup/probed-dbferry.mjs). The real command line gives `noProbe`: nothing happens.
+ * (test/setup/probed-dbferry.js). The real command line gives `noProbe`: nothing happens.
  */
 export interface ProbeIo {
   report?: (line: string) => void;

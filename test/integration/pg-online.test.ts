@@ -226,8 +226,8 @@ describe('online migration under a concurrent writer', () => {
     await resetTarget('online_db');
     const { startCli, waitForStderr } = await import('../setup/cli.js');
     const file = config('online-sigint', 'online_db');
-    const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
-    await waitForStderr(child, 'paused at after-schema');
+    const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after:schema-pre-data' } });
+    await waitForStderr(child, 'paused at after:schema-pre-data');
     expect((await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`))[0]).toEqual({
       n: 1,
     });
@@ -316,7 +316,7 @@ describe('online migration under a concurrent writer', () => {
     // Kill the run right after the slot's copy landed, then cancel from "another machine".
     const { spawnCli } = await import('../setup/cli.js');
     const file = config('online-crash', 'online_db');
-    const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after-data' } });
+    const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after:copy-data' } });
     expect(crashed.signal).toBe('SIGKILL');
     expect(
       (await pgQuery(src, `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_online\\_crash%'`))[0],
@@ -341,9 +341,9 @@ describe('online migration under a concurrent writer', () => {
       }),
     );
     // Databases run one after the other (jobs: 1) in name order: online_db replicates, then online_db2 fails.
-    const failed = await runCli(['apply', file, '--yes'], { env: { DBFERRY_FAIL_AT: 'after-schema:online_db2' } });
+    const failed = await runCli(['apply', file, '--yes'], { env: { DBFERRY_FAIL_AT: 'after:online_db2:schema-pre-data' } });
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toContain('injected failure at after-schema:online_db2');
+    expect(failed.stderr).toContain('injected failure at after:online_db2:schema-pre-data');
     const [m] = await pgQuery<{ state: string; substate: string; error: string }>(
       tgt,
       `SELECT state, substate, error FROM dbferry.migrations WHERE name = 'online-partial'`,

@@ -69,8 +69,8 @@ describe('PostgreSQL', () => {
 
   it('a second migration of a database another one is copying is refused, and changes nothing', async () => {
     await resetPg();
-    const first = startCli(['apply', pgFile('conc-first'), '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
-    await waitForStderr(first, 'paused at after-schema');
+    const first = startCli(['apply', pgFile('conc-first'), '--yes'], { env: { DBFERRY_PAUSE_AT: 'after:schema-pre-data' } });
+    await waitForStderr(first, 'paused at after:schema-pre-data');
     const second = await runCli(['apply', pgFile('conc-second'), '--yes']);
     expect(second.code, second.stderr).toBe(2);
     expect(second.stderr).toContain(`database "${DB}" is already being migrated by active migration "conc-first"`);

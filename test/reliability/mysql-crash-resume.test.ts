@@ -87,15 +87,15 @@ afterAll(async () => {
 });
 
 const DUMP_POINTS = [
-  'after-create',
-  'after-schema',
+  'after:create-database',
+  'after:schema-pre-data',
   'mid-copy',
   'after-table-1',
   'after-table-2',
   'after-table-3',
   'after-table-4',
-  'after-data',
-  'after-post-data',
+  'after:copy-data',
+  'after:schema-objects',
 ];
 
 describe('MySQL: kill -9 at seeded-random points of the dump method, then apply again', () => {
@@ -103,22 +103,22 @@ describe('MySQL: kill -9 at seeded-random points of the dump method, then apply 
   for (const point of points) {
     it(`crash ${point}: the re-run copies the database again and source and target are equal`, async () => {
       await resetTarget();
-      const file = config(`my-crash-${point}`);
+      const file = config(`my-crash-${point.replace(/:/g, '-')}`);
       const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       const again = await runCli(['apply', file, '--yes']);
       expect(again.code, again.stderr).toBe(0);
-      expect(again.stderr).toContain(`Resumed migration "my-crash-${point}"`);
+      expect(again.stderr).toContain(`Resumed migration "my-crash-${point.replace(/:/g, '-')}"`);
       expect(await state(m2)).toEqual(await state(m1));
     });
   }
 });
 
 describe('MySQL online: kill -9 between the copy and the replica', () => {
-  for (const point of ['after-copied', 'replica-started']) {
+  for (const point of ['after:schema-objects', 'replica-started']) {
     it(`crash ${point}: apply again replicates, changes made meanwhile arrive, cutover ends equal with no replica left`, async () => {
       await resetTarget();
-      const file = config(`my-crash-online-${point}`, 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s');
+      const file = config(`my-crash-online-${point.replace(/:/g, '-')}`, 'mode: online\nmethod: replication\nreplication:\n  maxLag: 5s');
       const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       await myQuery(

@@ -70,16 +70,16 @@ afterAll(async () => {
 /** 10 kill points drawn from every crash point of the dump method (seed DBFERRY_KILL_SEED, default 266: it reaches every phase but the last); all of them under DBFERRY_STRESS. */
 function killPoints(): string[] {
   const candidates = [
-    'after-roles',
-    'after-create',
+    'after:roles',
+    'after:create-database',
     'mid-schema',
-    'after-schema',
+    'after:schema-pre-data',
     'mid-copy',
     ...Array.from({ length: 9 }, (_, i) => `after-table-${i + 1}`),
-    'after-data',
+    'after:copy-data',
     'mid-post-data',
-    'after-post-data',
-    'after-finalize',
+    'after:schema-post-data',
+    'after:analyze',
   ];
   return process.env.DBFERRY_STRESS ? candidates : seededPick(candidates, 10, Number(process.env.DBFERRY_KILL_SEED ?? 266));
 }
@@ -89,14 +89,14 @@ describe('kill -9 at 10 seeded-random points, then apply again', () => {
   for (const point of points) {
     it(`crash ${point}: the re-run resumes and source and target are equal`, async () => {
       await resetTarget();
-      const file = config(`resume-${point}`);
+      const file = config(`resume-${point.replace(/:/g, '-')}`);
       const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       const state = await pgQuery<{ state: string }>(tgt, 'SELECT state FROM dbferry.migrations');
       expect(state).toEqual([{ state: 'InProgress' }]);
       const again = await runCli(['apply', file, '--yes']);
       expect(again.code, again.stderr).toBe(0);
-      expect(again.stderr).toContain(`Resumed migration "resume-${point}"`);
+      expect(again.stderr).toContain(`Resumed migration "resume-${point.replace(/:/g, '-')}"`);
       await expectEqual();
       expect(await pgQuery(tgt, `SELECT state, substate FROM dbferry.migrations`)).toEqual([{ state: 'Succeeded', substate: 'Completed' }]);
     });
@@ -107,8 +107,8 @@ describe('signals and concurrency', () => {
   it('SIGINT exits 130 and leaves a resumable migration; a concurrent apply is refused', async () => {
     await resetTarget();
     const file = config('resume-sigint');
-    const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after-schema' } });
-    await waitForStderr(child, 'paused at after-schema');
+    const child = startCli(['apply', file, '--yes'], { env: { DBFERRY_PAUSE_AT: 'after:schema-pre-data' } });
+    await waitForStderr(child, 'paused at after:schema-pre-data');
     const second = await runCli(['apply', file, '--yes']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('another dbferry process is applying migration "resume-sigint"');
@@ -128,7 +128,7 @@ describe('signals and concurrency', () => {
   it('verify names the table that differs, and the migration fails', async () => {
     await resetTarget();
     const file = config('resume-verify');
-    const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after-data' } });
+    const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: 'after:copy-data' } });
     expect(crashed.signal).toBe('SIGKILL');
     await pgQuery(tgt, `UPDATE t3 SET v = 'tampered' WHERE id = 5`, DB);
     const again = await runCli(['apply', file, '--yes']);

@@ -93,10 +93,10 @@ afterAll(async () => {
 });
 
 describe('kill -9 during replication set-up, then apply again', () => {
-  for (const point of ['after-publication', 'after-slot', 'mid-copy', 'after-subscription']) {
+  for (const point of ['after-publication', 'after-slot', 'mid-copy', 'after:subscription']) {
     it(`crash ${point}: apply again replicates, cutover ends equal, nothing left behind`, async () => {
       await resetTarget();
-      const file = config(`oc-${point}`);
+      const file = config(`oc-${point.replace(/:/g, '-')}`);
       const crashed = await spawnCli(['apply', file, '--yes'], { env: { DBFERRY_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       await write();
@@ -125,7 +125,7 @@ describe('kill -9 during cutover, then cutover again', () => {
   for (const point of ['cutover-caught-up', 'cutover-unsubscribed']) {
     it(`crash ${point}: cutover again finishes, equal, nothing left behind`, async () => {
       await resetTarget();
-      const file = config(`oc-${point}`);
+      const file = config(`oc-${point.replace(/:/g, '-')}`);
       expect((await runCli(['apply', file, '--yes'])).code).toBe(0);
       await write();
       const crashed = await spawnCli(['cutover', file], { env: { DBFERRY_CRASH_AT: point } });

@@ -13,7 +13,7 @@ import type { MariaServer, PgServer } from './servers.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** dbferry as tests run it: bin/dbferry.js plus the test probe (DBFERRY_CRASH_AT and friends). */
-export const BIN = join(ROOT, 'test', 'setup', 'probed-dbferry.mjs');
+export const BIN = join(ROOT, 'test', 'setup', 'probed-dbferry.js');
 
 export interface CliResult {
   code: number;
