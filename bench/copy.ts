@@ -13,9 +13,9 @@ import { BIN, pgQuery } from '../test/setup/cli.js';
 import { ensureDebianTool } from './debian-tool.js';
 import { startPostgres, stopPostgres, type PgServer } from '../test/setup/servers.js';
 
-const PGBIN = '/usr/lib/postgresql/15/bin';
+export const PGBIN = '/usr/lib/postgresql/15/bin';
 
-interface Timed {
+export interface Timed {
   seconds: number;
   peakRssMb: number | null;
   /** CPU seconds spent during the run by each side's server processes and by the tool (all its processes). */
@@ -41,13 +41,19 @@ function clusterCpu(s: PgServer): number {
   return cpuOf(pid, true);
 }
 
-interface Servers {
+export interface Servers {
   source: PgServer;
   target: PgServer;
 }
 
 /** Runs a shell pipeline (or a command) and times it; samples VmHWM of the first process. */
-function timed(servers: Servers, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, trackRss = false): Promise<Timed> {
+export function timed(
+  servers: Servers,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  trackRss = false,
+): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const before = { source: clusterCpu(servers.source), target: clusterCpu(servers.target), tool: cpuOf('self', false) };
@@ -87,7 +93,7 @@ interface Case {
   build(s: PgServer, db: string): Promise<void>;
 }
 
-function cases(scale: number): Case[] {
+export function cases(scale: number): Case[] {
   return [
     {
       name: `pgbench scale ${scale}`,

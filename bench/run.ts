@@ -1,4 +1,5 @@
-/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), online, mysql, check. */
+/** `npm run bench [-- <case>] [--scale=N] [--jobs=N]`: benchmarks as Markdown tables. Cases: copy (default), online, mysql, check, builds (A/B of two dbferry builds). */
+import { benchBuilds } from './builds.js';
 import { benchCheck } from './check.js';
 import { benchCopy } from './copy.js';
 import { benchOnline } from './online.js';
@@ -9,6 +10,7 @@ const CASES: Record<string, (args: string[]) => Promise<string>> = {
   online: benchOnline,
   mysql: benchMysql,
   check: benchCheck,
+  builds: benchBuilds,
 };
 
 async function main(): Promise<void> {

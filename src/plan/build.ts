@@ -36,6 +36,34 @@ function actionFor(cfg: MigrationConfig, exists: boolean | null, objects: number
   return cfg.databases.overwrite ? 'overwrite' : 'refuse-non-empty';
 }
 
+/** One database as the plan shows it: its method, what happens to the target database, what discovery found. */
+function planDatabase(cfg: MigrationConfig, name: string, discovery: Discovery | null, decided: MethodDecision | undefined): PlanDatabase {
+  const base = configuredMethod(cfg);
+  const facts = discovery?.databases.find((d) => d.source.name === name);
+  const action = discovery?.resumable[name]
+    ? 'resume'
+    : actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
+  return {
+    name,
+    method: decided ? decided.method : base.method,
+    methodReason: decided ? decided.reason : base.reason,
+    fellBack: decided?.fellBack === true,
+    action,
+    sizeBytes: facts?.source.sizeBytes ?? null,
+    tables: facts?.source.tables ?? null,
+    schemas: facts?.source.schemas ?? null,
+    rowEstimate: facts?.source.rowEstimate ?? null,
+    encoding: facts?.source.encoding ?? null,
+    collation: facts?.source.collation ?? null,
+    targetExists: facts ? facts.target.exists : null,
+    targetUserObjects: facts ? facts.target.userObjects : null,
+    tablesSkipped: tableRefsFor(cfg, name, 'skip'),
+    tablesIncluded: tableRefsFor(cfg, name, 'include'),
+    ownershipToTargetUser: facts?.source.ownershipToTargetUser ?? [],
+    grantsSkipped: facts?.source.grantsSkipped ?? [],
+  };
+}
+
 export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): Plan {
   const cfg = loaded.config;
   const base = configuredMethod(cfg);
@@ -43,34 +71,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   const names = discovery
     ? discovery.databases.map((d) => d.source.name)
     : [...cfg.databases.include].filter((d) => !cfg.databases.exclude.includes(d)).sort();
-  const databases: PlanDatabase[] = names.map((name) => {
-    const facts = discovery?.databases.find((d) => d.source.name === name);
-    const decided = decisions?.[name];
-    const method: PlannedMethod = decided ? decided.method : base.method;
-    const reason = decided ? decided.reason : base.reason;
-    const action = discovery?.resumable[name]
-      ? 'resume'
-      : actionFor(cfg, facts ? facts.target.exists : null, facts ? facts.target.userObjects : null);
-    return {
-      name,
-      method,
-      methodReason: reason,
-      fellBack: decided?.fellBack === true,
-      action,
-      sizeBytes: facts?.source.sizeBytes ?? null,
-      tables: facts?.source.tables ?? null,
-      schemas: facts?.source.schemas ?? null,
-      rowEstimate: facts?.source.rowEstimate ?? null,
-      encoding: facts?.source.encoding ?? null,
-      collation: facts?.source.collation ?? null,
-      targetExists: facts ? facts.target.exists : null,
-      targetUserObjects: facts ? facts.target.userObjects : null,
-      tablesSkipped: tableRefsFor(cfg, name, 'skip'),
-      tablesIncluded: tableRefsFor(cfg, name, 'include'),
-      ownershipToTargetUser: facts?.source.ownershipToTargetUser ?? [],
-      grantsSkipped: facts?.source.grantsSkipped ?? [],
-    };
-  });
+  const databases = names.map((name) => planDatabase(cfg, name, discovery, decisions?.[name]));
   for (const d of databases) {
     if (d.action === 'refuse-non-empty') {
       warnings.push(
@@ -86,21 +87,7 @@ export function buildPlan({ loaded, discovery, checks, decisions }: PlanInput): 
   const count = (m: PlannedMethod) => databases.filter((d) => d.method === m && d.action !== 'refuse-non-empty').length;
   const blocked = databases.filter((d) => d.action === 'refuse-non-empty').length + missing.length;
   const n = databases.length;
-  const parts: string[] = [];
-  if (!discovery && n === 0) parts.push('every non-system database on the source (listed when planning against the servers)');
-  else parts.push(`${n} database${n === 1 ? '' : 's'}${totalBytes !== null ? ` (${formatBytes(totalBytes)})` : ''} to migrate`);
-  const methods = [
-    count('dump') ? `${count('dump')} by dump` : '',
-    count('replication') ? `${count('replication')} by replication` : '',
-    count('auto') ? `${count('auto')} method decided at check` : '',
-  ]
-    .filter(Boolean)
-    .join(', ');
-  if (methods) parts.push(methods);
-  if (blocked) parts.push(`${blocked} blocked`);
-  if (cfg.mode === 'online') parts.push(cfg.cutover ? 'cutover automatic once lag <= maxLag' : 'cutover on `dbferry cutover`');
-  if (cfg.option === 'Validate') parts.push('option Validate: check only, nothing is migrated');
-
+  const parts = summaryParts(cfg, { discovered: discovery !== null, n, totalBytes, blocked, count });
   return {
     format: 'dbferry-plan',
     formatVersion: 1,
@@ -203,4 +190,27 @@ function planSteps(cfg: MigrationConfig, databases: PlanDatabase[], discovery: D
       : migrated.filter((d) => d.method !== 'dump').map((d) => (d.method === 'auto' ? '*' : d.name));
   steps.push(...compileMigrationSteps(cfg, [...new Set(replicated)]));
   return steps;
+}
+
+/** The plan's one-line summary, in parts. */
+function summaryParts(
+  cfg: MigrationConfig,
+  x: { discovered: boolean; n: number; totalBytes: number | null; blocked: number; count: (m: PlannedMethod) => number },
+): string[] {
+  const { n, totalBytes, blocked, count } = x;
+  const parts: string[] = [];
+  if (!x.discovered && n === 0) parts.push('every non-system database on the source (listed when planning against the servers)');
+  else parts.push(`${n} database${n === 1 ? '' : 's'}${totalBytes !== null ? ` (${formatBytes(totalBytes)})` : ''} to migrate`);
+  const methods = [
+    count('dump') ? `${count('dump')} by dump` : '',
+    count('replication') ? `${count('replication')} by replication` : '',
+    count('auto') ? `${count('auto')} method decided at check` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  if (methods) parts.push(methods);
+  if (blocked) parts.push(`${blocked} blocked`);
+  if (cfg.mode === 'online') parts.push(cfg.cutover ? 'cutover automatic once lag <= maxLag' : 'cutover on `dbferry cutover`');
+  if (cfg.option === 'Validate') parts.push('option Validate: check only, nothing is migrated');
+  return parts;
 }

@@ -1,7 +1,11 @@
 /** `dbferry cutover` and `dbferry cancel`: delegate to the engine, holding the migration's lock. */
 import { engineFor } from '../../engines/index.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
-import { createNotifier } from '../../run/notify.js';
+import { createNotifier, type Notifier } from '../../run/notify.js';
+import type { ListrTask } from 'listr2';
+import type { MigrationConfig } from '../../config/types.js';
+import type { Engine } from '../../engines/engine.js';
+import type { MigrationRecord, StateStore } from '../../state/types.js';
 import { runTasks } from '../../run/runner.js';
 import type { LogFields } from '../../util/log-event.js';
 import { recordCutoverPauses, startMetrics } from '../metrics.js';
@@ -9,10 +13,109 @@ import { chooseRenderer, ProgressStream, type Cli } from '../io.js';
 import { loadAndConnect } from '../shared.js';
 import { noProbe } from '../../util/probe.js';
 
+type Op = 'cutover' | 'cancel';
+
+/** Another apply, cutover or cancel of this migration holds its lock: refuse. */
+async function lockMigration(store: StateStore, name: string): Promise<boolean> {
+  if (!(await store.exists())) return false;
+  if (await store.tryLock(name)) return true;
+  throw new DbferryError('LOCKED', `another dbferry process is working on migration "${name}" (an apply, cutover or cancel)`, {
+    hint: 'Stop it first (Ctrl-C), or wait for it to finish.',
+  });
+}
+
+function notifyOutcome(notifier: Notifier, op: Op, name: string, m: MigrationRecord | undefined, lines: string[]): void {
+  if (op === 'cancel')
+    notifier.send({
+      event: 'canceled',
+      migration: name,
+      state: m?.state ?? 'Canceled',
+      substate: m?.substate ?? '?',
+      text: `migration ${name} canceled`,
+    });
+  else if (m?.state === 'Succeeded')
+    notifier.send({
+      event: 'succeeded',
+      migration: name,
+      state: m.state,
+      substate: m.substate,
+      text: `migration ${name} cut over and succeeded: ${lines.join('; ')}`,
+    });
+}
+
+function printOutcome(cli: Cli, op: Op, name: string, m: MigrationRecord | undefined, lines: string[]): void {
+  cli.log({
+    event: 'result',
+    message: `${op}: ${m?.state ?? '?'} / ${m?.substate ?? '?'}`,
+    state: m?.state ?? null,
+    substate: m?.substate ?? null,
+    details: lines,
+  });
+  if (cli.opts.json) return cli.json({ name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
+  for (const l of lines) cli.out(`${l}\n`);
+  if (m) cli.out(`Migration "${name}": ${m.state} / ${m.substate}\n`);
+}
+
+interface OpRun {
+  cli: Cli;
+  cfg: MigrationConfig;
+  engine: Engine;
+  store: StateStore;
+  notifier: Notifier;
+  op: Op;
+  databases: string[];
+  metricsAddr?: string | undefined;
+}
+
+/** The operation as one Listr2 task; returns the engine's lines. */
+async function runOperation(x: OpRun): Promise<string[]> {
+  const { cli, cfg, engine, store, op, databases } = x;
+  let lines: string[] = [];
+  const metrics = x.metricsAddr ? await startMetrics(cli, cfg, engine, x.metricsAddr) : undefined;
+  // No signal for the runner: the engine watches it itself and stops at a safe point.
+  const runner = {
+    ...(cli.jsonLogs ? { log: (f: LogFields) => cli.log(f) } : {}),
+    renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
+    output: new ProgressStream(cli.io.stderr),
+  };
+  const title = `${op === 'cutover' ? 'Cut over' : 'Cancel'} migration "${cfg.name}"${databases.length ? ` (${databases.join(', ')})` : ''}`;
+  const task: ListrTask<object> = {
+    title,
+    task: async (_c, t) => {
+      const report = (line: string): void => {
+        t.output = line;
+        cli.log({ event: 'progress', message: line });
+      };
+      try {
+        const run = { cfg, store, databases, report, env: cli.io.env, probe: cli.io.probe ?? noProbe, signal: cli.io.signal };
+        lines = op === 'cutover' ? await engine.cutover(run) : await engine.cancel(run);
+        recordCutoverPauses(metrics, cfg.name, lines);
+      } catch (e) {
+        const failed = await store.getMigration(cfg.name).catch(() => undefined);
+        x.notifier.send({
+          event: 'failed',
+          migration: cfg.name,
+          state: failed?.state ?? '?',
+          substate: failed?.substate ?? '?',
+          text: `migration ${cfg.name}: ${op} failed: ${messageOf(e)}`,
+          error: messageOf(e),
+        });
+        throw e;
+      } finally {
+        await metrics?.close();
+      }
+      t.title = `${title}: done`;
+    },
+    rendererOptions: { persistentOutput: true },
+  };
+  await runTasks([task], {}, runner);
+  return lines;
+}
+
 export async function engineCommand(
   cli: Cli,
   file: string | undefined,
-  op: 'cutover' | 'cancel',
+  op: Op,
   databases: string[],
   opts: { metricsAddr?: string } = {},
 ): Promise<number> {
@@ -32,87 +135,11 @@ export async function engineCommand(
   let locked = false;
   const notifier = createNotifier(cfg.notify.webhooks);
   try {
-    if (await store.exists()) {
-      locked = await store.tryLock(cfg.name);
-      if (!locked) {
-        throw new DbferryError('LOCKED', `another dbferry process is working on migration "${cfg.name}" (an apply, cutover or cancel)`, {
-          hint: 'Stop it first (Ctrl-C), or wait for it to finish.',
-        });
-      }
-    }
-    let lines: string[] = [];
-    const metrics = opts.metricsAddr ? await startMetrics(cli, cfg, engine, opts.metricsAddr) : undefined;
-    // No signal for the runner: the engine watches it itself and stops at a safe point.
-    const runner = {
-      ...(cli.jsonLogs ? { log: (f: LogFields) => cli.log(f) } : {}),
-      renderer: chooseRenderer(cli.opts, cli.io.stderr.isTTY === true, cli.io.env),
-      output: new ProgressStream(cli.io.stderr),
-    };
-    const title = `${op === 'cutover' ? 'Cut over' : 'Cancel'} migration "${cfg.name}"${databases.length ? ` (${databases.join(', ')})` : ''}`;
-    await runTasks(
-      [
-        {
-          title,
-          task: async (_c, task) => {
-            try {
-              const report = (line: string): void => {
-                task.output = line;
-                cli.log({ event: 'progress', message: line });
-              };
-              const run = { cfg, store, databases, report, env: cli.io.env, probe: cli.io.probe ?? noProbe, signal: cli.io.signal };
-              lines = op === 'cutover' ? await engine.cutover(run) : await engine.cancel(run);
-              recordCutoverPauses(metrics, cfg.name, lines);
-            } catch (e) {
-              const failed = await store.getMigration(cfg.name).catch(() => undefined);
-              notifier.send({
-                event: 'failed',
-                migration: cfg.name,
-                state: failed?.state ?? '?',
-                substate: failed?.substate ?? '?',
-                text: `migration ${cfg.name}: ${op} failed: ${messageOf(e)}`,
-                error: messageOf(e),
-              });
-              throw e;
-            } finally {
-              await metrics?.close();
-            }
-            task.title = `${title}: done`;
-          },
-          rendererOptions: { persistentOutput: true },
-        },
-      ],
-      {},
-      runner,
-    );
+    locked = await lockMigration(store, cfg.name);
+    const lines = await runOperation({ cli, cfg, engine, store, notifier, op, databases, metricsAddr: opts.metricsAddr });
     const m = await store.getMigration(cfg.name);
-    if (op === 'cancel')
-      notifier.send({
-        event: 'canceled',
-        migration: cfg.name,
-        state: m?.state ?? 'Canceled',
-        substate: m?.substate ?? '?',
-        text: `migration ${cfg.name} canceled`,
-      });
-    else if (m?.state === 'Succeeded')
-      notifier.send({
-        event: 'succeeded',
-        migration: cfg.name,
-        state: m.state,
-        substate: m.substate,
-        text: `migration ${cfg.name} cut over and succeeded: ${lines.join('; ')}`,
-      });
-    cli.log({
-      event: 'result',
-      message: `${op}: ${m?.state ?? '?'} / ${m?.substate ?? '?'}`,
-      state: m?.state ?? null,
-      substate: m?.substate ?? null,
-      details: lines,
-    });
-    if (cli.opts.json) cli.json({ name: cfg.name, operation: op, state: m?.state ?? null, substate: m?.substate ?? null, details: lines });
-    else {
-      for (const l of lines) cli.out(`${l}\n`);
-      if (m) cli.out(`Migration "${cfg.name}": ${m.state} / ${m.substate}\n`);
-    }
+    notifyOutcome(notifier, op, cfg.name, m, lines);
+    printOutcome(cli, op, cfg.name, m, lines);
     return 0;
   } finally {
     await notifier.flush();
