@@ -11,8 +11,9 @@ export interface RolesResult {
   warnings: string[];
 }
 
-export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
-  const src = await withPg('source', cfg.source, { readOnly: true }, async (c) => {
+/** The source's roles (pg_* left out), their memberships and their per-role settings. */
+function readSourceRoles(cfg: MigrationConfig) {
+  return withPg('source', cfg.source, { readOnly: true }, async (c) => {
     const roles = (
       await c.query<{
         name: string;
@@ -44,6 +45,10 @@ export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
     ).rows;
     return { roles, members, settings };
   });
+}
+
+export async function migrateRoles(cfg: MigrationConfig): Promise<RolesResult> {
+  const src = await readSourceRoles(cfg);
   const superusers = src.roles.filter((r) => r.superuser).map((r) => r.name);
   const wanted: SourceRole[] = src.roles
     .filter((r) => !r.superuser && !cfg.roles.exclude.includes(r.name))
