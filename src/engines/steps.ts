@@ -1,6 +1,6 @@
 /**
  * Steps: the plan as data. Each engine compiles config + discovery into these per database; the
- * plan prints them, and apply executes exactly them (src/run/execute-steps.ts), recording each.
+ * plan prints them, and apply executes exactly them (src/run/execute-database.ts), recording each.
  */
 import type { DatabasePhase } from '../state/types.js';
 

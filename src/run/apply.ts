@@ -242,16 +242,14 @@ function prepareTask(run: ApplyRun): ListrTask<Ctx> {
       const report = (line: string): void => {
         task.output = line;
       };
-      const done = (await store.getSteps(cfg.name)).some((r) => r.dbname === '' && r.step === roles?.id && r.state === 'done');
-      if (roles && done) {
+      if (roles && (await migrationStepsDone(store, cfg.name)).has(roles.id)) {
         run.outcomes.push({ id: roles.id, state: 'skipped' });
         task.title = 'Prepared the target: roles created by an earlier run';
         return;
       }
       const lines = await input.engine.prepareTarget(migrationRun(run, report));
       if (roles) {
-        await store.recordStep({ migration: cfg.name, dbname: '', step: roles.id, state: 'done', updatedAt: now() });
-        run.outcomes.push({ id: roles.id, state: 'done' });
+        await recordMigrationStep(run, roles);
         await input.probe.at(`after:${roles.kind}`);
       }
       task.title = lines.length ? `Prepared the target: ${lines.join('; ')}` : 'Prepared the target';
@@ -336,17 +334,27 @@ function databasesTask(run: ApplyRun): ListrTask<Ctx> {
 /** The migration's own steps after the databases (MySQL online: the replica), skipped when done earlier. */
 async function runMigrationSteps(run: ApplyRun, report: (line: string) => void): Promise<void> {
   const { cfg, store, input } = run;
-  const done = new Set((await store.getSteps(cfg.name)).filter((r) => r.dbname === '' && r.state === 'done').map((r) => r.step));
+  const done = await migrationStepsDone(store, cfg.name);
   for (const step of stepsOf(input.plan, null).filter((s) => s.runBy === 'apply' && s.kind === 'replica')) {
-    const replicating = (await store.getDatabases(cfg.name)).some((d) => d.method === 'replication' && d.phase === 'copied');
-    if (done.has(step.id) && !replicating) {
+    // A database copied again since (it started over) needs the replica started again.
+    const waitingForReplica = (await store.getDatabases(cfg.name)).some((d) => d.method === 'replication' && d.phase === 'copied');
+    if (done.has(step.id) && !waitingForReplica) {
       run.outcomes.push({ id: step.id, state: 'skipped' });
       continue;
     }
     await input.engine.runMigrationStep(step, migrationRun(run, report));
-    await store.recordStep({ migration: cfg.name, dbname: '', step: step.id, state: 'done', updatedAt: now() });
-    run.outcomes.push({ id: step.id, state: 'done' });
+    await recordMigrationStep(run, step);
   }
+}
+
+/** Ids of the migration's own steps (roles, replica) that this or an earlier run recorded done. */
+async function migrationStepsDone(store: StateStore, name: string): Promise<Set<string>> {
+  return new Set((await store.getSteps(name)).filter((r) => r.dbname === '' && r.state === 'done').map((r) => r.step));
+}
+
+async function recordMigrationStep(run: ApplyRun, step: Step): Promise<void> {
+  await run.store.recordStep({ migration: run.cfg.name, dbname: '', step: step.id, state: 'done', updatedAt: now() });
+  run.outcomes.push({ id: step.id, state: 'done' });
 }
 
 /** cutover: true — the cutover steps of the plan, run now. */

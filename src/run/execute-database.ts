@@ -42,9 +42,9 @@ type Task = ListrTaskWrapper<unknown, never, never>;
 
 async function decide(exec: DatabaseExecution): Promise<ResumeDecision> {
   const { cfg, database: db, store, method } = exec.base;
-  const done = new Set((await store.getSteps(cfg.name)).filter((r) => r.dbname === db && r.state === 'done').map((r) => r.step));
-  // A database's steps count as done only with the migration step its policy waits for (MySQL: the replica).
-  for (const r of await store.getSteps(cfg.name)) if (r.dbname === '' && r.state === 'done') done.add(r.step);
+  // The database's own steps, and the migration's (a policy may wait for one: MySQL's replica).
+  const recorded = (await store.getSteps(cfg.name)).filter((r) => (r.dbname === db || r.dbname === '') && r.state === 'done');
+  const done = new Set(recorded.map((r) => r.step));
   return resumeDatabase(exec.steps, resumePolicy(cfg, method), done);
 }
 
@@ -98,14 +98,13 @@ export async function executeDatabase(exec: DatabaseExecution, task: Task): Prom
   }
   const record = await DatabaseRecorder.open(store, cfg.name, db, method);
   await record.save({ status: 'running', error: null, ...(decision.restart ? { phase: null } : {}) });
+  // Aborted by the run's signal, or by this database's first failing step.
   const controller = new AbortController();
   const outer = exec.base.signal;
-  if (outer?.aborted) controller.abort(outer.reason);
-  outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
   const run: DatabaseRun = {
     ...exec.base,
     record,
-    signal: controller.signal,
+    signal: outer ? AbortSignal.any([outer, controller.signal]) : controller.signal,
     running: new Set(decision.run.map((s) => s.id)),
     resuming: decision.resuming,
     restart: decision.restart,

@@ -48,7 +48,7 @@ async function readTables(first: MyConnection, db: string): Promise<MyTable[]> {
   }));
 }
 
-export async function loadTables(ctx: MyDatabaseContext): Promise<void> {
+async function loadTables(ctx: MyDatabaseContext): Promise<void> {
   const { cfg, database: db } = ctx.run;
   ctx.tables = await readTables(ctx.workers[0] as MyConnection, db);
   ctx.copyList = ctx.tables.filter((t) => tableWanted(cfg, db, null, t.name));

@@ -15,7 +15,7 @@ import type { MyDatabaseContext, MyStep } from './context.js';
 import { copyData } from './copy-data.js';
 import { createDatabase } from './create-database.js';
 import { schemaObjects } from './objects.js';
-import { loadTables, preData } from './pre-data.js';
+import { preData } from './pre-data.js';
 import { snapshot } from './snapshot.js';
 import { verify } from './verify.js';
 
@@ -54,8 +54,6 @@ export async function openMysqlDatabase(run: DatabaseRun): Promise<DatabaseSessi
     async runStep(step, io) {
       const module = STEPS[step.kind];
       if (!module) throw new DbferryError('MIGRATION_FAILED', `MySQL has no step "${step.kind}"`);
-      // Every step after the snapshot reads the tables; schema-pre-data lists them first.
-      if (step.kind !== 'schema-pre-data' && ctx.workers.length && ctx.tables.length === 0) await loadTables(ctx);
       await module.run(ctx, io);
     },
     async finish() {

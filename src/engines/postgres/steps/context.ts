@@ -6,7 +6,6 @@
 import type { DatabaseRun, StepIo } from '../../engine.js';
 import type { PgClient } from '../connect.js';
 import type { SlotSnapshot } from '../replication.js';
-import type { VerifyMismatch } from '../verify.js';
 import type { SchemaScript } from './schema-script.js';
 import type { Handoff } from '../../../util/handoff.js';
 
@@ -36,10 +35,6 @@ export interface PgDatabaseContext {
   tablesReady: Handoff<{ schema: string; name: string }>;
   /** Tables analyzed during the copy (the analyze step does the others). */
   analyzed: Set<string>;
-  /** Bytes of the copy, for the final line. */
-  copy: { tables: number; bytes: number };
-  /** Checksums of the offline copy, started after the data, awaited by the verify step. */
-  verifying: Promise<VerifyMismatch[]> | null;
   startedAt: number;
 }
 

@@ -13,7 +13,6 @@ export const copyData: PgStep = {
     const script = await ctx.script();
     const done = script.copyList.filter((t) => script.doneTables.has(tableKey(t.schema, t.name)));
     const total = script.copyList.reduce((a, t) => a + t.bytes, 0);
-    ctx.copy = { tables: script.copyList.length, bytes: total };
     const counter = new CopyCounter(script.copyList.length, total, {
       report: io.report,
       limiter: ctx.run.limiter,

@@ -52,7 +52,5 @@ export const preData: PgStep = {
       await c.end().catch(() => undefined);
     }
     for (const line of describeSkipped(skipped)) io.report(line);
-    await probe.at('after-schema', { report: io.report, signal });
-    await probe.at(`after-schema:${db}`, { report: io.report, signal });
   },
 };

@@ -10,7 +10,7 @@ import { Handoff } from '../../../util/handoff.js';
 import type { DatabaseRun, DatabaseSession } from '../../engine.js';
 import { migrationError } from '../../server-error.js';
 import type { StepKind } from '../../steps.js';
-import { connectPg, withPg } from '../connect.js';
+import { connectPg, withPg, type PgClient } from '../connect.js';
 import { dropSourceObjects, dropSubscription } from '../replication.js';
 import { replicationObjectName } from '../replication-sql.js';
 import { qi } from '../sql.js';
@@ -45,16 +45,31 @@ const STEPS: Partial<Record<StepKind, PgStep>> = {
   subscription,
 };
 
-async function pgDumpFor(run: DatabaseRun): Promise<string> {
-  const major = await withPg('source', run.cfg.source, { readOnly: true }, async (c) =>
-    Math.floor(Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0) / 10000),
-  );
+/** pg_dump of a major at least the source's. */
+async function pgDumpFor(run: DatabaseRun, major: number): Promise<string> {
   const tool = await findTool('pg_dump', major, run.env, run.pgbin);
   if (!tool.best)
     throw new DbferryError('TOOL_MISSING', `no pg_dump of major >= ${major} found`, {
       hint: `Install postgresql-client-${major} or pass --pgbin.`,
     });
   return tool.best.path;
+}
+
+/** The source database's version, encoding, collation and block size. */
+async function sourceDatabase(exporter: PgClient): Promise<SourceDatabase> {
+  const facts = (
+    await exporter.query<{ v: string; enc: string; collate: string; ctype: string; bs: string }>(
+      `SELECT current_setting('server_version_num') AS v, pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype,
+              current_setting('block_size') AS bs FROM pg_database WHERE datname = current_database()`,
+    )
+  ).rows[0];
+  return {
+    versionNum: Number(facts?.v ?? 0),
+    encoding: facts?.enc ?? 'UTF8',
+    collate: facts?.collate ?? 'C',
+    ctype: facts?.ctype ?? 'C',
+    blockSize: Number(facts?.bs ?? 8192),
+  };
 }
 
 /** The copy of a replicated database belongs to its slot's snapshot: an interrupted one starts over. */
@@ -70,26 +85,21 @@ async function startOver(run: DatabaseRun, objectName: string): Promise<void> {
 export async function openPgDatabase(run: DatabaseRun): Promise<DatabaseSession> {
   const objectName = replicationObjectName(run.cfg.name, run.database);
   if (run.restart) await startOver(run, objectName);
-  const pgDump = await pgDumpFor(run);
   const exporter = await connectPg('source', run.cfg.source, {
     database: run.database,
     readOnly: true,
     settings: { idle_in_transaction_session_timeout: '0', statement_timeout: '0' },
     applicationName: 'dbferry-snapshot',
   });
-  const facts = (
-    await exporter.query<{ v: string; enc: string; collate: string; ctype: string; bs: string }>(
-      `SELECT current_setting('server_version_num') AS v, pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype,
-              current_setting('block_size') AS bs FROM pg_database WHERE datname = current_database()`,
-    )
-  ).rows[0];
-  const source: SourceDatabase = {
-    versionNum: Number(facts?.v ?? 0),
-    encoding: facts?.enc ?? 'UTF8',
-    collate: facts?.collate ?? 'C',
-    ctype: facts?.ctype ?? 'C',
-    blockSize: Number(facts?.bs ?? 8192),
-  };
+  let source: SourceDatabase;
+  let pgDump: string;
+  try {
+    source = await sourceDatabase(exporter);
+    pgDump = await pgDumpFor(run, Math.floor(source.versionNum / 10000));
+  } catch (e) {
+    await exporter.end().catch(() => undefined);
+    throw e;
+  }
   let script: Promise<SchemaScript> | undefined;
   const ctx: PgDatabaseContext = {
     run,
@@ -102,8 +112,6 @@ export async function openPgDatabase(run: DatabaseRun): Promise<DatabaseSession>
     script: () => (script ??= loadSchemaScript(ctx, run.running.has(`${run.database}:schema-pre-data`))),
     tablesReady: new Handoff(),
     analyzed: new Set(),
-    copy: { tables: 0, bytes: 0 },
-    verifying: null,
     startedAt: Date.now(),
   };
   // Without schema-pre-data in this run, every table exists already.
@@ -127,7 +135,10 @@ function pgSession(ctx: PgDatabaseContext): DatabaseSession {
     async finish() {
       if (repl) return `replicating: subscription ${ctx.objectName} streams the source's changes until cutover`;
       await run.record.save({ phase: 'verified', status: 'done', error: null });
-      return `done: ${ctx.copy.tables} table(s), ${formatBytes(ctx.copy.bytes)} in ${formatDuration((Date.now() - ctx.startedAt) / 1000)}`;
+      // The tables of the whole copy, this run's and those an earlier run finished.
+      const { copyList } = await ctx.script();
+      const bytes = copyList.reduce((a, t) => a + t.bytes, 0);
+      return `done: ${copyList.length} table(s), ${formatBytes(bytes)} in ${formatDuration((Date.now() - ctx.startedAt) / 1000)}`;
     },
     async fail(caught) {
       const e = migrationError(caught, run.database, repl ? 'an online copy starts over' : 'finished tables are not copied again');
