@@ -10,23 +10,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dataHashes } from '../setup/compare.js';
 import { pgQuery, pgYaml, runCli, tempDir, writeFile } from '../setup/cli.js';
 import type { PgServer } from '../setup/servers.js';
+import { noReplicationLeft } from '../setup/leftovers.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
 const tgt = servers.pg['17']!;
 const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
-
-/** No slot, publication, subscription or origin of dbferry on either server, in any database. */
-async function nothingLeft(): Promise<void> {
-  expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry%'`)).toEqual([]);
-  for (const s of [src, tgt]) {
-    for (const { datname } of await pgQuery<{ datname: string }>(s, 'SELECT datname FROM pg_database WHERE datallowconn')) {
-      expect(await pgQuery(s, `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry%'`, datname), `${datname}`).toEqual([]);
-    }
-  }
-  expect(await pgQuery(tgt, 'SELECT subname FROM pg_subscription')).toEqual([]);
-  expect(await pgQuery(tgt, 'SELECT roname FROM pg_replication_origin')).toEqual([]);
-}
 
 async function resetTarget(...dbs: string[]): Promise<void> {
   for (const db of dbs) await pgQuery(tgt, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -108,7 +97,7 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     const a = await dataHashes(src, 'bench');
     expect(Number(a['public.pgbench_history']?.split(':')[0])).toBeGreaterThan(200);
     expect(await dataHashes(tgt, 'bench')).toEqual(a);
-    await nothingLeft();
+    await noReplicationLeft(src, tgt);
   });
 
   it('a second migration of the same database, canceled while replicating, leaves nothing', async () => {
@@ -126,7 +115,7 @@ describe('online under pgbench (standard script, key-less history table)', () =>
     expect(r.code, r.stderr).toBe(0);
     const c = await runCli(['cancel', file]);
     expect(c.code, c.stderr).toBe(0);
-    await nothingLeft();
+    await noReplicationLeft(src, tgt);
   });
 });
 
@@ -198,7 +187,7 @@ describe('online: what logical replication does not carry is made equal at cutov
       pgQuery(s, `SELECT oid::text, encode(lo_get(oid), 'escape') AS v FROM pg_largeobject_metadata ORDER BY oid`, 'carry');
     expect(await los(tgt)).toEqual(await los(src));
     expect(await pgQuery(tgt, 'SELECT last_value::text AS v, is_called FROM counter', 'carry')).toEqual([{ v: '2', is_called: true }]);
-    await nothingLeft();
+    await noReplicationLeft(src, tgt);
   });
 });
 
@@ -248,6 +237,6 @@ describe('online: several databases, one fails its cutover verify', () => {
     expect(second.stdout).not.toMatch(/multi_b/);
     expect(second.stdout).toContain('Migration "multi-online": Succeeded / Completed');
     for (const db of ['multi_a', 'multi_b']) expect(await dataHashes(tgt, db)).toEqual(await dataHashes(src, db));
-    await nothingLeft();
+    await noReplicationLeft(src, tgt);
   });
 });

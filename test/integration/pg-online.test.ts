@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dataHashes } from '../setup/compare.js';
 import { pgQuery, pgYaml, runCli, tempDir, writeFile } from '../setup/cli.js';
 import type { PgServer } from '../setup/servers.js';
+import { noReplicationLeft } from '../setup/leftovers.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
@@ -40,13 +41,6 @@ function startWriter(s: PgServer, db: string): { stop: () => Promise<number> } {
       return ops;
     },
   };
-}
-
-async function noLeftovers(db: string): Promise<void> {
-  expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`)).toEqual([]);
-  expect(await pgQuery(src, `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry\\_%'`, db)).toEqual([]);
-  expect(await pgQuery(tgt, `SELECT subname FROM pg_subscription`)).toEqual([]);
-  expect(await pgQuery(tgt, `SELECT roname FROM pg_replication_origin`)).toEqual([]);
 }
 
 async function makeSource(db: string, server: PgServer = src): Promise<void> {
@@ -172,7 +166,7 @@ describe('online migration under a concurrent writer', () => {
     expect(BigInt(seqT[0]!.v)).toBeGreaterThanOrEqual(BigInt(seq[0]!.v));
     const cdc = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { state: string };
     expect(cdc.state).toBe('Succeeded');
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
   });
 
   it('DDL on the source is reported and blocks cutover until the target matches', async () => {
@@ -192,7 +186,7 @@ describe('online migration under a concurrent writer', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(await pgQuery(tgt, `SELECT count(*)::int AS n FROM accounts WHERE tier = 'gold'`, 'online_db')).toEqual([{ n: 9 }]);
     await pgQuery(src, 'ALTER TABLE accounts DROP COLUMN tier', 'online_db');
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
   });
 
   it('cancel during replication removes everything on both sides and keeps the copied data', async () => {
@@ -218,7 +212,7 @@ describe('online migration under a concurrent writer', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('removed subscription');
     expect(r.stdout).toContain('Migration "online-cancel": Canceled');
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
     expect((await pgQuery<{ n: number }>(tgt, 'SELECT count(*)::int AS n FROM accounts', 'online_db'))[0]?.n).toBe(500);
   });
 
@@ -236,7 +230,7 @@ describe('online migration under a concurrent writer', () => {
       child.kill('SIGINT');
     });
     expect(code).toBe(130);
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
   });
 
   for (const side of ['source', 'target'] as const) {
@@ -255,7 +249,7 @@ describe('online migration under a concurrent writer', () => {
       const c = await runCli(['cutover', file]);
       expect(c.code, c.stderr).toBe(0);
       expect(await dataHashes(tgt, 'online_db')).toEqual(await dataHashes(src, 'online_db'));
-      await noLeftovers('online_db');
+      await noReplicationLeft(src, tgt);
     });
   }
 
@@ -275,7 +269,7 @@ describe('online migration under a concurrent writer', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Cut over: online_db: cut over; \d+ sequence\(s\) synced; (.*; )?writes had to be paused for/);
     expect(await pgQuery(tgt, `SELECT state FROM dbferry.migrations WHERE name = 'online-auto2'`)).toEqual([{ state: 'Succeeded' }]);
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
   });
 
   it('method auto falls back to dump loudly where replication is not possible', async () => {
@@ -323,7 +317,7 @@ describe('online migration under a concurrent writer', () => {
     ).toEqual({ n: 1 });
     const c = await runCli(['cancel', file]);
     expect(c.code, c.stderr).toBe(0);
-    await noLeftovers('online_db');
+    await noReplicationLeft(src, tgt);
   });
   it('one database fails while another replicates: the migration stays InProgress, apply again resumes', async () => {
     await resetTarget('online_db');
@@ -363,7 +357,7 @@ describe('online migration under a concurrent writer', () => {
     expect(c.code, c.stderr).toBe(0);
     for (const db of ['online_db', 'online_db2']) {
       expect(await dataHashes(tgt, db)).toEqual(await dataHashes(src, db));
-      await noLeftovers(db);
+      await noReplicationLeft(src, tgt);
     }
     await resetTarget('online_db2');
     await pgQuery(src, 'DROP DATABASE IF EXISTS online_db2');

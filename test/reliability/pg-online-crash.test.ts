@@ -7,18 +7,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dataHashes } from '../setup/compare.js';
 import { pgQuery, pgYaml, runCli, spawnCli, tempDir, writeFile } from '../setup/cli.js';
+import { noReplicationLeft } from '../setup/leftovers.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
 const tgt = servers.pg['17']!;
 const DB = 'online_crash';
-
-async function noLeftovers(): Promise<void> {
-  expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%'`)).toEqual([]);
-  expect(await pgQuery(src, `SELECT pubname FROM pg_publication WHERE pubname LIKE 'dbferry\\_%'`, DB)).toEqual([]);
-  expect(await pgQuery(tgt, 'SELECT subname FROM pg_subscription')).toEqual([]);
-  expect(await pgQuery(tgt, 'SELECT roname FROM pg_replication_origin')).toEqual([]);
-}
 
 /** Removes whatever an earlier (possibly failed) case left, by SQL, so one failure cannot cascade. */
 async function resetTarget(): Promise<void> {
@@ -106,7 +100,7 @@ describe('kill -9 during replication set-up, then apply again', () => {
       const cut = await runCli(['cutover', file]);
       expect(cut.code, cut.stderr).toBe(0);
       await expectEqual();
-      await noLeftovers();
+      await noReplicationLeft(src, tgt);
     });
   }
 
@@ -117,7 +111,7 @@ describe('kill -9 during replication set-up, then apply again', () => {
     expect(crashed.signal).toBe('SIGKILL');
     const r = await runCli(['cancel', file]);
     expect(r.code, r.stderr).toBe(0);
-    await noLeftovers();
+    await noReplicationLeft(src, tgt);
   });
 });
 
@@ -134,7 +128,7 @@ describe('kill -9 during cutover, then cutover again', () => {
       expect(again.code, again.stderr + again.stdout).toBe(0);
       expect(again.stdout).toContain(`Migration "oc-${point}": Succeeded`);
       await expectEqual();
-      await noLeftovers();
+      await noReplicationLeft(src, tgt);
     });
   }
 });
