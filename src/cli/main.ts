@@ -6,42 +6,27 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { DbferryError } from '../util/errors.js';
 import { redact } from '../util/redact.js';
-// Commands are loaded when they run: each pulls in only the libraries it needs.
-const commands = {
-  apply: () => import('./commands/apply.js'),
-  check: () => import('./commands/check.js'),
-  import: () => import('./commands/import.js'),
-  engineOp: () => import('./commands/engine-op.js'),
-  plan: () => import('./commands/plan.js'),
-  show: () => import('./commands/show.js'),
-  status: () => import('./commands/status.js'),
-  validate: () => import('./commands/validate.js'),
-};
 import { Cli, type CliIo, type GlobalOptions, type RendererName } from './io.js';
 import { reportError } from './shared.js';
 import type { Probe } from '../util/probe.js';
+import type { Action, CommandModule, SetAction } from './command.js';
+// Each command module declares itself; the heavy parts (drivers, Listr, prom-client) load when a command runs.
+import * as validate from './commands/validate.js';
+import * as plan from './commands/plan.js';
+import * as show from './commands/show.js';
+import * as check from './commands/check.js';
+import * as apply from './commands/apply.js';
+import * as status from './commands/status.js';
+import * as engineOp from './commands/engine-op.js';
+import * as importCommand from './commands/import.js';
 
 export const VERSION = '0.1.0';
 
-/** Repeatable, comma-separated option values (one value per option, so the file argument is never swallowed). */
-function collectNames(value: string, previous: string[]): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
-}
+/** In the order `dbferry --help` lists them: status adds list; engine-op adds cutover and cancel. */
+const COMMANDS: CommandModule[] = [validate, plan, show, check, apply, status, engineOp, importCommand];
 
-type Action = (cli: Cli) => Promise<number>;
-
-/** A command's --format, as the global options it implies (json output, GitHub annotations). */
-function formatOptions(format: string | undefined): Partial<GlobalOptions> {
-  return format === 'json' ? { json: true } : format === 'github' ? { github: true } : {};
-}
-
-export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial<GlobalOptions>) => void): Command {
+/** The program with its global flags (declared here only) and every command module's commands. */
+export function buildProgram(io: CliIo, setAction: SetAction): Command {
   const program = new Command();
   program
     .name('dbferry')
@@ -61,142 +46,7 @@ export function buildProgram(io: CliIo, setAction: (a: Action, implied?: Partial
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(redact(s)),
     });
-
-  program
-    .command('validate')
-    .description('check migration.yaml against the schema and the rules; touches no server')
-    .argument('[file]', 'migration YAML', undefined)
-    .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
-    .action((file: string | undefined, o: { format?: string }) =>
-      setAction(async (cli) => (await commands.validate()).validateCommand(cli, file), formatOptions(o.format)),
-    );
-
-  program
-    .command('plan')
-    .description('dry run: what apply would do (connects read-only unless --offline)')
-    .argument('[file]', 'migration YAML')
-    .option('--offline', 'plan from the config alone, without connecting')
-    .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
-    .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
-    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .addOption(
-      new Option('--format <format>', 'text, markdown (a pull-request comment), json, or github (text plus annotations)').choices([
-        'text',
-        'markdown',
-        'json',
-        'github',
-      ]),
-    )
-    .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when there are changes, 1 on errors (as terraform)')
-    .action(
-      (
-        file: string | undefined,
-        o: {
-          offline?: boolean;
-          out?: string;
-          watch?: boolean;
-          pgbin?: string;
-          format?: 'text' | 'markdown' | 'json' | 'github';
-          detailedExitcode?: boolean;
-        },
-      ) => setAction(async (cli) => (await commands.plan()).planCommand(cli, file, o), formatOptions(o.format)),
-    );
-
-  program
-    .command('show')
-    .description('render a saved plan (plan --out plan.json) without connecting to any server')
-    .argument('<plan.json>', 'saved plan')
-    .addOption(new Option('--format <format>', 'text, markdown or json').choices(['text', 'markdown', 'json']))
-    .action((file: string, o: { format?: 'text' | 'markdown' | 'json' }) =>
-      setAction(async (cli) => (await commands.show()).showCommand(cli, file, o)),
-    );
-
-  program
-    .command('check')
-    .description('pre-migration check (migration option Validate); read-only, results recorded on the target')
-    .argument('[file]', 'migration YAML')
-    .addOption(new Option('--format <format>', 'text, json, or github (annotations)').choices(['text', 'json', 'github']))
-    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { pgbin?: string; format?: string }) =>
-      setAction(async (cli) => (await commands.check()).checkCommand(cli, file, o), formatOptions(o.format)),
-    );
-
-  program
-    .command('apply')
-    .description('run the migration (from migration.yaml or a saved plan.json)')
-    .argument('[file]', 'migration YAML or saved plan JSON')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .option('--wait', 'online mode: stay and follow the lag until cutover (Ctrl-C stops following)')
-    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs (port 0: a free port)')
-    .option('--pgbin <dir>', 'directory of pg_dump (default: PATH, then /usr/lib/postgresql/*/bin)')
-    .action((file: string | undefined, o: { yes?: boolean; wait?: boolean; pgbin?: string; metricsAddr?: string }) =>
-      setAction(async (cli) => (await commands.apply()).applyCommand(cli, file, o)),
-    );
-
-  program
-    .command('status')
-    .description('state, substate and per-database progress of a migration')
-    .argument('[file]', 'migration YAML')
-    .option('--name <name>', 'migration name (default: the name in the YAML)')
-    .option('--watch', 'refresh until the migration ends or Ctrl-C')
-    .option('--metrics-addr <host:port>', 'with --watch: serve Prometheus metrics at http://HOST:PORT/metrics')
-    .action((file: string | undefined, o: { name?: string; watch?: boolean; metricsAddr?: string }) =>
-      setAction(async (cli) => (await commands.status()).statusCommand(cli, file, o)),
-    );
-
-  program
-    .command('list')
-    .description('migrations recorded on the target')
-    .argument('[file]', 'migration YAML')
-    .addOption(new Option('--filter <which>', 'active or all').choices(['active', 'all']).default('all'))
-    .action((file: string | undefined, o: { filter: string }) =>
-      setAction(async (cli) => (await commands.status()).listCommand(cli, file, o.filter)),
-    );
-
-  program
-    .command('cutover')
-    .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
-    .argument('[file]', 'migration YAML')
-    .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
-    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs')
-    .action((file: string | undefined, o: { db?: string[]; metricsAddr?: string }) =>
-      setAction(async (cli) =>
-        (await commands.engineOp()).engineCommand(cli, file, 'cutover', o.db ?? [], o.metricsAddr ? { metricsAddr: o.metricsAddr } : {}),
-      ),
-    );
-
-  program
-    .command('cancel')
-    .description('stop a migration and remove its replication objects on both sides')
-    .argument('[file]', 'migration YAML')
-    .option('--db <name>', 'only this database (repeat the option, or separate names with commas)', collectNames, [])
-    .action((file: string | undefined, o: { db?: string[] }) =>
-      setAction(async (cli) => (await commands.engineOp()).engineCommand(cli, file, 'cancel', o.db ?? [])),
-    );
-
-  program
-    .command('import')
-    .description('convert Azure migration properties or Aiven migration settings into a canonical migration.yaml')
-    .argument('<kind-or-input>', 'azure or aiven (optional: recognised from the input)')
-    .argument('[input]', 'Azure properties JSON, or Aiven settings (YAML/JSON or the avn command); - for standard input')
-    .option('--out <file>', 'write the YAML to a file instead of stdout')
-    .option('--force', 'overwrite --out if it exists')
-    .option('--name <name>', 'migration name')
-    .option('--target-host <host>', 'target host')
-    .option('--target-port <port>', 'target port', (v) => Number(v))
-    .option('--target-user <user>', 'target user')
-    .action((kind: string, input: string | undefined, o: Record<string, unknown>) =>
-      setAction(async (cli) =>
-        (await commands.import()).importCommand(cli, kind, input, {
-          ...(o.out !== undefined ? { out: String(o.out) } : {}),
-          ...(o.force ? { force: true } : {}),
-          ...(o.name !== undefined ? { name: String(o.name) } : {}),
-          ...(o.targetHost !== undefined ? { targetHost: String(o.targetHost) } : {}),
-          ...(o.targetPort !== undefined ? { targetPort: Number(o.targetPort) } : {}),
-          ...(o.targetUser !== undefined ? { targetUser: String(o.targetUser) } : {}),
-        }),
-      ),
-    );
+  for (const command of COMMANDS) command.register(program, setAction);
   return program;
 }
 

@@ -1,11 +1,13 @@
 /** `--metrics-addr`: the metrics server of a command, reading the migration from its state store. */
 import type { MigrationConfig } from '../config/types.js';
 import type { Engine } from '../engines/engine.js';
-import { serveMetrics, type MetricsServer } from '../run/metrics.js';
+import type { MetricsServer } from '../run/metrics.js';
 import { parseDuration } from '../util/sizes.js';
 import type { Cli } from './io.js';
 
 export async function startMetrics(cli: Cli, cfg: MigrationConfig, engine: Engine, addr: string): Promise<MetricsServer> {
+  // prom-client is loaded only when metrics are asked for.
+  const { serveMetrics } = await import('../run/metrics.js');
   const store = await engine.openStateStore(cfg);
   try {
     const server = await serveMetrics(addr, async () => {

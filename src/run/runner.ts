@@ -2,7 +2,7 @@
  * Listr2 wiring: the renderer chosen by the CLI, all progress on the given (redacted) stream,
  * and cancellation through an AbortSignal instead of Listr's own signal handlers.
  */
-import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import { DbferryError } from '../util/errors.js';
 import type { LogFields } from '../util/log-event.js';
 
@@ -50,6 +50,8 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, opts: RunnerOptions): Promise<Ctx> {
+  // Loaded here: commands that run no tasks (validate, plan --offline) start without it.
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   const processOutput = new ProcessOutput(opts.output as NodeJS.WriteStream, opts.output as NodeJS.WriteStream, {
     dump: ['stdout', 'stderr'],
     leaveEmptyLine: false,

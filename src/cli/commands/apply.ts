@@ -1,4 +1,6 @@
 /** `dbferry apply [file | plan.json] [--yes] [--json] [--wait]`. */
+import type { Command } from 'commander';
+import { PGBIN_FLAGS, PGBIN_HELP, type SetAction } from '../command.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { engineFor } from '../../engines/index.js';
@@ -198,4 +200,16 @@ async function runApply(cli: Cli, { loaded, plan, outcome, engine, opts, notifie
   else cli.info(`Migration "${result.migration.name}": ${result.migration.state} / ${result.migration.substate}`);
   if (opts.wait && result.migration.substate === 'WaitingForCutoverTrigger') await followReplication(cli, loaded.config, engine, notifier);
   return result.migration.state === 'Failed' || result.migration.state === 'ValidationFailed' ? 1 : 0;
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('apply')
+    .description('run the migration (from migration.yaml or a saved plan.json)')
+    .argument('[file]', 'migration YAML or saved plan JSON')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--wait', 'online mode: stay and follow the lag until cutover (Ctrl-C stops following)')
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs (port 0: a free port)')
+    .option(PGBIN_FLAGS, PGBIN_HELP)
+    .action((file: string | undefined, o: ApplyOptions) => setAction((cli) => applyCommand(cli, file, o)));
 }

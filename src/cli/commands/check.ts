@@ -1,4 +1,6 @@
 /** `dbferry check [file] [--pgbin DIR]`: the pre-migration check (migration option Validate). */
+import type { Command } from 'commander';
+import { formatOption, formatOptions, PGBIN_FLAGS, PGBIN_HELP, type SetAction } from '../command.js';
 import { engineFor } from '../../engines/index.js';
 import { summarize } from '../../engines/checks.js';
 import { configFingerprint } from '../../plan/fingerprint.js';
@@ -49,4 +51,16 @@ export async function checkCommand(cli: Cli, file: string | undefined, opts: Che
   // A server that cannot be reached is exit 2 in every command (plan, apply, status say so too).
   if (run.outcome.checks.some((c) => c.id.endsWith('.connectivity') && c.result === 'Failed')) return 2;
   return summarize(run.outcome.checks).failed > 0 ? 1 : 0;
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('check')
+    .description('pre-migration check (migration option Validate); read-only, results recorded on the target')
+    .argument('[file]', 'migration YAML')
+    .addOption(formatOption('text, json, or github (annotations)', ['text', 'json', 'github']))
+    .option(PGBIN_FLAGS, PGBIN_HELP)
+    .action((file: string | undefined, o: CheckCliOptions & { format?: string }) =>
+      setAction((cli) => checkCommand(cli, file, o), formatOptions(o.format)),
+    );
 }

@@ -1,4 +1,6 @@
 /** `dbferry cutover` and `dbferry cancel`: delegate to the engine, holding the migration's lock. */
+import type { Command } from 'commander';
+import { collectNames, type SetAction } from '../command.js';
 import { engineFor } from '../../engines/index.js';
 import { DbferryError, messageOf } from '../../util/errors.js';
 import { createNotifier, type Notifier } from '../../run/notify.js';
@@ -146,4 +148,23 @@ export async function engineCommand(
     if (locked) await store.unlock(cfg.name).catch(() => undefined);
     await store.close();
   }
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  const dbHelp = 'only this database (repeat the option, or separate names with commas)';
+  program
+    .command('cutover')
+    .description('online mode: wait for lag <= maxLag, sync sequences, stop replication, clean up')
+    .argument('[file]', 'migration YAML')
+    .option('--db <name>', dbHelp, collectNames, [])
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while it runs')
+    .action((file: string | undefined, o: { db?: string[]; metricsAddr?: string }) =>
+      setAction((cli) => engineCommand(cli, file, 'cutover', o.db ?? [], o.metricsAddr ? { metricsAddr: o.metricsAddr } : {})),
+    );
+  program
+    .command('cancel')
+    .description('stop a migration and remove its replication objects on both sides')
+    .argument('[file]', 'migration YAML')
+    .option('--db <name>', dbHelp, collectNames, [])
+    .action((file: string | undefined, o: { db?: string[] }) => setAction((cli) => engineCommand(cli, file, 'cancel', o.db ?? [])));
 }

@@ -1,4 +1,6 @@
 /** `dbferry import azure|aiven <input> [--out file]`: print a canonical migration.yaml. */
+import type { Command } from 'commander';
+import type { SetAction } from '../command.js';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { detectImportKind, importAiven, importAzure, type ImportOptions } from '../../config/import.js';
@@ -65,4 +67,26 @@ export async function importCommand(cli: Cli, first: string, second: string | un
   }
   for (const n of result.notes) cli.info(`Note: ${n}`);
   return 0;
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('import')
+    .description('convert Azure migration properties or Aiven migration settings into a canonical migration.yaml')
+    .argument('<kind-or-input>', 'azure or aiven (optional: recognised from the input)')
+    .argument('[input]', 'Azure properties JSON, or Aiven settings (YAML/JSON or the avn command); - for standard input')
+    .option('--out <file>', 'write the YAML to a file instead of stdout')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--name <name>', 'migration name')
+    .option('--target-host <host>', 'target host')
+    .option('--target-port <port>', 'target port', (v) => Number(v))
+    .option('--target-user <user>', 'target user')
+    .action((kind: string, input: string | undefined, o: ImportCliOptions) =>
+      setAction((cli) => importCommand(cli, kind, input, definedOnly(o))),
+    );
+}
+
+/** Commander leaves unset options undefined; the import options are exact optional properties. */
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,4 +1,6 @@
 /** `dbferry plan [file] [--offline] [--out plan.json] [--json] [--watch]`: the dry run. */
+import type { Command } from 'commander';
+import { formatOption, formatOptions, PGBIN_FLAGS, PGBIN_HELP, type SetAction } from '../command.js';
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { buildPlan } from '../../plan/build.js';
@@ -103,4 +105,25 @@ async function watchPlan(cli: Cli, file: string | undefined, opts: PlanOptions):
   if (timer) clearTimeout(timer);
   await watcher.close();
   return 130;
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('plan')
+    .description('dry run: what apply would do (connects read-only unless --offline)')
+    .argument('[file]', 'migration YAML')
+    .option('--offline', 'plan from the config alone, without connecting')
+    .option('--out <plan.json>', 'save the plan (redacted, with fingerprints) for `apply plan.json`')
+    .option('--watch', 're-plan on every save of the YAML until Ctrl-C')
+    .option(PGBIN_FLAGS, PGBIN_HELP)
+    .addOption(
+      formatOption('text, markdown (a pull-request comment), json, or github (text plus annotations)', [
+        'text',
+        'markdown',
+        'json',
+        'github',
+      ]),
+    )
+    .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when there are changes, 1 on errors (as terraform)')
+    .action((file: string | undefined, o: PlanOptions) => setAction((cli) => planCommand(cli, file, o), formatOptions(o.format)));
 }

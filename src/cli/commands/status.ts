@@ -1,4 +1,6 @@
 /** `dbferry status [file] [--name N] [--json] [--watch]` and `dbferry list [file] [--filter]`. */
+import { Option, type Command } from 'commander';
+import type { SetAction } from '../command.js';
 import { engineFor } from '../../engines/index.js';
 import { ACTIVE_STATES } from '../../state/types.js';
 import { renderListText, renderStatusText, statusDocument, type StatusDocument } from '../../run/status-view.js';
@@ -112,4 +114,21 @@ export async function listCommand(cli: Cli, file: string | undefined, filter: st
   } finally {
     await store.close();
   }
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('status')
+    .description('state, substate and per-database progress of a migration')
+    .argument('[file]', 'migration YAML')
+    .option('--name <name>', 'migration name (default: the name in the YAML)')
+    .option('--watch', 'refresh until the migration ends or Ctrl-C')
+    .option('--metrics-addr <host:port>', 'with --watch: serve Prometheus metrics at http://HOST:PORT/metrics')
+    .action((file: string | undefined, o: StatusOptions) => setAction((cli) => statusCommand(cli, file, o)));
+  program
+    .command('list')
+    .description('migrations recorded on the target')
+    .argument('[file]', 'migration YAML')
+    .addOption(new Option('--filter <which>', 'active or all').choices(['active', 'all']).default('all'))
+    .action((file: string | undefined, o: { filter: string }) => setAction((cli) => listCommand(cli, file, o.filter)));
 }

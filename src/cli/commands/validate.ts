@@ -1,4 +1,6 @@
 /** `dbferry validate [file]`: schema + semantic validation; touches no server. */
+import type { Command } from 'commander';
+import { formatOption, formatOptions, type SetAction } from '../command.js';
 import { describeServer } from '../../config/connection.js';
 import type { Cli } from '../io.js';
 import { loadForCommand } from '../shared.js';
@@ -25,4 +27,13 @@ export async function validateCommand(cli: Cli, file: string | undefined): Promi
     );
   }
   return 0;
+}
+
+export function register(program: Command, setAction: SetAction): void {
+  program
+    .command('validate')
+    .description('check migration.yaml against the schema and the rules; touches no server')
+    .argument('[file]', 'migration YAML', undefined)
+    .addOption(formatOption('text, json, or github (annotations)', ['text', 'json', 'github']))
+    .action((file: string | undefined, o: { format?: string }) => setAction((cli) => validateCommand(cli, file), formatOptions(o.format)));
 }
