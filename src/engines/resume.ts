@@ -1,4 +1,5 @@
 /** Which steps a run of apply executes, from the plan and what earlier runs recorded. Pure. */
+import type { DatabaseRecord } from '../state/types.js';
 import type { ResumePolicy, Step } from './steps.js';
 
 export interface ResumeDecision {
@@ -21,4 +22,18 @@ export function resumeDatabase(steps: readonly Step[], policy: ResumePolicy, don
   if (policy.kind === 'all-or-nothing') return { restart: true, run: applied, skip: [], resuming: false };
   const skip = finished.filter((s) => !s.always);
   return { restart: false, run: applied.filter((s) => !skip.includes(s)), skip, resuming: true };
+}
+
+/**
+ * Whether a step of the migration itself (database null, run by apply) runs now: when no run
+ * recorded it done, or, for the replica (MySQL online), when a database it serves was copied
+ * again since (phase 'copied': a database that started over waits for the replica to restart).
+ */
+export function migrationStepDue(
+  step: Step,
+  recordedDone: boolean,
+  databases: readonly Pick<DatabaseRecord, 'method' | 'phase'>[],
+): boolean {
+  if (!recordedDone) return true;
+  return step.kind === 'replica' && databases.some((d) => d.method === 'replication' && d.phase === 'copied');
 }

@@ -15,7 +15,8 @@ import { newDatabaseRecord } from '../state/records.js';
 import { stateAfterStoppedRun, transition } from '../state/transitions.js';
 import { now } from '../util/time.js';
 import { executeDatabase, type StepOutcome } from './execute-database.js';
-import type { Step } from '../engines/steps.js';
+import { migrationStepDue } from '../engines/resume.js';
+import { APPLY_OWN_STEP_KINDS, type Step } from '../engines/steps.js';
 import type { Probe } from '../util/probe.js';
 import type { Notifier, NotifyEvent } from './notify.js';
 import { RateLimiter } from '../util/rate-limit.js';
@@ -331,14 +332,12 @@ function databasesTask(run: ApplyRun): ListrTask<Ctx> {
   };
 }
 
-/** The migration's own steps after the databases (MySQL online: the replica), skipped when done earlier. */
+/** The engine's steps of the whole migration after the databases (MySQL online: the replica), as migrationStepDue decides. */
 async function runMigrationSteps(run: ApplyRun, report: (line: string) => void): Promise<void> {
   const { cfg, store, input } = run;
   const done = await migrationStepsDone(store, cfg.name);
-  for (const step of stepsOf(input.plan, null).filter((s) => s.runBy === 'apply' && s.kind === 'replica')) {
-    // A database copied again since (it started over) needs the replica started again.
-    const waitingForReplica = (await store.getDatabases(cfg.name)).some((d) => d.method === 'replication' && d.phase === 'copied');
-    if (done.has(step.id) && !waitingForReplica) {
+  for (const step of stepsOf(input.plan, null).filter((s) => s.runBy === 'apply' && !APPLY_OWN_STEP_KINDS.has(s.kind))) {
+    if (!migrationStepDue(step, done.has(step.id), await store.getDatabases(cfg.name))) {
       run.outcomes.push({ id: step.id, state: 'skipped' });
       continue;
     }

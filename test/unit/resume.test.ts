@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import { compileDatabaseSteps, compileMigrationSteps, resumePolicy } from '../../src/engines/compile.js';
-import { resumeDatabase } from '../../src/engines/resume.js';
+import { migrationStepDue, resumeDatabase } from '../../src/engines/resume.js';
+import { step } from '../../src/engines/steps.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { registerMigration } from '../../src/run/apply.js';
 import { MemoryStateStore } from '../../src/state/memory-store.js';
@@ -94,5 +95,19 @@ describe('registration (in-memory store)', () => {
     expect((await store.getSteps('m')).map((s) => s.step)).toEqual(['app:copy-data']);
     await store.resetSteps('m', 'app');
     expect(await store.getSteps('m')).toEqual([]);
+  });
+});
+
+describe('migrationStepDue', () => {
+  const replica = step(null, 'replica', 'start the replica');
+  it('runs a step no run recorded', () => {
+    expect(migrationStepDue(replica, false, [])).toBe(true);
+  });
+  it('skips a recorded replica while every replicated database replicates', () => {
+    expect(migrationStepDue(replica, true, [{ method: 'replication', phase: 'syncing' }])).toBe(false);
+  });
+  it('runs the replica again when a replicated database was copied again', () => {
+    expect(migrationStepDue(replica, true, [{ method: 'replication', phase: 'copied' }])).toBe(true);
+    expect(migrationStepDue(replica, true, [{ method: 'dump', phase: 'copied' }])).toBe(false);
   });
 });
