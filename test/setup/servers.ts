@@ -127,6 +127,11 @@ export async function restartPostgres(s: PgServer): Promise<void> {
   await asPostgres(join(s.bin, 'pg_ctl'), ['-D', join(s.dir, 'data'), '-l', join(s.dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
 }
 
+/** Makes a file or directory the postgres user's when tests run as root (the server reads it as postgres). */
+export function ownForPostgres(path: string): void {
+  if (isRoot()) chownSync(path, uidOf('postgres'), gidOf('postgres'));
+}
+
 function uidOf(user: string): number {
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')

@@ -1,7 +1,8 @@
 /** MySQL / MariaDB connections from a resolved ConnectionConfig (mysql2). */
-import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '../../config/types.js';
+import { tlsPolicy, type TlsPolicy } from '../tls.js';
 import { labelConnection, serverLabel, tagServer, translateConnectError, type ServerRole } from '../server-error.js';
 
 export type MyConnection = mysql.Connection;
@@ -11,26 +12,33 @@ export interface MyConnectOptions {
   multipleStatements?: boolean;
 }
 
-function sslOptions(conn: ConnectionConfig): mysql.SslOptions | undefined {
-  const read = (p: string | undefined): string | undefined => (p ? readFileSync(p, 'utf8') : undefined);
-  const ca = read(conn.sslrootcert);
-  const cert = read(conn.sslcert);
-  const key = read(conn.sslkey);
-  const base: mysql.SslOptions = {};
-  if (cert) base.cert = cert;
-  if (key) base.key = key;
-  switch (conn.ssl) {
-    case 'disable':
-      return undefined;
-    case 'allow':
-    case 'prefer':
-    case 'require':
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: conn.ssl === 'require' && ca !== undefined };
-    case 'verify-ca':
-    case 'verify-full':
-      // Through an SSH tunnel the socket goes to 127.0.0.1; the certificate must name the server.
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, ...(conn.tunnel ? { servername: conn.host } : {}) };
-  }
+/** The SSL options of mysql2 for the connection's policy (undefined: plain). */
+function sslOptions(p: TlsPolicy): mysql.SslOptions | undefined {
+  if (p.use === 'off') return undefined;
+  return {
+    ...(p.ca ? { ca: p.ca } : {}),
+    ...(p.cert ? { cert: p.cert } : {}),
+    ...(p.key ? { key: p.key } : {}),
+    rejectUnauthorized: p.verifyChain,
+    verifyIdentity: p.verifyHost,
+  };
+}
+
+/**
+ * Where mysql2 connects. `host` stays the server's own name, also through a tunnel, and the
+ * socket is ours when the certificate's name matters: mysql2 checks a host *name* itself, but for
+ * an IP address (or through a tunnel) Node's check falls back to the socket's `_host`, so that is
+ * set to the server's own address (without it, any certificate naming localhost passed).
+ */
+function endpoint(conn: ConnectionConfig, policy: TlsPolicy): { host: string; port: number; stream?: () => Socket } {
+  const via = conn.tunnel ?? { host: conn.host, port: conn.port };
+  if (!conn.tunnel && !policy.verifyHost) return { host: conn.host, port: conn.port };
+  const stream = (): Socket => {
+    const socket = netConnect(via.port, via.host);
+    (socket as Socket & { _host?: string })._host = policy.serverName;
+    return socket;
+  };
+  return { host: conn.host, port: conn.port, stream };
 }
 
 /** Every error of this connection's queries carries the server it came from. */
@@ -44,10 +52,10 @@ function labelQueries(c: MyConnection, label: string): void {
 }
 
 export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opts: MyConnectOptions = {}): Promise<MyConnection> {
+  const policy = tlsPolicy(conn);
   const attempt = async (ssl: mysql.SslOptions | undefined): Promise<MyConnection> => {
     const c = await mysql.createConnection({
-      host: conn.tunnel?.host ?? conn.host,
-      port: conn.tunnel?.port ?? conn.port,
+      ...endpoint(conn, policy),
       user: conn.user,
       ...(conn.password !== undefined ? { password: conn.password } : {}),
       ...(opts.database ? { database: opts.database } : {}),
@@ -65,12 +73,12 @@ export async function connectMysql(role: ServerRole, conn: ConnectionConfig, opt
     return c;
   };
   try {
-    const ssl = sslOptions(conn);
+    const ssl = sslOptions(policy);
     try {
       return await attempt(ssl);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if ((conn.ssl === 'prefer' || conn.ssl === 'allow') && ssl && code === 'HANDSHAKE_NO_SSL_SUPPORT') return await attempt(undefined);
+      if (ssl && policy.use === 'try' && code === 'HANDSHAKE_NO_SSL_SUPPORT') return await attempt(undefined);
       throw e;
     }
   } catch (e) {

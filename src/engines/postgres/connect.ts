@@ -1,8 +1,10 @@
 /** PostgreSQL connections built from a resolved ConnectionConfig, with libpq SSL semantics. */
-import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionConfig } from '../../config/types.js';
+import { tlsPolicy } from '../tls.js';
 import { serverLabel, tagServer, translateConnectError, type ServerRole } from '../server-error.js';
 
 export type PgClient = pg.Client;
@@ -16,29 +18,19 @@ export interface PgConnectOptions {
   applicationName?: string;
 }
 
+/** The SSL options of node-postgres for the connection's policy (false: plain). */
 function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
-  const read = (p: string | undefined): string | undefined => (p ? readFileSync(p, 'utf8') : undefined);
-  const base: ConnectionOptions = {};
-  const ca = read(conn.sslrootcert);
-  const cert = read(conn.sslcert);
-  const key = read(conn.sslkey);
-  if (cert) base.cert = cert;
-  if (key) base.key = key;
-  switch (conn.ssl) {
-    case 'disable':
-      return false;
-    case 'allow':
-    case 'prefer':
-      return { ...base, rejectUnauthorized: false };
-    case 'require':
-      // libpq: require with a root certificate behaves as verify-ca.
-      return ca ? { ...base, ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { ...base, rejectUnauthorized: false };
-    case 'verify-ca':
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
-    case 'verify-full':
-      // Through an SSH tunnel the socket goes to 127.0.0.1; the certificate must name the server.
-      return { ...base, ...(ca ? { ca } : {}), rejectUnauthorized: true, ...(conn.tunnel ? { servername: conn.host } : {}) };
-  }
+  const p = tlsPolicy(conn);
+  if (p.use === 'off') return false;
+  return {
+    ...(p.ca ? { ca: p.ca } : {}),
+    ...(p.cert ? { cert: p.cert } : {}),
+    ...(p.key ? { key: p.key } : {}),
+    rejectUnauthorized: p.verifyChain,
+    // Checked against the server's own name, also through a tunnel (the socket goes to 127.0.0.1).
+    checkServerIdentity: p.verifyHost ? (_host, cert) => checkServerIdentity(p.serverName, cert) : () => undefined,
+    ...(isIP(p.serverName) ? {} : { servername: p.serverName }),
+  };
 }
 
 export function pgClientConfig(conn: ConnectionConfig, opts: PgConnectOptions, ssl: false | ConnectionOptions): pg.ClientConfig {
@@ -97,7 +89,7 @@ export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: 
     try {
       return await attempt(ssl);
     } catch (e) {
-      if ((conn.ssl === 'prefer' || conn.ssl === 'allow') && /does not support SSL/i.test(String((e as Error).message))) {
+      if (ssl && tlsPolicy(conn).use === 'try' && /does not support SSL/i.test(String((e as Error).message))) {
         return await attempt(false);
       }
       throw e;
