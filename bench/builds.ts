@@ -10,14 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BIN, pgQuery } from '../test/setup/cli.js';
 import { startPostgres, stopPostgres } from '../test/setup/servers.js';
-import { cases, PGBIN, timed, type Servers, type Timed } from './copy.js';
-
-const DURABLE = { fsync: 'on', full_page_writes: 'on', synchronous_commit: 'off', max_wal_size: '4GB', checkpoint_timeout: '30min' };
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
+import { cases, DURABLE, median, PGBIN, timed, type Servers, type Timed } from './copy.js';
 
 export async function benchBuilds(args: string[]): Promise<string> {
   const before = args.find((a) => a.startsWith('--before='))?.split('=')[1];
@@ -33,7 +26,7 @@ export async function benchBuilds(args: string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
   const rows = ['| case | build | median s | runs (s) | CPU s: source / target / tool (medians) |', '|---|---|---:|---|---:|'];
   try {
-    for (const [i, c] of cases(scale).slice(0, 2).entries()) {
+    for (const [i, c] of cases([scale]).slice(0, 2).entries()) {
       const db = `ab${i}`;
       await pgQuery(source, `CREATE DATABASE ${db}`);
       await c.build(source, db);

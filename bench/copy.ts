@@ -1,9 +1,15 @@
 /**
- * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore, pg_dump -Fd -j | pg_restore -j
- * and pgcopydb clone, on the same data, same machine, in one run. Cases: pgbench (scale from
- * --scale, default 50), 1,000 small tables, wide rows. Source and target: embedded PostgreSQL 15
- * (the machine's pg_dump is 15). Prints seconds, MB/s, dbferry's peak RSS, its speed-up, and the CPU
- * seconds each run cost the source's server processes, the target's and the tool's own processes.
+ * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore and pg_dump -Fd -j |
+ * pg_restore -j (and, with --all-tools, pgcopydb clone and pg_restore followed by vacuumdb
+ * --analyze-only), on the same data, same machine, in one run: `--runs` alternating runs per tool
+ * (default 5), medians. Servers run with durable settings (fsync, full_page_writes on;
+ * synchronous_commit off server-wide so no tool waits on commits); `--fast` turns fsync and
+ * full_page_writes off for a second figure. Cases (`--cases=a,b`): pgbench at each of `--scale`
+ * (default 20,50), 1,000 small tables, wide rows, 10,000 small tables in 100 schemas, a table
+ * with 500 partitions. Source and target: embedded PostgreSQL 15 (the machine's pg_dump is 15).
+ * Prints median seconds, the speed-up (other tool's median / dbferry's), the CPU seconds each run
+ * cost the source's server processes, the target's and the tool's own processes, and dbferry's
+ * peak RSS.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,33 +94,41 @@ export function timed(
   });
 }
 
-interface Case {
+export interface Case {
+  /** What --cases selects it by. */
+  key: string;
   name: string;
   build(s: PgServer, db: string): Promise<void>;
 }
 
-export function cases(scale: number): Case[] {
+/** Creates `count` tables of `rows` rows in `schemas` schemas (public when 0), a few thousand statements per round trip. */
+async function smallTables(s: PgServer, db: string, count: number, rows: number, schemas: number): Promise<void> {
+  const parts: string[] = [];
+  for (let k = 0; k < schemas; k++) parts.push(`CREATE SCHEMA s${k};`);
+  for (let i = 0; i < count; i++) {
+    const name = schemas ? `s${i % schemas}.t${i}` : `t${i}`;
+    parts.push(
+      `CREATE TABLE ${name} (id int PRIMARY KEY, v text, n numeric); INSERT INTO ${name} SELECT g, md5(g::text), g FROM generate_series(1, ${rows}) g;`,
+    );
+    if (parts.length >= 500) await pgQuery(s, parts.splice(0).join('\n'), db);
+  }
+  if (parts.length) await pgQuery(s, parts.join('\n'), db);
+}
+
+export function cases(scales: number[]): Case[] {
   return [
-    {
+    ...scales.map((scale): Case => ({
+      key: `pgbench${scale}`,
       name: `pgbench scale ${scale}`,
       build: async (s, db) => {
         execFileSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', String(scale), '-h', s.host, '-p', String(s.port), '-U', s.user, db], {
           stdio: 'ignore',
         });
       },
-    },
+    })),
+    { key: 'small', name: '1,000 small tables', build: (s, db) => smallTables(s, db, 1000, 200, 0) },
     {
-      name: '1,000 small tables',
-      build: async (s, db) => {
-        const parts: string[] = [];
-        for (let i = 0; i < 1000; i++)
-          parts.push(
-            `CREATE TABLE t${i} (id int PRIMARY KEY, v text, n numeric); INSERT INTO t${i} SELECT g, md5(g::text), g FROM generate_series(1, 200) g;`,
-          );
-        await pgQuery(s, parts.join('\n'), db);
-      },
-    },
-    {
+      key: 'wide',
       name: 'wide rows (40 columns)',
       build: async (s, db) => {
         const cols = Array.from({ length: 40 }, (_, i) => (i % 2 ? `c${i} text` : `c${i} numeric`)).join(', ');
@@ -126,143 +140,171 @@ export function cases(scale: number): Case[] {
         );
       },
     },
+    { key: 'tenants', name: '10,000 small tables in 100 schemas', build: (s, db) => smallTables(s, db, 10000, 20, 100) },
+    {
+      key: 'partitions',
+      name: 'a table with 500 partitions',
+      build: async (s, db) => {
+        const parts = ['CREATE TABLE events (id bigint, at date NOT NULL, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);'];
+        for (let i = 0; i < 500; i++)
+          parts.push(
+            `CREATE TABLE events_${i} PARTITION OF events FOR VALUES FROM ('2000-01-01'::date + ${i}) TO ('2000-01-01'::date + ${i + 1});`,
+          );
+        parts.push(`INSERT INTO events SELECT g, '2000-01-01'::date + (g % 500), md5(g::text) FROM generate_series(1, 500000) g; ANALYZE`);
+        await pgQuery(s, parts.join('\n'), db);
+      },
+    },
   ];
 }
 
+export const DURABLE = { fsync: 'on', full_page_writes: 'on', synchronous_commit: 'off', max_wal_size: '4GB', checkpoint_timeout: '30min' };
+const FAST = { ...DURABLE, fsync: 'off', full_page_writes: 'off' };
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+const argValue = (args: string[], name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+
+interface Tool {
+  name: string;
+  run(i: number): Promise<Timed>;
+  /** Whether the target database is created before the run (pg_restore restores into it). */
+  createsDatabase: boolean;
+}
+
+function toolsFor(servers: Servers, dir: string, db: string, jobs: number, allTools: boolean): Tool[] {
+  const { source, target } = servers;
+  const srcUri = `postgresql://postgres@127.0.0.1:${source.port}/${db}`;
+  const tgtUri = `postgresql://postgres@127.0.0.1:${target.port}/${db}`;
+  const shell = (cmd: string): Promise<Timed> => timed(servers, 'bash', ['-o', 'pipefail', '-c', cmd]);
+  const tools: Tool[] = [
+    {
+      name: 'pg_dump -Fc \\| pg_restore',
+      createsDatabase: false,
+      run: () => shell(`${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`),
+    },
+    {
+      name: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
+      createsDatabase: false,
+      run: async (i) => {
+        const dumpDir = join(dir, `dump${i}`);
+        try {
+          return await shell(
+            `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`,
+          );
+        } finally {
+          rmSync(dumpDir, { recursive: true, force: true });
+        }
+      },
+    },
+    {
+      name: 'dbferry apply',
+      createsDatabase: true,
+      run: (i) => {
+        const cfgFile = join(dir, `m-${db}-${i}.yaml`);
+        writeFileSync(
+          cfgFile,
+          `version: 1\nname: bench-${db}-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
+        );
+        const env = { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` };
+        return timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], env, true);
+      },
+    },
+  ];
+  if (!allTools) return tools;
+  tools.splice(1, 0, {
+    name: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
+    createsDatabase: false,
+    run: () =>
+      shell(
+        `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`,
+      ),
+  });
+  if (ensureDebianTool('pgcopydb'))
+    tools.splice(tools.length - 1, 0, {
+      name: `pgcopydb clone (${jobs} table/index jobs)`,
+      createsDatabase: false,
+      run: async (i) => {
+        const work = join(dir, `pgcopydb${i}`);
+        const args = ['clone', '--source', srcUri, '--target', tgtUri, '--table-jobs', String(jobs), '--index-jobs', String(jobs)];
+        try {
+          return await timed(servers, 'pgcopydb', [...args, '--dir', work, '--no-owner', '--no-acl'], {
+            ...process.env,
+            PGCOPYDB_PG_BIN: PGBIN,
+          });
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      },
+    });
+  return tools;
+}
+
+/** One case: every tool `runs` times, alternating, each into a fresh target database; the table rows. */
+async function benchCase(servers: Servers, dir: string, c: Case, i: number, opts: { runs: number; jobs: number; allTools: boolean }) {
+  const { source, target } = servers;
+  const db = `bench${i}`;
+  await pgQuery(source, `CREATE DATABASE ${db}`);
+  await c.build(source, db);
+  await pgQuery(source, 'VACUUM ANALYZE', db);
+  await pgQuery(source, 'CHECKPOINT');
+  const size = Number(((await pgQuery(source, `SELECT pg_database_size('${db}') AS s`)) as { s: string }[])[0]?.s ?? 0);
+  const tools = toolsFor(servers, dir, db, opts.jobs, opts.allTools);
+  const results = new Map<Tool, Timed[]>(tools.map((t) => [t, []]));
+  for (let r = 0; r < opts.runs; r++) {
+    for (const tool of tools) {
+      await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await pgQuery(target, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
+      if (!tool.createsDatabase) await pgQuery(target, `CREATE DATABASE ${db}`);
+      await pgQuery(target, 'CHECKPOINT');
+      results.get(tool)?.push(await tool.run(r));
+    }
+  }
+  const ferry = results.get(tools[tools.length - 1] as Tool) as Timed[];
+  const ferryMedian = median(ferry.map((t) => t.seconds));
+  const rows: string[] = [];
+  for (const tool of tools) {
+    const t = results.get(tool) as Timed[];
+    const m = median(t.map((x) => x.seconds));
+    const ratio = tool.createsDatabase ? '' : `${(m / ferryMedian).toFixed(2)}×`;
+    const cpu = (['source', 'target', 'tool'] as const).map((k) => median(t.map((x) => x.cpu[k])).toFixed(1)).join(' / ');
+    const runs = t.map((x) => x.seconds.toFixed(2)).join(', ');
+    rows.push(`| ${c.name} | ${(size / 1024 / 1024).toFixed(0)} MB | ${tool.name} | ${m.toFixed(2)} | ${runs} | ${ratio} | ${cpu} |`);
+  }
+  rows.push(`| ${c.name} | | dbferry peak RSS | ${Math.max(...ferry.map((t) => t.peakRssMb ?? 0)).toFixed(0)} MB | | | |`);
+  await pgQuery(source, `DROP DATABASE ${db}`);
+  await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  return rows;
+}
+
 export async function benchCopy(args: string[]): Promise<string> {
-  const scaleArg =
-    args.find((a) => /^--scale=/.test(a)) ?? (args.includes('--scale') ? `--scale=${args[args.indexOf('--scale') + 1]}` : undefined);
-  const scale = Number(scaleArg?.split('=')[1] ?? 50);
-  const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 2);
-  const withPgcopydb = ensureDebianTool('pgcopydb');
+  const scales = (argValue(args, 'scale') ?? '20,50').split(',').map(Number);
+  const jobs = Number(argValue(args, 'jobs') ?? 2);
+  const runs = Number(argValue(args, 'runs') ?? 5);
+  const wanted = argValue(args, 'cases')?.split(',');
+  const allTools = args.includes('--all-tools');
+  const settings = args.includes('--fast') ? FAST : DURABLE;
+  const selected = cases(scales).filter((c) => !wanted || wanted.includes(c.key) || wanted.includes(c.key.replace(/\d+$/, '')));
   const [source, target] = await Promise.all([
-    startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } }),
-    startPostgres({ major: 15, settings: { max_wal_size: '4GB', checkpoint_timeout: '30min', maintenance_work_mem: '256MB' } }),
+    startPostgres({ major: 15, settings }),
+    startPostgres({ major: 15, settings: { ...settings, maintenance_work_mem: '256MB' } }),
   ]);
   const servers: Servers = { source, target };
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-'));
   const rows: string[] = [
-    `| case | size | tool | seconds | MB/s | dbferry speed-up | CPU s: source / target / tool |`,
-    `|---|---:|---|---:|---:|---:|---:|`,
+    `Servers: ${args.includes('--fast') ? 'fast (fsync, full_page_writes off)' : 'durable (fsync, full_page_writes on)'}; ${runs} alternating runs per tool; medians.`,
+    '',
+    `| case | size | tool | median s | runs (s) | dbferry speed-up | CPU s: source / target / tool (medians) |`,
+    `|---|---:|---|---:|---|---:|---:|`,
   ];
   try {
-    for (const [i, c] of cases(scale).entries()) {
-      const db = `bench${i}`;
-      await pgQuery(source, `CREATE DATABASE ${db}`);
-      await c.build(source, db);
-      await pgQuery(source, 'CHECKPOINT');
-      const size = Number(((await pgQuery(source, `SELECT pg_database_size('${db}') AS s`)) as { s: string }[])[0]?.s ?? 0);
-      const mb = size / 1024 / 1024;
-      const srcUri = `postgresql://postgres@127.0.0.1:${source.port}/${db}`;
-      const tgtUri = `postgresql://postgres@127.0.0.1:${target.port}/${db}`;
-      const fresh = async (create: boolean): Promise<void> => {
-        await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-        await pgQuery(target, 'DROP SCHEMA IF EXISTS dbferry CASCADE');
-        if (create) await pgQuery(target, `CREATE DATABASE ${db}`);
-        await pgQuery(target, 'CHECKPOINT');
-      };
-      const results: { tool: string; t: Timed }[] = [];
-      await fresh(true);
-      results.push({
-        tool: 'pg_dump -Fc \\| pg_restore',
-        t: await timed(servers, 'bash', [
-          '-o',
-          'pipefail',
-          '-c',
-          `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`,
-        ]),
-      });
-      // The same, plus the ANALYZE that pg_restore leaves to the user and that dbferry (and pgcopydb) include.
-      await fresh(true);
-      results.push({
-        tool: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
-        t: await timed(servers, 'bash', [
-          '-o',
-          'pipefail',
-          '-c',
-          `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`,
-        ]),
-      });
-      await fresh(true);
-      const dumpDir = join(dir, `dump${i}`);
-      results.push({
-        tool: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
-        t: await timed(servers, 'bash', [
-          '-o',
-          'pipefail',
-          '-c',
-          `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`,
-        ]),
-      });
-      rmSync(dumpDir, { recursive: true, force: true });
-      if (withPgcopydb) {
-        await fresh(true);
-        const work = join(dir, `pgcopydb${i}`);
-        results.push({
-          tool: `pgcopydb clone (${jobs} table/index jobs)`,
-          t: await timed(
-            servers,
-            'pgcopydb',
-            [
-              'clone',
-              '--source',
-              srcUri,
-              '--target',
-              tgtUri,
-              '--table-jobs',
-              String(jobs),
-              '--index-jobs',
-              String(jobs),
-              '--dir',
-              work,
-              '--no-owner',
-              '--no-acl',
-            ],
-            { ...process.env, PGCOPYDB_PG_BIN: PGBIN },
-          ),
-        });
-        rmSync(work, { recursive: true, force: true });
-      }
-      const ferryRun = async (verify: string | null): Promise<Timed> => {
-        await fresh(false);
-        const cfgFile = join(dir, `m${i}.yaml`);
-        writeFileSync(
-          cfgFile,
-          `version: 1\nname: bench-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n${verify ? `verify: ${verify}\n` : ''}`,
-        );
-        return timed(
-          servers,
-          process.execPath,
-          [BIN, 'apply', cfgFile, '--yes', '--quiet'],
-          { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` },
-          true,
-        );
-      };
-      // The default verify (row checksums) costs this much over the counts-only opt-out.
-      results.push({ tool: 'dbferry apply, verify: counts', t: await ferryRun('counts') });
-      const ferry = await ferryRun(null);
-      const counted = (await pgQuery(
-        target,
-        `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`,
-        db,
-      )) as { n: number }[];
-      if ((counted[0]?.n ?? 0) === 0) throw new Error(`dbferry copied no table for ${c.name}`);
-      results.push({ tool: 'dbferry apply (default: verify auto)', t: ferry });
-      for (const r of results) {
-        const ratio = r.tool.startsWith('dbferry apply') ? '' : `${(r.t.seconds / ferry.seconds).toFixed(2)}×`;
-        const cpu = `${r.t.cpu.source.toFixed(1)} / ${r.t.cpu.target.toFixed(1)} / ${r.t.cpu.tool.toFixed(1)}`;
-        rows.push(
-          `| ${c.name} | ${mb.toFixed(0)} MB | ${r.tool} | ${r.t.seconds.toFixed(2)} | ${(mb / r.t.seconds).toFixed(1)} | ${ratio} | ${cpu} |`,
-        );
-      }
-      rows.push(`| ${c.name} | | dbferry peak RSS | ${ferry.peakRssMb?.toFixed(0)} MB | | | |`);
-      await pgQuery(source, `DROP DATABASE ${db}`);
-      await pgQuery(target, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    }
+    for (const [i, c] of selected.entries()) rows.push(...(await benchCase(servers, dir, c, i, { runs, jobs, allTools })));
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await Promise.all([stopPostgres(source), stopPostgres(target)]);
   }
-  if (!existsSync('/usr/bin/pgcopydb')) rows.push('', '(pgcopydb could not be installed: its rows are missing)');
+  if (allTools && !existsSync('/usr/bin/pgcopydb')) rows.push('', '(pgcopydb could not be installed: its rows are missing)');
   return rows.join('\n');
 }
