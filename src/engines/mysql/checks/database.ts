@@ -87,6 +87,9 @@ export function primaryKeyChecks({ facts, online, D }: WithFacts): CheckResult[]
   return [ok('my.db.primary_keys', 'every table has a primary or unique key', D)];
 }
 
+/** `user`@`host` as mysql.user lists it: user@host. */
+const unquoteAccount = (x: string): string => x.replace(/`/g, '');
+
 /** `my.db.definers`: the DEFINER accounts of views, routines, triggers and events exist on the target. */
 export function definerChecks({ facts, tgt, D }: WithFacts): CheckResult[] {
   if (!tgt || !facts.definers.length) return [];
@@ -99,8 +102,7 @@ export function definerChecks({ facts, tgt, D }: WithFacts): CheckResult[] {
         D,
       ),
     ];
-  const norm = (x: string) => x.replace(/`/g, '');
-  const missing = facts.definers.filter((x) => !tgt.accounts?.includes(norm(x)));
+  const missing = facts.definers.filter((x) => !tgt.accounts?.includes(unquoteAccount(x)));
   if (missing.length)
     return [
       warn(

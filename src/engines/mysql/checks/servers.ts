@@ -41,6 +41,9 @@ export function discoveryFailureChecks({ f }: MyCheckContext): CheckResult[] {
   return f.discoveryFailure ? [fail('my.discovery', f.discoveryFailure.message, f.discoveryFailure.hint)] : [];
 }
 
+/** Major and minor version together (80036 -> 800, 101102 -> 1011): a downgrade is to a lower one. */
+const major = (n: number): number => Math.floor(n / 100);
+
 /** `my.same_server` and `my.version`: two different servers, no downgrade, a warning across MySQL and MariaDB. */
 export function serverPairChecks({ src, tgt }: MyCheckContext): CheckResult[] {
   if (!src || !tgt) return [];
@@ -49,7 +52,6 @@ export function serverPairChecks({ src, tgt }: MyCheckContext): CheckResult[] {
     (src.vars.server_uuid && src.vars.server_uuid === tgt.vars.server_uuid) ||
     (src.vars.hostname === tgt.vars.hostname && src.vars.port === tgt.vars.port && src.vars.server_id === tgt.vars.server_id);
   if (same) out.push(fail('my.same_server', 'source and target are the same server', 'Point target at the new server.'));
-  const major = (n: number) => Math.floor(n / 100);
   if (src.flavor === tgt.flavor && major(tgt.versionNum) < major(src.versionNum))
     out.push(
       fail(
