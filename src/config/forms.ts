@@ -164,16 +164,55 @@ export function parseAzureResourceId(id: string): { host: string; port: number; 
   return { host, port, user };
 }
 
+/** Where a key of the Azure `properties:` block is in the file. */
+const prop = (...k: string[]): YamlPath => ['properties', ...k];
+
+/** The parts of an Azure document every step reads, and the origins and issues the steps record. */
+interface AzureContext {
+  /** properties */
+  p: Obj;
+  /** properties.secretParameters */
+  secrets: Obj;
+  /** adminCredentials, under secretParameters (preferred) or properties. */
+  creds: Obj;
+  credsPath: YamlPath;
+  origins: Origins;
+  issues: FormIssue[];
+}
+
 export function normalizeAzure(doc: Obj): Normalized {
   const p = asObj(doc.properties);
-  const origins: Origins = new Map();
-  const issues: FormIssue[] = [];
+  const secrets = asObj(p.secretParameters);
+  const c: AzureContext = {
+    p,
+    secrets,
+    creds: { ...asObj(p.adminCredentials), ...asObj(secrets.adminCredentials) },
+    credsPath: secrets.adminCredentials !== undefined ? prop('secretParameters', 'adminCredentials') : prop('adminCredentials'),
+    origins: new Map(),
+    issues: [],
+  };
   const raw: RawCanonical = {};
   copyExtras(doc, raw);
-  const P = (...k: string[]): YamlPath => ['properties', ...k];
-  const secrets = asObj(p.secretParameters);
-  const creds = { ...asObj(p.adminCredentials), ...asObj(secrets.adminCredentials) };
-  const credsPath = secrets.adminCredentials !== undefined ? P('secretParameters', 'adminCredentials') : P('adminCredentials');
+  const { source, rid } = azureSource(c);
+  raw.source = source;
+  raw.target = azureTarget(c, asObj(doc.target) as RawConnection);
+  azureDatabases(c, raw);
+  azureRunOptions(c, raw);
+  if (raw.name === undefined) {
+    raw.name = sanitizeName(rid ? `${rid.host}` : 'azure-migration');
+    c.origins.set('name', prop('sourceDbServerResourceId'));
+  }
+  if (raw.engine === undefined) raw.engine = 'postgresql';
+  else if (raw.engine !== 'postgresql')
+    c.issues.push({ path: ['engine'], message: 'the Azure form describes a PostgreSQL migration; engine must be postgresql (or omitted)' });
+  return { raw, origins: c.origins, issues: c.issues };
+}
+
+/** The source: host, port and user from sourceDbServerResourceId, then the user name, password and SSL mode. */
+function azureSource({ p, secrets, creds, credsPath, origins }: AzureContext): {
+  source: RawConnection;
+  rid: ReturnType<typeof parseAzureResourceId>;
+} {
   const source: RawConnection = {};
   const rid = parseAzureResourceId(str(p.sourceDbServerResourceId) ?? '');
   if (rid) {
@@ -181,13 +220,13 @@ export function normalizeAzure(doc: Obj): Normalized {
     source.port = rid.port;
     source.username = rid.user;
   }
-  for (const k of ['host', 'port', 'username'] as const) origins.set(`source.${k}`, P('sourceDbServerResourceId'));
+  for (const k of ['host', 'port', 'username'] as const) origins.set(`source.${k}`, prop('sourceDbServerResourceId'));
   const srcUser = str(secrets.sourceServerUserName) ?? str(p.sourceServerUserName);
   if (srcUser) {
     source.username = srcUser;
     origins.set(
       'source.username',
-      secrets.sourceServerUserName !== undefined ? P('secretParameters', 'sourceServerUserName') : P('sourceServerUserName'),
+      secrets.sourceServerUserName !== undefined ? prop('secretParameters', 'sourceServerUserName') : prop('sourceServerUserName'),
     );
   }
   if (creds.sourceServerPassword !== undefined) {
@@ -196,14 +235,18 @@ export function normalizeAzure(doc: Obj): Normalized {
   }
   if (p.sslMode !== undefined) {
     source.ssl = AZURE_SSL[str(p.sslMode) ?? ''] ?? str(p.sslMode);
-    origins.set('source.ssl', P('sslMode'));
+    origins.set('source.ssl', prop('sslMode'));
   }
-  origins.set('source', P('sourceDbServerResourceId'));
-  raw.source = source;
-  const target: RawConnection = { ...(asObj(doc.target) as RawConnection) };
+  origins.set('source', prop('sourceDbServerResourceId'));
+  return { source, rid };
+}
+
+/** The target block of the file, with the user name and password of the Azure properties. */
+function azureTarget({ p, secrets, creds, credsPath, origins, issues }: AzureContext, written: RawConnection): RawConnection {
+  const target: RawConnection = { ...written };
   const tgtUser = str(p.targetServerUserName) ?? str(secrets.targetServerUserName);
   if (tgtUser !== undefined) {
-    const at = p.targetServerUserName !== undefined ? P('targetServerUserName') : P('secretParameters', 'targetServerUserName');
+    const at = p.targetServerUserName !== undefined ? prop('targetServerUserName') : prop('secretParameters', 'targetServerUserName');
     if (target.username !== undefined && target.username !== tgtUser) {
       issues.push({
         path: at,
@@ -218,50 +261,49 @@ export function normalizeAzure(doc: Obj): Normalized {
     target.password = str(creds.targetServerPassword);
     origins.set('target.password', [...credsPath, 'targetServerPassword']);
   }
-  raw.target = target;
+  return target;
+}
+
+/** dbsToMigrate and overwriteDbsInTarget -> databases. */
+function azureDatabases({ p, origins }: AzureContext, raw: RawCanonical): void {
   const dbs = Array.isArray(p.dbsToMigrate) ? (p.dbsToMigrate as unknown[]).map(String) : undefined;
-  if (dbs !== undefined || p.overwriteDbsInTarget !== undefined) {
-    raw.databases = {};
-    if (dbs !== undefined) {
-      raw.databases.include = dbs;
-      origins.set('databases.include', P('dbsToMigrate'));
-    }
-    if (p.overwriteDbsInTarget !== undefined) {
-      raw.databases.overwrite = p.overwriteDbsInTarget === true;
-      origins.set('databases.overwrite', P('overwriteDbsInTarget'));
-    }
+  if (dbs === undefined && p.overwriteDbsInTarget === undefined) return;
+  raw.databases = {};
+  if (dbs !== undefined) {
+    raw.databases.include = dbs;
+    origins.set('databases.include', prop('dbsToMigrate'));
   }
+  if (p.overwriteDbsInTarget !== undefined) {
+    raw.databases.overwrite = p.overwriteDbsInTarget === true;
+    origins.set('databases.overwrite', prop('overwriteDbsInTarget'));
+  }
+}
+
+/** migrationMode, migrationOption, cutover and cancel requests. */
+function azureRunOptions({ p, origins }: AzureContext, raw: RawCanonical): void {
   if (p.migrationMode !== undefined) {
     raw.mode = str(p.migrationMode)?.toLowerCase();
-    origins.set('mode', P('migrationMode'));
+    origins.set('mode', prop('migrationMode'));
   }
   if (p.migrationOption !== undefined) {
     raw.option = str(p.migrationOption);
-    origins.set('option', P('migrationOption'));
+    origins.set('option', prop('migrationOption'));
   }
   if (p.triggerCutover !== undefined) {
     raw.cutover = p.triggerCutover === true;
-    origins.set('cutover', P('triggerCutover'));
+    origins.set('cutover', prop('triggerCutover'));
   }
   if (Array.isArray(p.dbsToTriggerCutoverOn)) {
     raw.cutoverDatabases = (p.dbsToTriggerCutoverOn as unknown[]).map(String);
-    origins.set('cutoverDatabases', P('dbsToTriggerCutoverOn'));
+    origins.set('cutoverDatabases', prop('dbsToTriggerCutoverOn'));
   }
   if (p.cancel !== undefined || p.dbsToCancelMigrationOn !== undefined) {
     raw.cancel = {
       requested: p.cancel === true,
       databases: Array.isArray(p.dbsToCancelMigrationOn) ? (p.dbsToCancelMigrationOn as unknown[]).map(String) : [],
     };
-    origins.set('cancel', p.cancel !== undefined ? P('cancel') : P('dbsToCancelMigrationOn'));
+    origins.set('cancel', p.cancel !== undefined ? prop('cancel') : prop('dbsToCancelMigrationOn'));
   }
-  if (raw.name === undefined) {
-    raw.name = sanitizeName(rid ? `${rid.host}` : 'azure-migration');
-    origins.set('name', P('sourceDbServerResourceId'));
-  }
-  if (raw.engine === undefined) raw.engine = 'postgresql';
-  else if (raw.engine !== 'postgresql')
-    issues.push({ path: ['engine'], message: 'the Azure form describes a PostgreSQL migration; engine must be postgresql (or omitted)' });
-  return { raw, origins, issues };
 }
 
 /** The YAML path for a canonical path, through the origins of the form. */

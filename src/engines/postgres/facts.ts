@@ -80,14 +80,50 @@ async function one<T>(c: PgClient, sql: string): Promise<T> {
   return (await c.query(sql)).rows[0] as T;
 }
 
+/**
+ * One server's facts, one reader per kind, in a fixed order over the one connection (a dozen
+ * round trips). Each reader takes the server version where its query depends on it.
+ */
 async function side(c: PgClient): Promise<ServerSide> {
+  const server = await readServer(c);
+  const num = server.versionNum;
+  const user = await readUser(c, num);
+  const settings = await readSettings(c);
+  const counts = await readCounts(c, num);
+  const dbferrySlots = await readDbferrySlots(c);
+  const dbferrySubscriptions = await readDbferrySubscriptions(c, num);
+  const longTransactions = await readLongTransactions(c);
+  const collations = await readCollations(c);
+  const extensions = await readExtensions(c, num);
+  const roles = await readRoles(c);
+  const stateStore = await readStateStore(c);
+  return {
+    connected: true,
+    ...server,
+    user,
+    settings,
+    slotsUsed: counts.slotsUsed,
+    walSendersUsed: counts.walSendersUsed,
+    enabledSubscriptions: counts.enabledSubscriptions,
+    dbferrySlots,
+    dbferrySubscriptions,
+    longTransactions,
+    stateStore,
+    preparedTransactions: counts.preparedTransactions,
+    collations,
+    extensions,
+    roles,
+  };
+}
+
+/** Version, SSL, and an identity that tells two servers apart (the system identifier where the user may read it). */
+async function readServer(c: PgClient): Promise<Pick<ServerSide, 'ssl' | 'versionNum' | 'version' | 'identity'>> {
   const base = await one<{ v: string; n: string; ssl: boolean | null; start: string; port: string }>(
     c,
     `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n,
             (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl,
             pg_postmaster_start_time()::text AS start, current_setting('port') AS port`,
   );
-  const num = Number(base.n);
   let identity = `${base.start}/${base.port}`;
   try {
     const r = await one<{ id: string }>(c, 'SELECT system_identifier::text AS id FROM pg_control_system()');
@@ -95,6 +131,11 @@ async function side(c: PgClient): Promise<ServerSide> {
   } catch {
     /* not allowed for this user: fall back to start time and port */
   }
+  return { ssl: base.ssl === true, versionNum: Number(base.n), version: base.v, identity };
+}
+
+/** The connected user's role attributes (pg_create_subscription exists from PostgreSQL 16). */
+async function readUser(c: PgClient, num: number): Promise<ServerSide['user']> {
   const user = await one<{
     name: string;
     superuser: boolean;
@@ -110,85 +151,107 @@ async function side(c: PgClient): Promise<ServerSide> {
             ${num >= 160000 ? "pg_has_role(current_user, 'pg_create_subscription', 'MEMBER')" : 'false'} AS cs
        FROM pg_roles WHERE rolname = current_user`,
   );
-  const settings = Object.fromEntries(
+  return {
+    name: user.name,
+    superuser: user.superuser,
+    replication: user.replication,
+    createdb: user.createdb,
+    createrole: user.createrole,
+    bypassrls: user.bypassrls,
+    createSubscription: user.cs,
+  };
+}
+
+async function readSettings(c: PgClient): Promise<Record<string, string>> {
+  return Object.fromEntries(
     (await c.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name = ANY($1)`, [SETTINGS])).rows.map(
       (r) => [r.name, r.setting],
     ),
   );
+}
+
+/** Replication slots and WAL senders in use, enabled subscriptions (PostgreSQL 10+), prepared transactions. */
+async function readCounts(
+  c: PgClient,
+  num: number,
+): Promise<Pick<ServerSide, 'slotsUsed' | 'walSendersUsed' | 'enabledSubscriptions' | 'preparedTransactions'>> {
   const counts = await one<{ slots: string; senders: string; subs: string; prepared: string }>(
     c,
     `SELECT (SELECT count(*) FROM pg_replication_slots) AS slots, (SELECT count(*) FROM pg_stat_replication) AS senders,
             ${num >= 100000 ? '(SELECT count(*) FROM pg_subscription WHERE subenabled)' : '0'} AS subs,
             (SELECT count(*) FROM pg_prepared_xacts) AS prepared`,
   );
-  const slots = (
+  return {
+    slotsUsed: Number(counts.slots),
+    walSendersUsed: Number(counts.senders),
+    enabledSubscriptions: Number(counts.subs),
+    preparedTransactions: Number(counts.prepared),
+  };
+}
+
+async function readDbferrySlots(c: PgClient): Promise<string[]> {
+  return (
     await c.query<{ slot_name: string }>(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbferry\\_%' ORDER BY 1`)
   ).rows.map((r) => r.slot_name);
-  const subs =
-    num >= 100000
-      ? (
-          await c.query<{ name: string; database: string }>(
-            `SELECT s.subname AS name, d.datname AS database FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE 'dbferry\\_%' ORDER BY 1`,
-          )
-        ).rows
-      : [];
-  const longTx = (
+}
+
+/** dbferry subscriptions and their databases; none before PostgreSQL 10 (no query then). */
+async function readDbferrySubscriptions(c: PgClient, num: number): Promise<ServerSide['dbferrySubscriptions']> {
+  return num >= 100000
+    ? (
+        await c.query<{ name: string; database: string }>(
+          `SELECT s.subname AS name, d.datname AS database FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE 'dbferry\\_%' ORDER BY 1`,
+        )
+      ).rows
+    : [];
+}
+
+/** Transactions open longer than 5 minutes, other than this session. */
+async function readLongTransactions(c: PgClient): Promise<ServerSide['longTransactions']> {
+  return (
     await c.query<{ pid: number; database: string | null; seconds: number; state: string | null }>(
       `SELECT pid, datname AS database, extract(epoch FROM now() - xact_start)::int AS seconds, state FROM pg_stat_activity
         WHERE xact_start IS NOT NULL AND now() - xact_start > interval '5 minutes' AND pid <> pg_backend_pid() ORDER BY xact_start`,
     )
   ).rows;
-  const collations = (
+}
+
+async function readCollations(c: PgClient): Promise<string[]> {
+  return (
     await c.query<{ c: string }>(
       `SELECT DISTINCT collcollate AS c FROM pg_collation WHERE collcollate IS NOT NULL UNION SELECT 'C' UNION SELECT 'POSIX'`,
     )
   ).rows.map((r) => r.c);
-  const extensions = (
+}
+
+/** Available extensions with their versions, and whether a non-superuser may create them (trusted: PostgreSQL 13+). */
+async function readExtensions(c: PgClient, num: number): Promise<ServerSide['extensions']> {
+  return (
     await c.query<{ name: string; versions: string[]; trusted: boolean; superuser: boolean }>(
       `SELECT name, array_agg(version ORDER BY version) AS versions, bool_or(${num >= 130000 ? 'trusted' : 'false'}) AS trusted, bool_and(superuser) AS superuser
          FROM pg_available_extension_versions GROUP BY name ORDER BY name`,
     )
   ).rows;
-  const roles = (
+}
+
+async function readRoles(c: PgClient): Promise<ServerSide['roles']> {
+  return (
     await c.query<{ name: string; replication: boolean; bypassrls: boolean }>(
       `SELECT rolname AS name, rolreplication AS replication, rolbypassrls AS bypassrls FROM pg_roles
         WHERE rolname !~ '^pg_' AND NOT rolsuper AND rolname <> current_user ORDER BY rolname`,
     )
   ).rows;
+}
+
+/** Whether the user may keep dbferry's state (schema dbferry) in the connection database. */
+async function readStateStore(c: PgClient): Promise<ServerSide['stateStore']> {
   const store = await one<{ db: string; usable: boolean }>(
     c,
     `SELECT current_database() AS db,
             CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'dbferry') THEN has_schema_privilege('dbferry', 'CREATE') AND has_schema_privilege('dbferry', 'USAGE')
                  ELSE has_database_privilege(current_database(), 'CREATE') END AS usable`,
   );
-  return {
-    connected: true,
-    ssl: base.ssl === true,
-    versionNum: num,
-    version: base.v,
-    identity,
-    user: {
-      name: user.name,
-      superuser: user.superuser,
-      replication: user.replication,
-      createdb: user.createdb,
-      createrole: user.createrole,
-      bypassrls: user.bypassrls,
-      createSubscription: user.cs,
-    },
-    settings,
-    slotsUsed: Number(counts.slots),
-    walSendersUsed: Number(counts.senders),
-    enabledSubscriptions: Number(counts.subs),
-    dbferrySlots: slots,
-    dbferrySubscriptions: subs,
-    longTransactions: longTx,
-    stateStore: { database: store.db, usable: store.usable },
-    preparedTransactions: Number(counts.prepared),
-    collations,
-    extensions,
-    roles,
-  };
+  return { database: store.db, usable: store.usable };
 }
 
 const USER_REL = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbferry') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
