@@ -20,6 +20,8 @@ export function resumeDatabase(steps: readonly Step[], policy: ResumePolicy, don
   const committed = policy.kind === 'per-step' || policy.until === undefined || done.has(policy.until);
   if (finished.length === applied.length && committed) return { restart: false, run: [], skip: applied, resuming: true };
   if (policy.kind === 'all-or-nothing') return { restart: true, run: applied, skip: [], resuming: false };
+  const gate = policy.startOverUntil === undefined ? undefined : applied.find((s) => s.kind === policy.startOverUntil);
+  if (gate && !done.has(gate.id)) return { restart: true, run: applied, skip: [], resuming: false };
   const skip = finished.filter((s) => !s.always);
   return { restart: false, run: applied.filter((s) => !skip.includes(s)), skip, resuming: true };
 }

@@ -51,12 +51,13 @@ export interface Step {
 
 /**
  * How an interrupted database resumes. per-step: done steps are skipped (and the copy skips done
- * tables). all-or-nothing: a database whose steps did not all finish starts over (its copy belongs
+ * tables); with `startOverUntil`, a database stopped before that step was done starts over
+ * (PostgreSQL: schema-pre-data, whose table units are created by the copy workers). all-or-nothing: a database whose steps did not all finish starts over (its copy belongs
  * to a replication slot's snapshot, or, on MySQL, to a snapshot that cannot be taken again); with
  * `until`, its steps count as done only once that step of the migration is (MySQL: the one
  * replica, which starts from one snapshot shared by every replicated database).
  */
-export type ResumePolicy = { kind: 'per-step' } | { kind: 'all-or-nothing'; until?: string };
+export type ResumePolicy = { kind: 'per-step'; startOverUntil?: StepKind } | { kind: 'all-or-nothing'; until?: string };
 
 /** Builds a step: id from database and kind, `runBy` apply unless said otherwise. */
 export function step(database: string | null, kind: StepKind, description: string, more: Partial<Step> = {}): Step {

@@ -229,6 +229,11 @@ export interface PreDataBatch {
  * are still being created.
  */
 export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
+  return assignCompletedTables(cutBatches(entries, tablesPerBatch));
+}
+
+/** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables (their `tables` not yet set). */
+function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
   const batches: PreDataBatch[] = [];
   let cur: DumpEntry[] = [];
   let tables = 0;
@@ -241,6 +246,11 @@ export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreD
     }
   }
   if (cur.length) batches.push({ entries: cur, tables: [] });
+  return batches;
+}
+
+/** Sets each batch's `tables`: those whose last TABLE, TABLE ATTACH or identity entry it holds. */
+function assignCompletedTables(batches: PreDataBatch[]): PreDataBatch[] {
   const last = new Map<string, { at: number; schema: string; name: string }>();
   batches.forEach((b, at) => {
     for (const e of b.entries) {
@@ -255,8 +265,97 @@ export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreD
       }
     }
   });
+  for (const b of batches) b.tables = [];
   for (const t of last.values()) batches[t.at]?.tables.push({ schema: t.schema, name: t.name });
   return batches;
+}
+
+/** A table a copy worker creates, fills (COPY FREEZE) and indexes in one transaction. */
+export interface TableUnit {
+  schema: string;
+  name: string;
+  /** Its TABLE entry. */
+  table: DumpEntry;
+  /** Its simple keys and indexes, built after the load in the same transaction. */
+  indexes: DumpEntry[];
+}
+
+/**
+ * What the schema connection does, in dump order: run a batch; hand a unit to the copy workers
+ * (everything before it is committed by then); wait until units that the next entries name exist.
+ */
+export type SchemaItem =
+  { kind: 'batch'; batch: PreDataBatch } | { kind: 'unit'; unit: TableUnit } | { kind: 'await'; tables: TableUnit[] };
+
+/** A plain CREATE TABLE: not a partition, parent or child; nothing else in pre-data attaches it. */
+const PLAIN_CREATE = new RegExp(`^CREATE TABLE ${QNAME} \\(`);
+const NOT_PLAIN = /\bPARTITION (?:OF|BY)\b|\bINHERITS \(/;
+
+/** Identifiers a statement names (bare ones folded to lower case), to find the units it depends on. */
+export function identifiersIn(sql: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of sql.matchAll(/"((?:[^"]|"")*)"|([A-Za-z_][A-Za-z0-9_$]*)/g))
+    out.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : (m[2] as string).toLowerCase());
+  return out;
+}
+
+/**
+ * Plans pre-data with the given tables (schema\0name) as units: each eligible TABLE entry leaves
+ * the batches and becomes a unit with its simple indexes from `indexes`; an entry that names a
+ * pending unit (a sequence owned by it, a default, a comment, a view) waits for it. A name match
+ * on the identifier alone may wait for more than needed, never for less.
+ */
+export function planPreData(
+  entries: DumpEntry[],
+  unitTables: ReadonlySet<string>,
+  indexes: readonly PostDataItem[],
+  tablesPerBatch: number,
+): { items: SchemaItem[]; moved: Set<PostDataItem> } {
+  const attached = new Set(entries.filter((e) => e.type === 'TABLE ATTACH').flatMap((e) => [...identifiersIn(e.sql)]));
+  const eligible = (e: DumpEntry): boolean =>
+    e.type === 'TABLE' &&
+    unitTables.has(`${e.schema}\u0000${e.name}`) &&
+    PLAIN_CREATE.test(e.sql) &&
+    !NOT_PLAIN.test(e.sql) &&
+    !attached.has(e.name);
+  const simple = new Map<string, PostDataItem[]>();
+  for (const it of indexes) {
+    if (!it.table || !isSimpleIndex(it)) continue;
+    const k = `${it.table.schema}\u0000${it.table.name}`;
+    simple.set(k, [...(simple.get(k) ?? []), it]);
+  }
+  const moved = new Set<PostDataItem>();
+  const items: SchemaItem[] = [];
+  const pending = new Map<string, TableUnit[]>();
+  let run: DumpEntry[] = [];
+  const flush = (): void => {
+    for (const batch of cutBatches(run, tablesPerBatch)) items.push({ kind: 'batch', batch });
+    run = [];
+  };
+  for (const e of entries) {
+    if (eligible(e)) {
+      flush();
+      const own = simple.get(`${e.schema}\u0000${e.name}`) ?? [];
+      for (const it of own) moved.add(it);
+      const unit: TableUnit = { schema: e.schema, name: e.name, table: e, indexes: own.map((it) => it.entry) };
+      items.push({ kind: 'unit', unit });
+      pending.set(e.name, [...(pending.get(e.name) ?? []), unit]);
+      continue;
+    }
+    if (pending.size) {
+      const named = [...identifiersIn(e.sql)].flatMap((id) => pending.get(id) ?? []);
+      if (named.length) {
+        flush();
+        items.push({ kind: 'await', tables: named });
+        for (const u of named) pending.delete(u.name);
+      }
+    }
+    run.push(e);
+  }
+  flush();
+  // A batch's tables are complete once their last entry ran, across the whole plan (sets each batch's `tables`).
+  assignCompletedTables(items.flatMap((i) => (i.kind === 'batch' ? [i.batch] : [])));
+  return { items, moved };
 }
 
 const COLS = `\\(${IDENT}(?:, ${IDENT})*\\)`;

@@ -4,7 +4,8 @@ import { copyText, createDatabaseText, verifyText, type CompileInput } from '../
 import { keylessPublicationName, replicationObjectName, replicationPrefix } from '../replication-sql.js';
 
 export function pgResumePolicy(method: 'dump' | 'replication'): ResumePolicy {
-  return method === 'replication' ? { kind: 'all-or-nothing' } : { kind: 'per-step' };
+  // A database stopped during schema-pre-data starts over: its table units and batches interleave with the copy.
+  return method === 'replication' ? { kind: 'all-or-nothing' } : { kind: 'per-step', startOverUntil: 'schema-pre-data' };
 }
 
 /** Objects of this migration on the source: a snapshot (dump), or a publication and a slot with its snapshot (replication). */

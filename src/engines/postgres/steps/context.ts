@@ -8,6 +8,14 @@ import type { PgClient } from '../connect.js';
 import type { SlotSnapshot } from '../replication.js';
 import type { SchemaScript } from './schema-script.js';
 import type { Handoff } from '../../../util/handoff.js';
+import type { UnitTracker } from './units.js';
+
+/** A table ready to copy; with `unit`, the copy worker creates it first and indexes it after the load (a table unit). */
+export interface ReadyTable {
+  schema: string;
+  name: string;
+  unit?: { create: string; indexes: string };
+}
 
 export interface SourceDatabase {
   versionNum: number;
@@ -31,8 +39,10 @@ export interface PgDatabaseContext {
   slot: SlotSnapshot | undefined;
   /** pg_dump's scripts, understood; loaded once, by the first step that needs them. */
   script: () => Promise<SchemaScript>;
-  /** Tables whose schema batch committed, from schema-pre-data to copy-data. */
-  tablesReady: Handoff<{ schema: string; name: string }>;
+  /** Tables whose schema batch committed, and table units, from schema-pre-data to copy-data. */
+  tablesReady: Handoff<ReadyTable>;
+  /** Table units the copy workers committed, for schema-pre-data to wait on. */
+  units: UnitTracker;
   /** Tables analyzed during the copy (the analyze step does the others). */
   analyzed: Set<string>;
   startedAt: number;

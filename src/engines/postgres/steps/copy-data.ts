@@ -33,6 +33,7 @@ export const copyData: PgStep = {
     try {
       await new PgCopyScheduler(ctx, script, counter, marks, io).run();
     } catch (e) {
+      ctx.units.fail(e);
       await record.save({ tablesErrored: record.current.tablesErrored + 1, tablesLoading: 0 }).catch(() => undefined);
       throw e;
     } finally {

@@ -11,8 +11,8 @@ import type { StepIo } from '../../engine.js';
 import type { CopyCounter } from '../../progress.js';
 import type { PartResult, SourceTable } from '../copy.js';
 import { qname } from '../sql.js';
-import { tableKey, type PgDatabaseContext } from './context.js';
-import { copyTablePart, copyWholeTable, type TableCopyIo } from './copy-table.js';
+import { tableKey, type PgDatabaseContext, type ReadyTable } from './context.js';
+import { copyTablePart, copyTableUnit, copyWholeTable, type TableCopyIo } from './copy-table.js';
 import type { SchemaScript } from './schema-script.js';
 import type { TableMarks } from './table-marks.js';
 import { closeWorker, destroy, exec, openWorker, openWorkerSource, type Worker } from './workers.js';
@@ -64,15 +64,32 @@ export class PgCopyScheduler {
     await this.pool.run();
   }
 
-  private release(tables: readonly { schema: string; name: string }[]): void {
+  private release(tables: readonly ReadyTable[]): void {
     const ready: SourceTable[] = [];
     for (const x of tables) {
       const t = this.unreleased.get(tableKey(x.schema, x.name));
       if (!t) continue;
       this.unreleased.delete(tableKey(x.schema, x.name));
-      ready.push(t);
+      if (x.unit) this.enqueueUnit(t, x.unit);
+      else ready.push(t);
     }
     for (const t of ready.sort((a, b) => b.bytes - a.bytes)) this.enqueue(t);
+  }
+
+  /** A table unit: created, filled and indexed by the worker in one transaction; ahead of queued copies (the schema may wait on it). */
+  private enqueueUnit(t: SourceTable, unit: { create: string; indexes: string }): void {
+    this.pool.add(
+      {
+        label: `create and copy ${t.schema}.${t.name}`,
+        run: async (w) => {
+          this.counter.loading++;
+          const r = await copyTableUnit(w, t, unit, this.tableIo(w));
+          this.ctx.units.created(t.schema, t.name);
+          await this.finishTable(t, r);
+        },
+      },
+      true,
+    );
   }
 
   private schemaComplete(): void {

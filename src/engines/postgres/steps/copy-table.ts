@@ -29,6 +29,39 @@ async function inTransaction<T>(c: PgClient, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs `attempt` in binary (when the table allows it), again in text if the binary COPY is refused. */
+async function withTextFallback(w: Worker, t: SourceTable, io: TableCopyIo, attempt: (format: 'binary' | 'text') => Promise<PartResult>) {
+  try {
+    return await attempt(t.format);
+  } catch (e) {
+    if (t.format === 'text' || !isBinaryFormatError(e)) throw e;
+    destroy(w.src);
+    await w.src.end().catch(() => undefined);
+    w.src = await io.reopenSource();
+    return attempt('text');
+  }
+}
+
+/**
+ * A table unit in one transaction: its CREATE TABLE (and what its TABLE entry holds), COPY FREEZE
+ * (allowed: the table is new in this transaction; no hint bits to set and write later), then its
+ * keys and indexes, built once over the loaded rows.
+ */
+export async function copyTableUnit(w: Worker, t: SourceTable, unit: { create: string; indexes: string }, io: TableCopyIo): Promise<PartResult> {
+  // Three round trips: BEGIN with the DDL, the COPY, the indexes with COMMIT (simple protocol: several statements per query).
+  return withTextFallback(w, t, io, async (format) => {
+    await w.tgt.query(`BEGIN;\n${unit.create}`);
+    try {
+      const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, true, io.onBytes, io.limiter);
+      await w.tgt.query(`${unit.indexes}\nCOMMIT`);
+      return r;
+    } catch (e) {
+      await w.tgt.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
 export async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolean, io: TableCopyIo): Promise<PartResult> {
   const whole: CopyPart = { blocks: null };
   const attempt = async (format: 'binary' | 'text'): Promise<PartResult> => {
@@ -45,15 +78,7 @@ export async function copyWholeTable(w: Worker, t: SourceTable, truncate: boolea
       return streamPart(w.src, w.tgt, t, whole, format, truncate && t.extensionCondition === null, io.onBytes, io.limiter);
     });
   };
-  try {
-    return await attempt(t.format);
-  } catch (e) {
-    if (t.format === 'text' || !isBinaryFormatError(e)) throw e;
-    destroy(w.src);
-    await w.src.end().catch(() => undefined);
-    w.src = await io.reopenSource();
-    return attempt('text');
-  }
+  return withTextFallback(w, t, io, attempt);
 }
 
 export async function copyTablePart(w: Worker, t: SourceTable, part: CopyPart, io: TableCopyIo): Promise<PartResult> {

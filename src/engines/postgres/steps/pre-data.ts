@@ -1,33 +1,73 @@
 /**
- * schema-pre-data: the database-level part of pg_dump's pre-data, then the rest in batches of
- * tables, each committed on its own, each batch's tables handed to copy-data as soon as it commits.
- * Batches are atomic, so a resumed run skips a batch whose objects the interrupted run committed.
+ * schema-pre-data: the database-level part of pg_dump's pre-data, then the rest in dump order:
+ * batches of objects, each committed on its own, their tables handed to copy-data as soon as it
+ * commits; small plain tables handed over as units that a copy worker creates, fills and indexes
+ * in one transaction; before an entry that names a unit, a wait until the unit is committed. The
+ * step ends when every unit exists, so a recorded schema-pre-data means the whole schema is there.
  */
 import { DbferryError, messageOf } from '../../../util/errors.js';
 import { redact } from '../../../util/redact.js';
 import { connectPg, type PgClient } from '../connect.js';
-import { describeSkipped, filterStatements } from '../dump-script.js';
+import { describeSkipped, filterStatements, type DumpEntry, type SkippedStatement } from '../dump-script.js';
 import { PROLOG } from './workers.js';
-import type { PgStep } from './context.js';
+import type { PgDatabaseContext, PgStep } from './context.js';
+import type { SchemaScript } from './schema-script.js';
 
-/** "Already exists" errors: on resume, a schema batch failing with one was committed by the earlier run. */
-const ALREADY_EXISTS = new Set(['42P07', '42710', '42P06', '42723', '42701']);
-
-async function runBatch(c: PgClient, sql: string, resuming: boolean): Promise<void> {
+async function runBatch(c: PgClient, sql: string): Promise<void> {
   await c.query('BEGIN');
   try {
     await c.query(sql);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
-    if (resuming && ALREADY_EXISTS.has((e as { code?: string }).code ?? '')) return;
     throw e;
+  }
+}
+
+/** Waits for units, giving up as soon as the database's run is aborted. */
+function unitsCreated(ctx: PgDatabaseContext, tables?: readonly { schema: string; name: string }[]): Promise<void> {
+  const { signal } = ctx.run;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new DbferryError('INTERRUPTED', 'interrupted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    ctx.units
+      .whenCreated(tables)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function runItems(ctx: PgDatabaseContext, c: PgClient, script: SchemaScript, skipped: SkippedStatement[]): Promise<void> {
+  const { cfg, probe, signal } = ctx.run;
+  let batches = 0;
+  for (const item of script.items) {
+    signal.throwIfAborted();
+    if (item.kind === 'await') {
+      await unitsCreated(ctx, item.tables);
+      continue;
+    }
+    const filter = (entries: DumpEntry[]): string => {
+      const f = filterStatements(entries, script.targetRoles, cfg.extensions.exclude);
+      skipped.push(...f.skipped);
+      return f.sql;
+    };
+    if (item.kind === 'unit') {
+      const { schema, name, table, indexes } = item.unit;
+      ctx.units.expect(schema, name);
+      ctx.tablesReady.push([{ schema, name, unit: { create: filter([table]), indexes: filter(indexes) } }]);
+      continue;
+    }
+    const sql = filter(item.batch.entries);
+    if (sql) await runBatch(c, sql);
+    ctx.tablesReady.push(item.batch.tables);
+    if (++batches === 1) await probe.at('mid-schema');
   }
 }
 
 export const preData: PgStep = {
   async run(ctx, io) {
-    const { cfg, database: db, probe, signal } = ctx.run;
+    const { cfg, database: db, signal } = ctx.run;
     io.report('creating the schema (pg_dump --section=pre-data)');
     const script = await ctx.script();
     const skipped = [...script.skipped];
@@ -35,14 +75,7 @@ export const preData: PgStep = {
     try {
       if (script.header.sql) await c.query(script.header.sql);
       await c.query(PROLOG);
-      for (const [i, batch] of script.batches.entries()) {
-        signal.throwIfAborted();
-        const f = filterStatements(batch.entries, script.targetRoles, cfg.extensions.exclude);
-        skipped.push(...f.skipped);
-        if (f.sql) await runBatch(c, f.sql, ctx.run.resuming);
-        ctx.tablesReady.push(batch.tables);
-        if (i === 0 && script.batches.length > 1) await probe.at('mid-schema');
-      }
+      await runItems(ctx, c, script, skipped);
     } catch (e) {
       if (signal.aborted) throw e;
       throw new DbferryError('MIGRATION_FAILED', `creating the schema of "${db}" on the target failed: ${redact(messageOf(e))}`, {
@@ -51,6 +84,8 @@ export const preData: PgStep = {
     } finally {
       await c.end().catch(() => undefined);
     }
+    // Every unit committed: the schema is complete (what makes resuming after this step safe).
+    await unitsCreated(ctx);
     for (const line of describeSkipped(skipped)) io.report(line);
   },
 };

@@ -1,6 +1,6 @@
 /**
  * pg_dump's scripts of one database, taken on the copy's snapshot and understood once for the
- * steps that use them: the pre-data header and table batches (schema-pre-data), each table's
+ * steps that use them: the pre-data header, batches and table units (schema-pre-data), each table's
  * keys and indexes (copy-data), the rest of post-data and the foreign keys (schema-post-data),
  * and the tables to copy with those an earlier run finished.
  */
@@ -10,24 +10,28 @@ import { tableWanted } from '../../selection.js';
 import { connectPg, type PgClient } from '../connect.js';
 import { listSourceTables, type SourceTable } from '../copy.js';
 import {
-  batchPreData,
   classifyPostData,
   filterStatements,
-  inlineIndexes,
   parseEntries,
+  planPreData,
   splitDump,
   statements,
+  type DumpEntry,
   type FilterResult,
   type PostDataItem,
-  type PreDataBatch,
+  type SchemaItem,
   type SkippedStatement,
   type TargetRoles,
 } from '../dump-script.js';
 import { runPgDump } from '../pg-dump.js';
 import { tableKey, type PgDatabaseContext } from './context.js';
 
-/** Tables smaller than this get their simple indexes built empty, in the schema batch, before the load. */
-const INLINE_INDEX_MAX = 1024 * 1024;
+/**
+ * Tables smaller than this are units: a copy worker creates, fills (COPY FREEZE) and indexes each
+ * in one transaction, so the schema connection's serial work is short and the target's per-table
+ * costs (file creation, index builds with their fsync) are spread over the workers.
+ */
+const UNIT_MAX = 1024 * 1024;
 /** Tables per pre-data batch: small, so the first tables can be copied while the rest are created. */
 const TABLES_PER_BATCH = 8;
 
@@ -35,7 +39,8 @@ export interface SchemaScript {
   targetRoles: TargetRoles;
   /** The database-level part of pre-data (empty when schema-pre-data does not run). */
   header: FilterResult;
-  batches: PreDataBatch[];
+  /** The rest of pre-data: batches for the schema connection, units for the copy workers. */
+  items: SchemaItem[];
   post: PostDataItem[];
   /** Each table's own keys and indexes, built once it is loaded. */
   byTable: Map<string, PostDataItem[]>;
@@ -75,12 +80,12 @@ async function targetRolesOf(cfg: MigrationConfig): Promise<TargetRoles> {
   }
 }
 
-/** The pre-data script: its database-level header (CREATE DATABASE left out) and the table batches. */
+/** The pre-data script: its database-level header (CREATE DATABASE left out) and its other entries. */
 async function preDataScript(
   ctx: PgDatabaseContext,
   schemaArgs: string[],
   roles: TargetRoles,
-): Promise<{ header: FilterResult; batches: PreDataBatch[] }> {
+): Promise<{ header: FilterResult; body: DumpEntry[] }> {
   const { cfg, database: db } = ctx.run;
   const args = ['--section=pre-data', '--create', `--snapshot=${ctx.snapshot}`, ...schemaArgs];
   const pre = splitDump(await runPgDump(ctx.pgDump, cfg.source, db, args, ctx.run.signal));
@@ -96,7 +101,7 @@ async function preDataScript(
         : e,
     )
     .filter((e) => e.sql.trim() !== '');
-  return { header: filterStatements(withoutCreate, roles), batches: batchPreData(pre.body, TABLES_PER_BATCH) };
+  return { header: filterStatements(withoutCreate, roles), body: pre.body };
 }
 
 export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: boolean): Promise<SchemaScript> {
@@ -114,7 +119,7 @@ export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: bool
   postDump.catch(() => undefined);
   const pre = withPreData
     ? await preDataScript(ctx, schemaArgs, targetRoles)
-    : { header: { sql: '', skipped: [], extensionsLeftOut: [] }, batches: [] };
+    : { header: { sql: '', skipped: [], extensionsLeftOut: [] }, body: [] };
   const skipped: SkippedStatement[] = [...pre.header.skipped];
   const post = classifyPostData(parseEntries(await postDump)).map((p): PostDataItem => {
     const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
@@ -123,24 +128,19 @@ export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: bool
   });
   const copyList = (await listSourceTables(ctx.exporter, ctx.source.versionNum)).filter((t) => tableWanted(cfg, db, t.schema, t.name));
   const doneTables = new Set((await store.getTables(cfg.name, db)).filter((t) => t.done).map((t) => tableKey(t.schema, t.table)));
-  let batches = pre.batches;
-  let tableItems = post;
-  if (batches.length) {
-    // Small tables get their simple keys and indexes with the table, in its schema batch.
-    const small = new Set(
-      copyList
-        .filter((t) => t.bytes < INLINE_INDEX_MAX && !doneTables.has(tableKey(t.schema, t.name)))
-        .map((t) => tableKey(t.schema, t.name)),
-    );
-    const inlined = inlineIndexes(batches, post, small);
-    batches = inlined.batches;
-    tableItems = post.filter((i) => !inlined.moved.has(i));
-  }
+  // Small tables still to copy are units (pre-data runs on a fresh database: none is done yet).
+  const units = new Set(
+    copyList
+      .filter((t) => t.bytes < UNIT_MAX && t.extensionCondition === null && !doneTables.has(tableKey(t.schema, t.name)))
+      .map((t) => tableKey(t.schema, t.name)),
+  );
+  const planned = planPreData(pre.body, units, post, TABLES_PER_BATCH);
+  const tableItems = post.filter((i) => !planned.moved.has(i));
   const byTable = new Map<string, PostDataItem[]>();
   for (const p of tableItems) {
     if (p.phase !== 'table' || !p.table) continue;
     const k = tableKey(p.table.schema, p.table.name);
     byTable.set(k, [...(byTable.get(k) ?? []), p]);
   }
-  return { targetRoles, header: pre.header, batches, post, byTable, copyList, doneTables, skipped };
+  return { targetRoles, header: pre.header, items: planned.items, post, byTable, copyList, doneTables, skipped };
 }

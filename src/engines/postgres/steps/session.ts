@@ -7,6 +7,7 @@ import { DbferryError, messageOf } from '../../../util/errors.js';
 import { redact } from '../../../util/redact.js';
 import { formatBytes, formatDuration } from '../../../util/sizes.js';
 import { Handoff } from '../../../util/handoff.js';
+import { UnitTracker } from './units.js';
 import type { DatabaseRun, DatabaseSession } from '../../engine.js';
 import { migrationError } from '../../server-error.js';
 import type { StepKind } from '../../steps.js';
@@ -111,6 +112,7 @@ export async function openPgDatabase(run: DatabaseRun): Promise<DatabaseSession>
     slot: undefined,
     script: () => (script ??= loadSchemaScript(ctx, run.running.has(`${run.database}:schema-pre-data`))),
     tablesReady: new Handoff(),
+    units: new UnitTracker(),
     analyzed: new Set(),
     startedAt: Date.now(),
   };
