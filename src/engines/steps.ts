@@ -24,8 +24,11 @@ export type StepKind =
   | 'replica'
   | 'cutover';
 
-/** Steps of the whole migration that apply itself executes; the migration's other steps are the engine's (runMigrationStep). */
-export const APPLY_OWN_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['validate', 'register', 'roles']);
+/**
+ * Steps of the whole migration that apply itself executes (cutover through engine.cutover, with
+ * cutover: true); the migration's other steps are the engine's (runMigrationStep).
+ */
+export const APPLY_OWN_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['validate', 'register', 'roles', 'cutover']);
 
 export interface Step {
   /** `<database>:<kind>`, or `<kind>` for a step of the whole migration. Stable: the state records it. */

@@ -9,6 +9,7 @@ import { dataHashes } from '../setup/compare.js';
 import { pgQuery, pgYaml, runCli, tempDir, writeFile } from '../setup/cli.js';
 import type { PgServer } from '../setup/servers.js';
 import { noReplicationLeft } from '../setup/leftovers.js';
+import { replicationObjectName, replicationPrefix } from '../../src/engines/postgres/replication-sql.js';
 
 const servers = inject('servers');
 const src = servers.pg['15']!;
@@ -318,6 +319,20 @@ describe('online migration under a concurrent writer', () => {
     const c = await runCli(['cancel', file]);
     expect(c.code, c.stderr).toBe(0);
     await noReplicationLeft(src, tgt);
+  });
+  it("cancel removes this migration's objects only: another migration whose name shares the prefix keeps its slot", async () => {
+    await resetTarget('online_db');
+    // online-crash-2's slot for online_db is named dbferry_online_crash_2_online_db_<hash>: it starts with online-crash's prefix.
+    const other = replicationObjectName('online-crash-2', 'online_db');
+    expect(other.startsWith(replicationPrefix('online-crash'))).toBe(true);
+    await pgQuery(src, `SELECT pg_create_logical_replication_slot('${other}', 'pgoutput')`);
+    try {
+      const c = await runCli(['cancel', config('online-crash', 'online_db')]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(await pgQuery(src, `SELECT slot_name FROM pg_replication_slots WHERE slot_name = '${other}'`)).toEqual([{ slot_name: other }]);
+    } finally {
+      await pgQuery(src, `SELECT pg_drop_replication_slot('${other}')`);
+    }
   });
   it('one database fails while another replicates: the migration stays InProgress, apply again resumes', async () => {
     await resetTarget('online_db');

@@ -3,7 +3,8 @@ import {
   batchPreData,
   classifyPostData,
   describeSkipped,
-  inlineIndexes,
+  identifiersIn,
+  planPreData,
   filterStatements,
   parseEntries,
   rolesIn,
@@ -186,41 +187,67 @@ describe('pre-data batches', () => {
   });
 });
 
-describe('simple indexes of small tables go with their table', () => {
+describe('table units: small plain tables created, filled and indexed by a copy worker', () => {
+  const entry = (type: string, name: string, sql: string, schema = 'public') => ({ type, name, schema, owner: 'o', sql });
   const item = (sql: string, table: string) => ({
     entry: { type: sql.startsWith('ALTER') ? 'CONSTRAINT' : 'INDEX', name: 'x', schema: 'public', owner: 'o', sql },
     phase: 'table' as const,
     table: { schema: 'public', name: table },
   });
-  it('moves plain PK/UNIQUE/btree column indexes of small tables only', () => {
+  const units = (...names: string[]) => new Set(names.map((n) => `public\u0000${n}`));
+  it('takes plain tables of the set with their simple indexes; partitions, parents and children stay in batches', () => {
+    const entries = [
+      entry('SCHEMA', 's', 'CREATE SCHEMA s;', '-'),
+      entry('TABLE', 'a', 'CREATE TABLE public.a (\n    id integer NOT NULL,\n    v text\n);'),
+      entry('TABLE', 'p', 'CREATE TABLE public.p (\n    id integer\n)\nPARTITION BY RANGE (id);'),
+      entry('TABLE', 'p1', 'CREATE TABLE public.p1 (\n    id integer\n);'),
+      entry('TABLE', 'c', 'CREATE TABLE public.c (\n    x int\n)\nINHERITS (public.a);'),
+      entry('TABLE', 'big', 'CREATE TABLE public.big (\n    id integer\n);'),
+      entry('TABLE ATTACH', 'p1', 'ALTER TABLE ONLY public.p ATTACH PARTITION public.p1 FOR VALUES FROM (0) TO (10);'),
+    ];
     const pk = item('ALTER TABLE ONLY public.a\n    ADD CONSTRAINT a_pkey PRIMARY KEY (id);', 'a');
-    const uq = item('ALTER TABLE ONLY public."we.ird"\n    ADD CONSTRAINT "u q" UNIQUE ("col 1", id);', 'we.ird');
     const ix = item('CREATE INDEX a_v ON public.a USING btree (v);', 'a');
     const expr = item('CREATE INDEX a_lower ON public.a USING btree (lower(v));', 'a');
-    const partial = item('CREATE INDEX a_p ON public.a USING btree (v) WHERE (v IS NOT NULL);', 'a');
-    const gin = item('CREATE INDEX a_g ON public.a USING gin (doc);', 'a');
-    const desc = item('CREATE INDEX a_d ON public.a USING btree (v DESC);', 'a');
-    const big = item('ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_pkey PRIMARY KEY (id);', 'big');
-    const batches = [
-      {
-        entries: [{ type: 'TABLE', name: 'a', schema: 'public', owner: 'o', sql: 'CREATE TABLE public.a ();' }],
-        tables: [{ schema: 'public', name: 'a' }],
-      },
-      {
-        entries: [
-          { type: 'TABLE', name: 'we.ird', schema: 'public', owner: 'o', sql: '...' },
-          { type: 'TABLE', name: 'big', schema: 'public', owner: 'o', sql: '...' },
-        ],
-        tables: [
-          { schema: 'public', name: 'we.ird' },
-          { schema: 'public', name: 'big' },
-        ],
-      },
+    const bigPk = item('ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_pkey PRIMARY KEY (id);', 'big');
+    const r = planPreData(entries, units('a', 'p', 'p1', 'c'), [pk, ix, expr, bigPk], 100);
+    expect(
+      r.items.map((i) =>
+        i.kind === 'unit' ? `unit ${i.unit.name}` : i.kind === 'batch' ? i.batch.entries.map((e) => e.name).join(',') : 'await',
+      ),
+    ).toEqual(['s', 'unit a', 'p,p1', 'await', 'c,big,p1']); // c inherits from a: it waits for the unit
+    const unit = r.items[1];
+    expect(unit?.kind === 'unit' && unit.unit.indexes.map((e) => e.sql)).toEqual([pk.entry.sql, ix.entry.sql]);
+    expect([...r.moved]).toEqual([pk, ix]);
+  });
+  it('waits for a unit before an entry that names it (its sequence, default, comment, a view), and only then', () => {
+    const entries = [
+      entry('TABLE', 'a', 'CREATE TABLE public.a (\n    id integer NOT NULL\n);'),
+      entry('TABLE', 'B', 'CREATE TABLE public."B" (\n    id integer NOT NULL\n);'),
+      entry('SEQUENCE', 'a_id_seq', 'CREATE SEQUENCE public.a_id_seq;\nALTER SEQUENCE public.a_id_seq OWNED BY public.a.id;'),
+      entry('TABLE', 'c', 'CREATE TABLE public.c (\n    id integer NOT NULL\n);'),
+      entry('VIEW', 'v', 'CREATE VIEW public.v AS\n SELECT "B".id FROM public."B";'),
     ];
-    const r = inlineIndexes(batches, [pk, uq, ix, expr, partial, gin, desc, big], new Set(['public\u0000a', 'public\u0000we.ird']));
-    expect([...r.moved]).toEqual([pk, ix, uq]);
-    expect(r.batches[0]?.entries.map((e) => e.sql)).toEqual(['CREATE TABLE public.a ();', pk.entry.sql, ix.entry.sql]);
-    expect(r.batches[1]?.entries.map((e) => e.sql)).toEqual(['...', '...', uq.entry.sql]);
+    const r = planPreData(entries, units('a', 'B', 'c'), [], 100);
+    expect(
+      r.items.map((i) =>
+        i.kind === 'unit'
+          ? `unit ${i.unit.name}`
+          : i.kind === 'await'
+            ? `await ${i.tables.map((t) => t.name).join(',')}`
+            : `batch ${i.batch.entries.map((e) => e.name).join(',')}`,
+      ),
+    ).toEqual(['unit a', 'unit B', 'await a', 'batch a_id_seq', 'unit c', 'await B', 'batch v']);
+  });
+  it('reads identifiers as PostgreSQL does: bare ones folded to lower case, quoted ones exact', () => {
+    expect([...identifiersIn('SELECT "B".id, Foo FROM public."we""ird"')].sort()).toEqual([
+      'B',
+      'foo',
+      'from',
+      'id',
+      'public',
+      'select',
+      'we"ird',
+    ]);
   });
 });
 

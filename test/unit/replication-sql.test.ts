@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   createPublicationSql,
+  keylessPublicationName,
+  ownObjectNames,
   createSubscriptionSql,
   dropSubscriptionSql,
   replicationObjectName,
@@ -47,5 +49,16 @@ describe('replication objects', () => {
       'ALTER SUBSCRIPTION "s" SET (slot_name = NONE)',
       'DROP SUBSCRIPTION "s"',
     ]);
+  });
+});
+
+describe('a migration owns exactly the objects it names', () => {
+  it('app and app-2 share a name prefix but no object', () => {
+    const app = ownObjectNames('app', ['db', '2_db', 'shop']);
+    const app2 = ownObjectNames('app-2', ['db', 'shop']);
+    expect([...app].filter((n) => app2.has(n))).toEqual([]);
+    expect(app.has(replicationObjectName('app', 'db'))).toBe(true);
+    expect(app.has(keylessPublicationName(replicationObjectName('app', 'shop')))).toBe(true);
+    expect(app.has(replicationObjectName('app-2', 'db'))).toBe(false);
   });
 });

@@ -366,34 +366,3 @@ const SIMPLE_INDEX = new RegExp(`^CREATE (?:UNIQUE )?INDEX ${IDENT} ON (?:ONLY )
 export function isSimpleIndex(item: PostDataItem): boolean {
   return item.phase === 'table' && (SIMPLE_KEY.test(item.entry.sql.trim()) || SIMPLE_INDEX.test(item.entry.sql.trim()));
 }
-
-/**
- * Moves the simple indexes of the given (small) tables into the pre-data batch that completes
- * the table: building them on the empty table and filling it with COPY costs the target less than
- * a separate statement per index after the load. Returns the new batches and the moved items.
- */
-export function inlineIndexes(
-  batches: PreDataBatch[],
-  items: PostDataItem[],
-  small: ReadonlySet<string>,
-): { batches: PreDataBatch[]; moved: Set<PostDataItem> } {
-  const byTable = new Map<string, PostDataItem[]>();
-  for (const it of items) {
-    if (!it.table || !isSimpleIndex(it)) continue;
-    const k = `${it.table.schema}\u0000${it.table.name}`;
-    if (!small.has(k)) continue;
-    byTable.set(k, [...(byTable.get(k) ?? []), it]);
-  }
-  const moved = new Set<PostDataItem>();
-  const out = batches.map((b) => {
-    const extra: DumpEntry[] = [];
-    for (const t of b.tables) {
-      for (const it of byTable.get(`${t.schema}\u0000${t.name}`) ?? []) {
-        extra.push(it.entry);
-        moved.add(it);
-      }
-    }
-    return extra.length ? { entries: [...b.entries, ...extra], tables: b.tables } : b;
-  });
-  return { batches: out, moved };
-}

@@ -20,7 +20,17 @@ export function replicationObjectName(migration: string, db: string): string {
   return `${readable.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
 }
 
-/** The prefix every object of a migration starts with (for cleanup after a crash). */
+/**
+ * The names this migration's objects can have: the slot, publication and subscription of each
+ * database, and the publication of its key-less tables. Matched exactly: a prefix would also take
+ * another migration's objects (`app` and `app-2` share `dbferry_app_`).
+ */
+export function ownObjectNames(migration: string, databases: readonly string[]): Set<string> {
+  const names = databases.map((db) => replicationObjectName(migration, db));
+  return new Set([...names, ...names.map(keylessPublicationName)]);
+}
+
+/** The prefix every object of a migration starts with, for plans and for narrowing a search (never to decide ownership). */
 export function replicationPrefix(migration: string): string {
   return `dbferry_${migration
     .toLowerCase()

@@ -11,6 +11,7 @@ import {
   createSubscriptionSql,
   dropSubscriptionSql,
   keylessPublicationName,
+  ownObjectNames,
   replicationPrefix,
   subscriptionConninfo,
 } from './replication-sql.js';
@@ -123,26 +124,35 @@ export interface Leftovers {
   origins: string[];
 }
 
-/** Every replication object of a migration on both servers, found by its name prefix. */
+/**
+ * Every replication object of a migration on both servers: named as this migration names them for
+ * one of the source's databases (or one of `databases`), whatever the current config selects.
+ */
 export async function findLeftovers(cfg: MigrationConfig, databases: string[]): Promise<Leftovers> {
   const prefix = replicationPrefix(cfg.name).replace(/_/g, '\\_');
+  const existing = await withPg('source', cfg.source, {}, async (c) =>
+    (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database')).rows.map((r) => r.d),
+  );
+  const own = ownObjectNames(cfg.name, [...new Set([...existing, ...databases])]);
   const slots = await withPg('source', cfg.source, {}, async (c) =>
     (
       await c.query<{ n: string }>(`SELECT slot_name AS n FROM pg_replication_slots WHERE slot_name LIKE $1 || '%' ORDER BY 1`, [prefix])
-    ).rows.map((r) => r.n),
+    ).rows
+      .map((r) => r.n)
+      .filter((n) => own.has(n)),
   );
   const publications: { db: string; name: string }[] = [];
-  const existing = await withPg('source', cfg.source, {}, async (c) =>
+  const connectable = await withPg('source', cfg.source, {}, async (c) =>
     (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn')).rows.map((r) => r.d),
   );
-  for (const db of databases.filter((d) => existing.includes(d))) {
+  for (const db of databases.filter((d) => connectable.includes(d))) {
     const rows = await withPg(
       'source',
       cfg.source,
       { database: db },
       async (c) => (await c.query<{ n: string }>(`SELECT pubname AS n FROM pg_publication WHERE pubname LIKE $1 || '%'`, [prefix])).rows,
     );
-    for (const r of rows) publications.push({ db, name: r.n });
+    for (const r of rows) if (own.has(r.n)) publications.push({ db, name: r.n });
   }
   const { subscriptions, origins } = await withPg('target', cfg.target, {}, async (c) => ({
     subscriptions: (
@@ -150,7 +160,7 @@ export async function findLeftovers(cfg: MigrationConfig, databases: string[]): 
         `SELECT d.datname AS db, s.subname AS name FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE $1 || '%'`,
         [prefix],
       )
-    ).rows,
+    ).rows.filter((r) => own.has(r.name)),
     origins: (
       await c.query<{ n: string }>(
         `SELECT roname AS n FROM pg_replication_origin o WHERE NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE 'pg_' || s.oid = o.roname) AND roname LIKE 'pg\\_%'`,

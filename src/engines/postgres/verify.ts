@@ -46,6 +46,68 @@ async function keyRangesOf(c: PgClient, t: SourceTable, sampleAbove: number): Pr
   return sampleRanges(BigInt(r.lo), BigInt(r.hi), sampleAbove / Math.max(1, t.bytes));
 }
 
+/** Tables up to this size are verified together, many per query (fewer round trips and plans); bigger ones alone. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_TABLES = 50;
+
+/** One query for several tables: row i is table i's count and checksum. */
+export function batchVerifySql(sqls: string[]): string {
+  return sqls.map((sql, i) => `SELECT ${i} AS i, n, h FROM (${sql}) q${i}`).join('\nUNION ALL\n');
+}
+
+interface VerifyJob {
+  tables: SourceTable[];
+  kind: 'full' | 'counts' | 'sample';
+}
+
+/** Small tables in batches of up to BATCH_TABLES / BATCH_BYTES; big and sampled ones alone. */
+function verifyJobs(checked: SourceTable[], opts: VerifyOptions): VerifyJob[] {
+  const jobs: VerifyJob[] = [];
+  const open = new Map<string, VerifyJob & { bytes: number }>();
+  for (const t of checked) {
+    const kind = tableVerify(opts.mode, t, opts.sampleAbove) as VerifyJob['kind'];
+    if (kind === 'sample' || t.bytes > BATCH_BYTES) {
+      jobs.push({ tables: [t], kind });
+      continue;
+    }
+    let job = open.get(kind);
+    if (!job || job.tables.length >= BATCH_TABLES || job.bytes + t.bytes > BATCH_BYTES) {
+      job = { tables: [], kind, bytes: 0 };
+      open.set(kind, job);
+      jobs.push(job);
+    }
+    job.tables.push(t);
+    job.bytes += t.bytes;
+  }
+  return jobs;
+}
+
+type Row = { n: string; h: string };
+
+async function runVerifyJob(w: { src: PgClient; tgt: PgClient }, job: VerifyJob, opts: VerifyOptions): Promise<VerifyMismatch[]> {
+  const first = job.tables[0] as SourceTable;
+  const ranges = job.kind === 'sample' ? await keyRangesOf(w.src, first, opts.sampleAbove) : undefined;
+  const sqls = job.tables.map((t) => verifySql(t, job.kind !== 'counts', ranges));
+  const sql = sqls.length === 1 ? (sqls[0] as string) : batchVerifySql(sqls);
+  const [a, b] = await Promise.all([w.src.query<Row & { i?: number }>(sql), w.tgt.query<Row & { i?: number }>(sql)]);
+  const byIndex = (rows: (Row & { i?: number })[]) => new Map(rows.map((r) => [sqls.length === 1 ? 0 : Number(r.i), r] as const));
+  const src = byIndex(a.rows);
+  const tgt = byIndex(b.rows);
+  const out: VerifyMismatch[] = [];
+  job.tables.forEach((t, i) => {
+    const s = src.get(i);
+    const g = tgt.get(i);
+    const table = `${t.schema}.${t.name}`;
+    if (s?.n !== g?.n) out.push({ table, detail: `${s?.n} rows on the source, ${g?.n} on the target` });
+    else if (s?.h !== g?.h)
+      out.push({
+        table,
+        detail: job.kind === 'sample' ? `checksum of the rows in ${ranges?.length ?? 0} sampled key ranges differs` : 'checksum differs',
+      });
+  });
+  return out;
+}
+
 export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
   tables: SourceTable[],
   opts: VerifyOptions,
@@ -57,23 +119,14 @@ export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
   const out: VerifyMismatch[] = [];
   const checked = tables.filter((t) => tableVerify(opts.mode, t, opts.sampleAbove) !== 'none');
   if (checked.length === 0) return out;
-  const pool = new WorkPool<W>({ workers: Math.min(jobs, checked.length), create: open, release: close, ...(signal ? { signal } : {}) });
-  for (const t of checked) {
+  const work = verifyJobs(checked, opts);
+  const pool = new WorkPool<W>({ workers: Math.min(jobs, work.length), create: open, release: close, ...(signal ? { signal } : {}) });
+  for (const job of work) {
+    const names = job.tables.map((t) => `${t.schema}.${t.name}`);
     pool.add({
-      label: `verify ${t.schema}.${t.name}`,
+      label: `verify ${names.length === 1 ? names[0] : `${names.length} tables`}`,
       run: async (w) => {
-        const kind = tableVerify(opts.mode, t, opts.sampleAbove);
-        const ranges = kind === 'sample' ? await keyRangesOf(w.src, t, opts.sampleAbove) : undefined;
-        const sql = verifySql(t, kind !== 'counts', ranges);
-        const [a, b] = await Promise.all([w.src.query<{ n: string; h: string }>(sql), w.tgt.query<{ n: string; h: string }>(sql)]);
-        const s = a.rows[0];
-        const g = b.rows[0];
-        if (s?.n !== g?.n) out.push({ table: `${t.schema}.${t.name}`, detail: `${s?.n} rows on the source, ${g?.n} on the target` });
-        else if (s?.h !== g?.h)
-          out.push({
-            table: `${t.schema}.${t.name}`,
-            detail: kind === 'sample' ? `checksum of the rows in ${ranges?.length ?? 0} sampled key ranges differs` : 'checksum differs',
-          });
+        out.push(...(await runVerifyJob(w, job, opts)));
       },
     });
   }

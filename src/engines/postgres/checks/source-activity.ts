@@ -1,10 +1,10 @@
 /** What is going on at the source that a migration waits for or adds to. Pure. */
 import { warn, type CheckResult } from '../../checks.js';
-import { replicationPrefix } from '../replication-sql.js';
+import { ownObjectNames } from '../replication-sql.js';
 import { list, type PgCheckContext } from './context.js';
 
 /** `pg.source.long_transactions` and `pg.source.dbferry_slots` (other migrations' slots). */
-export function sourceActivityChecks({ src, cfg }: PgCheckContext): CheckResult[] {
+export function sourceActivityChecks({ src, cfg, f }: PgCheckContext): CheckResult[] {
   if (!src) return [];
   const out: CheckResult[] = [];
   if (src.longTransactions.length) {
@@ -17,7 +17,11 @@ export function sourceActivityChecks({ src, cfg }: PgCheckContext): CheckResult[
       ),
     );
   }
-  const foreignSlots = src.dbferrySlots.filter((x) => !x.startsWith(replicationPrefix(cfg.name)));
+  const own = ownObjectNames(
+    cfg.name,
+    f.databases.map((d) => d.name),
+  );
+  const foreignSlots = src.dbferrySlots.filter((x) => !own.has(x));
   if (foreignSlots.length) {
     out.push(
       warn(

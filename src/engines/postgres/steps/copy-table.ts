@@ -47,7 +47,12 @@ async function withTextFallback(w: Worker, t: SourceTable, io: TableCopyIo, atte
  * (allowed: the table is new in this transaction; no hint bits to set and write later), then its
  * keys and indexes, built once over the loaded rows.
  */
-export async function copyTableUnit(w: Worker, t: SourceTable, unit: { create: string; indexes: string }, io: TableCopyIo): Promise<PartResult> {
+export async function copyTableUnit(
+  w: Worker,
+  t: SourceTable,
+  unit: { create: string; indexes: string },
+  io: TableCopyIo,
+): Promise<PartResult> {
   // Three round trips: BEGIN with the DDL, the COPY, the indexes with COMMIT (simple protocol: several statements per query).
   return withTextFallback(w, t, io, async (format) => {
     await w.tgt.query(`BEGIN;\n${unit.create}`);
