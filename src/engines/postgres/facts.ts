@@ -74,6 +74,7 @@ const SETTINGS = [
   'max_locks_per_transaction',
   'max_connections',
   'max_prepared_transactions',
+  'autovacuum_max_workers',
 ];
 
 async function one<T>(c: PgClient, sql: string): Promise<T> {
