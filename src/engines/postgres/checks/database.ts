@@ -2,6 +2,7 @@
 import { formatBytes } from '../../../util/sizes.js';
 import { fail, ok, targetEmptyCheck, warn, type CheckResult } from '../../checks.js';
 import { list, quoteRole, type PgDbCheckContext } from './context.js';
+import { lockTableSize } from '../lock-table.js';
 
 /** `pg.db.size`: reported for every database. */
 export function databaseSizeChecks({ d, D }: PgDbCheckContext): CheckResult[] {
@@ -43,15 +44,7 @@ export function sourceReadChecks({ facts, src, name, D }: PgDbCheckContext): Che
 export function lockTableChecks({ src, d, D }: PgDbCheckContext): CheckResult[] {
   const s = src?.settings;
   if (!s?.max_locks_per_transaction) return [];
-  const n = (v: string | undefined, byDefault: number): number => (v === undefined ? byDefault : Number(v));
-  const lockSlots =
-    n(s.max_connections, 100) +
-    n(s.autovacuum_max_workers, 3) +
-    1 +
-    n(s.max_worker_processes, 8) +
-    n(s.max_wal_senders, 10) +
-    n(s.max_prepared_transactions, 0);
-  const capacity = Number(s.max_locks_per_transaction) * lockSlots;
+  const { slots: lockSlots, capacity } = lockTableSize(s);
   const need = d.source.tables + 100;
   if (need > capacity) {
     const per = Math.ceil((need * 1.5) / lockSlots);

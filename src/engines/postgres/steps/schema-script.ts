@@ -24,6 +24,7 @@ import {
   type TargetRoles,
 } from '../dump-script.js';
 import { runPgDump } from '../pg-dump.js';
+import { LOCK_SETTINGS, lockTableSize } from '../lock-table.js';
 import { tableKey, type PgDatabaseContext } from './context.js';
 
 /**
@@ -59,6 +60,17 @@ async function excludedSchemaArgs(c: PgClient, cfg: MigrationConfig): Promise<st
     )
   ).rows.map((r) => r.n);
   return names.filter((n) => !schemaWanted(cfg.schemas, n)).map((n) => `--exclude-schema="${n.replace(/"/g, '""')}"`);
+}
+
+/** Whether the source's lock table holds the locks of both pg_dump runs at once (every table twice, and a margin). */
+async function bothDumpsFit(c: PgClient): Promise<boolean> {
+  const r = await c.query<{ name: string; setting: string; tables: string }>(
+    `SELECT name, setting, (SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))::text AS tables
+       FROM pg_settings WHERE name = ANY ($1::text[])`,
+    [LOCK_SETTINGS],
+  );
+  const settings = Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
+  return 2 * Number(r.rows[0]?.tables ?? 0) + 200 <= lockTableSize(settings).capacity;
 }
 
 /** The target's roles, and those its user may make owners of objects (ALTER ... OWNER TO). */
@@ -109,17 +121,16 @@ export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: bool
   const targetRoles = await targetRolesOf(cfg);
   // Schemas left out by schemas.include / exclude: pg_dump neither creates nor fills them.
   const schemaArgs = await excludedSchemaArgs(ctx.exporter, cfg);
-  const postDump = runPgDump(
-    ctx.pgDump,
-    cfg.source,
-    db,
-    ['--section=post-data', `--snapshot=${ctx.snapshot}`, ...schemaArgs],
-    ctx.run.signal,
-  );
-  postDump.catch(() => undefined);
+  const dumpPost = () =>
+    runPgDump(ctx.pgDump, cfg.source, db, ['--section=post-data', `--snapshot=${ctx.snapshot}`, ...schemaArgs], ctx.run.signal);
+  // Each pg_dump locks every table: two at once need twice the lock table, so with many tables they take turns.
+  const together = await bothDumpsFit(ctx.exporter);
+  const early = together ? dumpPost() : undefined;
+  early?.catch(() => undefined);
   const pre = withPreData
     ? await preDataScript(ctx, schemaArgs, targetRoles)
     : { header: { sql: '', skipped: [], extensionsLeftOut: [] }, body: [] };
+  const postDump = early ?? dumpPost();
   const skipped: SkippedStatement[] = [...pre.header.skipped];
   const post = classifyPostData(parseEntries(await postDump)).map((p): PostDataItem => {
     const f = filterStatements([p.entry], targetRoles, cfg.extensions.exclude);
