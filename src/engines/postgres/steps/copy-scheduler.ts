@@ -15,7 +15,7 @@ import { tableKey, type PgDatabaseContext, type ReadyTable } from './context.js'
 import { copyTablePart, copyTableUnit, copyWholeTable, type TableCopyIo } from './copy-table.js';
 import type { SchemaScript } from './schema-script.js';
 import type { TableMarks } from './table-marks.js';
-import { closeWorker, destroy, exec, openWorker, openWorkerSource, type Worker } from './workers.js';
+import { closeWorker, destroy, exec, openWorker, openWorkerSource, releaseSourceLocks, type Worker } from './workers.js';
 
 /** Tables at least this big are loaded with TRUNCATE + COPY FREEZE (fewer writes afterwards). */
 const FREEZE_MIN = 8 * 1024 * 1024;
@@ -82,6 +82,7 @@ export class PgCopyScheduler {
       {
         label: `create and copy ${t.schema}.${t.name}`,
         run: async (w) => {
+          await releaseSourceLocks(w, this.ctx.snapshot);
           this.counter.loading++;
           const r = await copyTableUnit(w, t, unit, this.tableIo(w));
           this.ctx.units.created(t.schema, t.name);
@@ -126,6 +127,7 @@ export class PgCopyScheduler {
     this.pool.add({
       label: `copy ${t.schema}.${t.name}`,
       run: async (w) => {
+        await releaseSourceLocks(w, this.ctx.snapshot);
         this.counter.loading++;
         const r = await copyWholeTable(w, t, this.ctx.run.resuming || t.bytes >= FREEZE_MIN, this.tableIo(w));
         await this.finishTable(t, r);

@@ -26,6 +26,7 @@ import {
 import { runPgDump } from '../pg-dump.js';
 import { LOCK_SETTINGS, lockTableSize } from '../lock-table.js';
 import { tableKey, type PgDatabaseContext } from './context.js';
+import { openWorkerSource } from './workers.js';
 
 /**
  * Tables smaller than this are units: a copy worker creates, fills (COPY FREEZE) and indexes each
@@ -60,6 +61,16 @@ async function excludedSchemaArgs(c: PgClient, cfg: MigrationConfig): Promise<st
     )
   ).rows.map((r) => r.n);
   return names.filter((n) => !schemaWanted(cfg.schemas, n)).map((n) => `--exclude-schema="${n.replace(/"/g, '""')}"`);
+}
+
+/** The tables, listed on the snapshot in a transaction of their own: their sizes lock every table, released when it ends. */
+async function listOnSnapshot(ctx: PgDatabaseContext): Promise<SourceTable[]> {
+  const c = await openWorkerSource(ctx.run.cfg, ctx.run.database, ctx.snapshot);
+  try {
+    return await listSourceTables(c, ctx.source.versionNum);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 /** Whether the source's lock table holds the locks of both pg_dump runs at once (every table twice, and a margin). */
@@ -137,7 +148,7 @@ export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: bool
     skipped.push(...f.skipped);
     return { ...p, entry: { ...p.entry, sql: f.sql } };
   });
-  const copyList = (await listSourceTables(ctx.exporter, ctx.source.versionNum)).filter((t) => tableWanted(cfg, db, t.schema, t.name));
+  const copyList = (await listOnSnapshot(ctx)).filter((t) => tableWanted(cfg, db, t.schema, t.name));
   const doneTables = new Set((await store.getTables(cfg.name, db)).filter((t) => t.done).map((t) => tableKey(t.schema, t.table)));
   // Small tables still to copy are units (pre-data runs on a fresh database: none is done yet).
   const units = new Set(

@@ -5,7 +5,7 @@
 import { DbferryError } from '../../../util/errors.js';
 import { verifyTables } from '../verify.js';
 import type { PgStep } from './context.js';
-import { closeWorker, openWorker } from './workers.js';
+import { closeWorker, openWorker, releaseSourceLocks } from './workers.js';
 
 export const verify: PgStep = {
   async run(ctx, io) {
@@ -14,7 +14,15 @@ export const verify: PgStep = {
     await probe.at('before-verify', { report: io.report, signal });
     io.report(`verifying row counts and checksums of ${copyList.length} table(s), alongside the rest`);
     const opts = { mode: cfg.verify, sampleAbove: cfg.verifySampleAbove };
-    const mismatches = await verifyTables(copyList, opts, ctx.run.jobs, () => openWorker(cfg, db, ctx.snapshot), closeWorker, signal);
+    const mismatches = await verifyTables(
+      copyList,
+      opts,
+      ctx.run.jobs,
+      () => openWorker(cfg, db, ctx.snapshot),
+      closeWorker,
+      signal,
+      (w) => releaseSourceLocks(w, ctx.snapshot),
+    );
     if (mismatches.length === 0) return;
     const names = mismatches.map((m) => `${m.table} (${m.detail})`);
     throw new DbferryError(

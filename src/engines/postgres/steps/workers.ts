@@ -43,6 +43,25 @@ const TOLERATED_ON_RESUME = new Set(['42P07', '42710', '42P16', '42701']);
 export interface Worker {
   src: PgClient;
   tgt: PgClient;
+  /** Tables read in the source's current transaction (each holds a lock until it ends). */
+  readSinceCommit?: number;
+}
+
+/** Tables a worker reads in one source transaction before it ends it and imports the snapshot again. */
+const READS_PER_TRANSACTION = 200;
+
+/**
+ * Every table a transaction reads stays locked until it ends: with thousands of tables the
+ * workers' locks (on top of pg_dump's) would fill the source's lock table. After a few hundred
+ * tables the worker commits and starts again on the same snapshot.
+ */
+export async function releaseSourceLocks(w: Worker, snapshot: string): Promise<void> {
+  w.readSinceCommit = (w.readSinceCommit ?? 0) + 1;
+  if (w.readSinceCommit < READS_PER_TRANSACTION) return;
+  await w.src.query('COMMIT');
+  await w.src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  await w.src.query(`SET TRANSACTION SNAPSHOT ${ql(snapshot)}`);
+  w.readSinceCommit = 0;
 }
 
 /** A source connection inside a transaction on the exported snapshot. */
