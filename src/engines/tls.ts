@@ -14,22 +14,21 @@ export interface TlsPolicy {
   verifyHost: boolean;
   /** The server's own name: conn.host, also when the socket goes through an SSH tunnel. */
   serverName: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
+  /** The files' contents, only those given (the form both drivers take). */
+  files: { ca?: string; cert?: string; key?: string };
 }
 
 const read = (path: string | undefined): string | undefined => (path ? readFileSync(path, 'utf8') : undefined);
 
 export function tlsPolicy(conn: ConnectionConfig): TlsPolicy {
   const files = { ca: read(conn.sslrootcert), cert: read(conn.sslcert), key: read(conn.sslkey) };
-  const given = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as Pick<TlsPolicy, 'ca' | 'cert' | 'key'>;
+  const given = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as TlsPolicy['files'];
   const policy = (use: TlsPolicy['use'], verifyChain: boolean, verifyHost: boolean): TlsPolicy => ({
     use,
     verifyChain,
     verifyHost,
     serverName: conn.host,
-    ...given,
+    files: given,
   });
   switch (conn.ssl) {
     case 'disable':

@@ -16,9 +16,7 @@ export interface MyConnectOptions {
 function sslOptions(p: TlsPolicy): mysql.SslOptions | undefined {
   if (p.use === 'off') return undefined;
   return {
-    ...(p.ca ? { ca: p.ca } : {}),
-    ...(p.cert ? { cert: p.cert } : {}),
-    ...(p.key ? { key: p.key } : {}),
+    ...p.files,
     rejectUnauthorized: p.verifyChain,
     verifyIdentity: p.verifyHost,
   };

@@ -23,9 +23,7 @@ function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
   const p = tlsPolicy(conn);
   if (p.use === 'off') return false;
   return {
-    ...(p.ca ? { ca: p.ca } : {}),
-    ...(p.cert ? { cert: p.cert } : {}),
-    ...(p.key ? { key: p.key } : {}),
+    ...p.files,
     rejectUnauthorized: p.verifyChain,
     // Checked against the server's own name, also through a tunnel (the socket goes to 127.0.0.1).
     checkServerIdentity: p.verifyHost ? (_host, cert) => checkServerIdentity(p.serverName, cert) : () => undefined,
