@@ -115,8 +115,8 @@ export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
   open: () => Promise<W>,
   close: (w: W, failed: boolean) => Promise<void>,
   signal?: AbortSignal,
-  /** Before each job: lets the caller end the source transaction now and then (its locks). */
-  beforeJob?: (w: W) => Promise<void>,
+  /** Before each job (of `tables` tables): lets the caller end the source transaction now and then (its locks). */
+  beforeJob?: (w: W, tables: number) => Promise<void>,
 ): Promise<VerifyMismatch[]> {
   const out: VerifyMismatch[] = [];
   const checked = tables.filter((t) => tableVerify(opts.mode, t, opts.sampleAbove) !== 'none');
@@ -128,7 +128,7 @@ export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
     pool.add({
       label: `verify ${names.length === 1 ? names[0] : `${names.length} tables`}`,
       run: async (w) => {
-        await beforeJob?.(w);
+        await beforeJob?.(w, job.tables.length);
         out.push(...(await runVerifyJob(w, job, opts)));
       },
     });

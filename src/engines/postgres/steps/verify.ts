@@ -21,7 +21,7 @@ export const verify: PgStep = {
       () => openWorker(cfg, db, ctx.snapshot),
       closeWorker,
       signal,
-      (w) => releaseSourceLocks(w, ctx.snapshot),
+      (w, tables) => releaseSourceLocks(w, ctx.snapshot, tables),
     );
     if (mismatches.length === 0) return;
     const names = mismatches.map((m) => `${m.table} (${m.detail})`);

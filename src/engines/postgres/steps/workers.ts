@@ -47,7 +47,7 @@ export interface Worker {
   readSinceCommit?: number;
 }
 
-/** Tables a worker reads in one source transaction before it ends it and imports the snapshot again. */
+/** About how many tables a worker reads in one source transaction before it ends it and imports the snapshot again. */
 const READS_PER_TRANSACTION = 200;
 
 /**
@@ -55,8 +55,8 @@ const READS_PER_TRANSACTION = 200;
  * workers' locks (on top of pg_dump's) would fill the source's lock table. After a few hundred
  * tables the worker commits and starts again on the same snapshot.
  */
-export async function releaseSourceLocks(w: Worker, snapshot: string): Promise<void> {
-  w.readSinceCommit = (w.readSinceCommit ?? 0) + 1;
+export async function releaseSourceLocks(w: Worker, snapshot: string, tables = 1): Promise<void> {
+  w.readSinceCommit = (w.readSinceCommit ?? 0) + tables;
   if (w.readSinceCommit < READS_PER_TRANSACTION) return;
   await w.src.query('COMMIT');
   await w.src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
