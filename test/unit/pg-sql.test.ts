@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRoleStatements, membershipStatements, roleSettingStatements, settingClause } from '../../src/engines/postgres/roles-sql.js';
 import { isBinaryFormatError, sourceCopySql, targetCopySql, type SourceTable } from '../../src/engines/postgres/copy.js';
-import { verifySql } from '../../src/engines/postgres/verify.js';
+import { batchVerifySql, verifySql } from '../../src/engines/postgres/verify.js';
 import { WorkPool } from '../../src/util/pool.js';
 
 const t: SourceTable = {
@@ -83,6 +83,11 @@ describe('COPY and verify SQL', () => {
       `SELECT count(*)::text AS n, '' AS h FROM (SELECT "id", "select", "a""b" FROM ONLY "Odd ""S"""."user") r`,
     );
     expect(verifySql(t, true)).toContain("sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint)");
+    // The cheaper 64-bit hash when both servers agree on it (verifyTables probes them first).
+    expect(verifySql(t, true, undefined, 'hashtext')).toContain('coalesce(sum(hashtextextended(r::text, 0)), 0)::text AS h');
+    expect(batchVerifySql(['SELECT 1 AS n, 2 AS h', 'SELECT 3, 4'])).toBe(
+      'SELECT 0 AS i, n, h FROM (SELECT 1 AS n, 2 AS h) q0\nUNION ALL\nSELECT 1 AS i, n, h FROM (SELECT 3, 4) q1',
+    );
   });
   it('recognises binary format errors', () => {
     expect(isBinaryFormatError(new Error('insufficient data left in message'))).toBe(true);
