@@ -140,9 +140,13 @@ export async function streamPart(
   freeze: boolean,
   onBytes: (n: number) => void,
   limiter?: RateLimiter,
+  around?: { before: string; after: string },
 ): Promise<PartResult> {
   const out = src.query(copyTo(sourceCopySql(t, part, format)));
-  const into = tgt.query(copyFrom(targetCopySql(t, format, freeze)));
+  // With `around`, statements sent in the same query as the COPY (one round trip): the target runs them in order.
+  const copySql = targetCopySql(t, format, freeze);
+  const into = tgt.query(copyFrom(around ? `${around.before}\n${copySql};\n${around.after}` : copySql));
+  oneWritePerMessage(into);
   // copy.maxRate: each chunk waits for its bytes in the run's shared bucket (backpressure slows the source).
   const gate = limiter ? throttle(limiter) : undefined;
   const done = gate ? pipeline(out, gate, into) : pipeline(out, into);
@@ -155,6 +159,22 @@ export async function streamPart(
   });
   await done;
   return { bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
+}
+
+/**
+ * pg-copy-streams sends each CopyData message as two socket writes (its 5-byte header, then the
+ * payload); on loopback each write costs the sender the receiver's work too. One buffer, one write.
+ */
+function oneWritePerMessage(into: object): void {
+  const q = into as { connection?: { stream: { write(b: Buffer): boolean } }; flushChunk?: (chunk: Buffer) => boolean };
+  if (typeof q.flushChunk !== 'function') return;
+  q.flushChunk = (chunk: Buffer): boolean => {
+    const message = Buffer.allocUnsafe(chunk.length + 5);
+    message[0] = 0x64; // 'd': CopyData
+    message.writeUInt32BE(chunk.length + 4, 1);
+    chunk.copy(message, 5);
+    return (q.connection as { stream: { write(b: Buffer): boolean } }).stream.write(message);
+  };
 }
 
 function throttle(limiter: RateLimiter): Transform {

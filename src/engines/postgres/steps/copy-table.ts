@@ -53,13 +53,12 @@ export async function copyTableUnit(
   unit: { create: string; indexes: string },
   io: TableCopyIo,
 ): Promise<PartResult> {
-  // Three round trips: BEGIN with the DDL, the COPY, the indexes with COMMIT (simple protocol: several statements per query).
+  // One query and one round trip: BEGIN and the DDL, the COPY, the indexes and COMMIT (the simple
+  // protocol runs a COPY inside a multi-statement query; an error skips the rest).
+  const around = { before: `BEGIN;\n${unit.create}`, after: `${unit.indexes}\nCOMMIT` };
   return withTextFallback(w, t, io, async (format) => {
-    await w.tgt.query(`BEGIN;\n${unit.create}`);
     try {
-      const r = await streamPart(w.src, w.tgt, t, { blocks: null }, format, true, io.onBytes, io.limiter);
-      await w.tgt.query(`${unit.indexes}\nCOMMIT`);
-      return r;
+      return await streamPart(w.src, w.tgt, t, { blocks: null }, format, true, io.onBytes, io.limiter, around);
     } catch (e) {
       await w.tgt.query('ROLLBACK').catch(() => undefined);
       throw e;
