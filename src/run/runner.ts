@@ -3,7 +3,7 @@
  * and cancellation through an AbortSignal instead of Listr's own signal handlers.
  */
 import type { ListrTask } from 'listr2';
-import { DbferryError } from '../util/errors.js';
+import { abortable } from '../util/abort.js';
 import type { LogFields } from '../util/log-event.js';
 
 export interface RunnerOptions {
@@ -21,32 +21,6 @@ export interface ProgressOutput {
   isTTY?: boolean;
   columns?: number | undefined;
   rows?: number | undefined;
-}
-
-export function interrupted(): DbferryError {
-  return new DbferryError('INTERRUPTED', 'interrupted; the migration is left resumable', {
-    hint: 'Run `dbferry apply` again to resume, or `dbferry cancel` to clean up.',
-  });
-}
-
-/** Rejects as soon as the signal aborts, so a task stuck in I/O stops waiting. */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(interrupted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(interrupted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, opts: RunnerOptions): Promise<Ctx> {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  batchPreData,
   classifyPostData,
   describeSkipped,
   identifiersIn,
@@ -175,15 +174,17 @@ describe('pre-data batches', () => {
       e('VIEW', 'v'),
       e('TABLE ATTACH', 'p1'),
     ];
-    const b = batchPreData(entries, 2);
+    const batches = (tablesPerBatch: number) =>
+      planPreData(entries, new Set(), [], tablesPerBatch).items.flatMap((i) => (i.kind === 'batch' ? [i.batch] : []));
+    const b = batches(2);
     expect(b.map((x) => x.entries.map((y) => y.name))).toEqual([
       ['s', 'a', 'p'],
       ['p1', 'we.ird'],
       ['we.ird_id_seq', 'v', 'p1'],
     ]);
     expect(b.map((x) => x.tables.map((t) => t.name).sort())).toEqual([['a', 'p'], [], ['p1', 'we.ird']]);
-    expect(batchPreData(entries, 100)).toHaveLength(1);
-    expect(batchPreData([], 8)).toEqual([]);
+    expect(batches(100)).toHaveLength(1);
+    expect(planPreData([], new Set(), [], 8).items).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import { checkServerIdentity } from 'node:tls';
 import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionConfig } from '../../config/types.js';
-import { tlsPolicy } from '../tls.js';
+import { tlsPolicy, type TlsPolicy } from '../tls.js';
 import { serverLabel, tagServer, translateConnectError, type ServerRole } from '../server-error.js';
 
 export type PgClient = pg.Client;
@@ -19,8 +19,7 @@ export interface PgConnectOptions {
 }
 
 /** The SSL options of node-postgres for the connection's policy (false: plain). */
-function sslOptions(conn: ConnectionConfig): false | ConnectionOptions {
-  const p = tlsPolicy(conn);
+function sslOptions(p: TlsPolicy): false | ConnectionOptions {
   if (p.use === 'off') return false;
   return {
     ...p.files,
@@ -83,11 +82,12 @@ export async function connectPg(role: ServerRole, conn: ConnectionConfig, opts: 
     }
   };
   try {
-    const ssl = sslOptions(conn);
+    const policy = tlsPolicy(conn);
+    const ssl = sslOptions(policy);
     try {
       return await attempt(ssl);
     } catch (e) {
-      if (ssl && tlsPolicy(conn).use === 'try' && /does not support SSL/i.test(String((e as Error).message))) {
+      if (ssl && policy.use === 'try' && /does not support SSL/i.test(String((e as Error).message))) {
         return await attempt(false);
       }
       throw e;

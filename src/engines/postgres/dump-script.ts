@@ -223,15 +223,6 @@ export interface PreDataBatch {
   tables: { schema: string; name: string }[];
 }
 
-/**
- * Cuts the pre-data entries, in dump order, into batches of at most `tablesPerBatch` tables, so
- * each batch can be committed on its own and the tables it completes copied while later batches
- * are still being created.
- */
-export function batchPreData(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
-  return assignCompletedTables(cutBatches(entries, tablesPerBatch));
-}
-
 /** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables (their `tables` not yet set). */
 function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
   const batches: PreDataBatch[] = [];
@@ -249,8 +240,8 @@ function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[
   return batches;
 }
 
-/** Sets each batch's `tables`: those whose last TABLE, TABLE ATTACH or identity entry it holds. */
-function assignCompletedTables(batches: PreDataBatch[]): PreDataBatch[] {
+/** Fills each batch's `tables`: those whose last TABLE, TABLE ATTACH or identity entry it holds. */
+function assignCompletedTables(batches: PreDataBatch[]): void {
   const last = new Map<string, { at: number; schema: string; name: string }>();
   batches.forEach((b, at) => {
     for (const e of b.entries) {
@@ -265,9 +256,7 @@ function assignCompletedTables(batches: PreDataBatch[]): PreDataBatch[] {
       }
     }
   });
-  for (const b of batches) b.tables = [];
   for (const t of last.values()) batches[t.at]?.tables.push({ schema: t.schema, name: t.name });
-  return batches;
 }
 
 /** A table a copy worker creates, fills (COPY FREEZE) and indexes in one transaction. */
@@ -353,7 +342,7 @@ export function planPreData(
     run.push(e);
   }
   flush();
-  // A batch's tables are complete once their last entry ran, across the whole plan (sets each batch's `tables`).
+  // A batch's tables are complete once their last entry ran, across the whole plan.
   assignCompletedTables(items.flatMap((i) => (i.kind === 'batch' ? [i.batch] : [])));
   return { items, moved };
 }

@@ -3,6 +3,7 @@
  * number of queries: a few per server, one per database. A server that cannot be reached is
  * recorded as such (the check reports it), never thrown.
  */
+import { LOCK_SETTINGS } from './lock-table.js';
 import type { MigrationConfig } from '../../config/types.js';
 import type { Discovery } from '../engine.js';
 import { failureOf, readSide, type ConnectFailure } from '../checks.js';
@@ -65,16 +66,16 @@ export interface PgFacts {
 }
 
 const SETTINGS = [
-  'wal_level',
-  'max_replication_slots',
-  'max_wal_senders',
-  'max_worker_processes',
-  'max_logical_replication_workers',
-  'server_encoding',
-  'max_locks_per_transaction',
-  'max_connections',
-  'max_prepared_transactions',
-  'autovacuum_max_workers',
+  ...new Set([
+    'wal_level',
+    'max_replication_slots',
+    'max_wal_senders',
+    'max_worker_processes',
+    'max_logical_replication_workers',
+    'server_encoding',
+    // What pg.db.lock_table sizes the lock table from.
+    ...LOCK_SETTINGS,
+  ]),
 ];
 
 async function one<T>(c: PgClient, sql: string): Promise<T> {

@@ -114,9 +114,9 @@ async function runVerifyJob(
   const first = job.tables[0] as SourceTable;
   const ranges = job.kind === 'sample' ? await keyRangesOf(w.src, first, opts.sampleAbove) : undefined;
   const sqls = job.tables.map((t) => verifySql(t, job.kind !== 'counts', ranges, rowHash));
-  const sql = sqls.length === 1 ? (sqls[0] as string) : batchVerifySql(sqls);
-  const [a, b] = await Promise.all([w.src.query<Row & { i?: number }>(sql), w.tgt.query<Row & { i?: number }>(sql)]);
-  const byIndex = (rows: (Row & { i?: number })[]) => new Map(rows.map((r) => [sqls.length === 1 ? 0 : Number(r.i), r] as const));
+  const sql = batchVerifySql(sqls);
+  const [a, b] = await Promise.all([w.src.query<Row & { i: number }>(sql), w.tgt.query<Row & { i: number }>(sql)]);
+  const byIndex = (rows: (Row & { i: number })[]) => new Map(rows.map((r) => [Number(r.i), r] as const));
   const src = byIndex(a.rows);
   const tgt = byIndex(b.rows);
   const out: VerifyMismatch[] = [];

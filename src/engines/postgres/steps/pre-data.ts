@@ -7,6 +7,7 @@
  */
 import { DbferryError, messageOf } from '../../../util/errors.js';
 import { redact } from '../../../util/redact.js';
+import { abortable } from '../../../util/abort.js';
 import { connectPg, type PgClient } from '../connect.js';
 import { describeSkipped, filterStatements, type DumpEntry, type SkippedStatement } from '../dump-script.js';
 import { PROLOG } from './workers.js';
@@ -24,27 +25,13 @@ async function runBatch(c: PgClient, sql: string): Promise<void> {
   }
 }
 
-/** Waits for units, giving up as soon as the database's run is aborted. */
-function unitsCreated(ctx: PgDatabaseContext, tables?: readonly { schema: string; name: string }[]): Promise<void> {
-  const { signal } = ctx.run;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new DbferryError('INTERRUPTED', 'interrupted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    ctx.units
-      .whenCreated(tables)
-      .then(resolve, reject)
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 async function runItems(ctx: PgDatabaseContext, c: PgClient, script: SchemaScript, skipped: SkippedStatement[]): Promise<void> {
   const { cfg, probe, signal } = ctx.run;
   let batches = 0;
   for (const item of script.items) {
     signal.throwIfAborted();
     if (item.kind === 'await') {
-      await unitsCreated(ctx, item.tables);
+      await abortable(ctx.units.whenCreated(item.tables), signal);
       continue;
     }
     const filter = (entries: DumpEntry[]): string => {
@@ -85,7 +72,7 @@ export const preData: PgStep = {
       await c.end().catch(() => undefined);
     }
     // Every unit committed: the schema is complete (what makes resuming after this step safe).
-    await unitsCreated(ctx);
+    await abortable(ctx.units.whenCreated(), signal);
     for (const line of describeSkipped(skipped)) io.report(line);
   },
 };
