@@ -2,10 +2,8 @@
  * Table data: listing the tables of a database (on the snapshot) and streaming one table, or one
  * block range of it, from the source to the target with COPY and backpressure.
  */
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { RateLimiter } from '../../util/rate-limit.js';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { relayCopies, RelayError, type RelayedCopy } from './copy-relay.js';
 import type { PgClient } from './connect.js';
 import { qi, qname, ql } from './sql.js';
 
@@ -140,49 +138,14 @@ export async function streamPart(
   freeze: boolean,
   onBytes: (n: number) => void,
   limiter?: RateLimiter,
-  around?: { before: string; after: string },
 ): Promise<PartResult> {
-  const out = src.query(copyTo(sourceCopySql(t, part, format)));
-  // With `around`, statements sent in the same query as the COPY (one round trip): the target runs them in order.
-  const copySql = targetCopySql(t, format, freeze);
-  const into = tgt.query(copyFrom(around ? `${around.before}\n${copySql};\n${around.after}` : copySql));
-  oneWritePerMessage(into);
-  // copy.maxRate: each chunk waits for its bytes in the run's shared bucket (backpressure slows the source).
-  const gate = limiter ? throttle(limiter) : undefined;
-  const done = gate ? pipeline(out, gate, into) : pipeline(out, into);
-  // Bytes are counted by a second 'data' listener (after pipe's own) rather than a Transform stage;
-  // with a throttle, as they leave it, so the figures show what the rate let through.
-  let bytes = 0;
-  (gate ?? out).on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    onBytes(chunk.length);
-  });
-  await done;
-  return { bytes, rowsSent: out.rowCount, rowsLoaded: into.rowCount };
-}
-
-/**
- * pg-copy-streams sends each CopyData message as two socket writes (its 5-byte header, then the
- * payload); on loopback each write costs the sender the receiver's work too. One buffer, one write.
- */
-function oneWritePerMessage(into: object): void {
-  const q = into as { connection?: { stream: { write(b: Buffer): boolean } }; flushChunk?: (chunk: Buffer) => boolean };
-  if (typeof q.flushChunk !== 'function') return;
-  q.flushChunk = (chunk: Buffer): boolean => {
-    const message = Buffer.allocUnsafe(chunk.length + 5);
-    message[0] = 0x64; // 'd': CopyData
-    message.writeUInt32BE(chunk.length + 4, 1);
-    chunk.copy(message, 5);
-    return (q.connection as { stream: { write(b: Buffer): boolean } }).stream.write(message);
-  };
-}
-
-function throttle(limiter: RateLimiter): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      limiter.take(chunk.length).then(() => cb(null, chunk), cb);
-    },
-  });
+  try {
+    const r = await relayCopies(src, tgt, sourceCopySql(t, part, format), targetCopySql(t, format, freeze), 1, { onBytes, limiter });
+    const copy = r.copies[0] as RelayedCopy;
+    return { bytes: copy.bytes, rowsSent: copy.rowsSent, rowsLoaded: copy.rowsLoaded };
+  } catch (e) {
+    throw e instanceof RelayError ? e.cause : e;
+  }
 }
 
 /** Errors that mean "binary COPY cannot carry this table": retry it as text. */

@@ -12,7 +12,7 @@ import type { CopyCounter } from '../../progress.js';
 import type { PartResult, SourceTable } from '../copy.js';
 import { qname } from '../sql.js';
 import { tableKey, type PgDatabaseContext, type ReadyTable } from './context.js';
-import { copyTablePart, copyTableUnit, copyWholeTable, type TableCopyIo } from './copy-table.js';
+import { copyTablePart, copyUnitBatch, copyWholeTable, type TableCopyIo, type TableUnit } from './copy-table.js';
 import type { SchemaScript } from './schema-script.js';
 import type { TableMarks } from './table-marks.js';
 import { closeWorker, destroy, exec, openWorker, openWorkerSource, releaseSourceLocks, type Worker } from './workers.js';
@@ -21,6 +21,9 @@ import { closeWorker, destroy, exec, openWorker, openWorkerSource, releaseSource
 const FREEZE_MIN = 8 * 1024 * 1024;
 /** Tables at least this big are analyzed on their own as soon as they are indexed. */
 const ANALYZE_ALONE = 1024 * 1024;
+/** Most table units (and their bytes) one worker takes in one round trip. */
+const UNITS_PER_BATCH = 50;
+const UNIT_BATCH_BYTES = 8 * 1024 * 1024;
 
 type Named = { schema: string; name: string; bytes: number };
 
@@ -30,6 +33,8 @@ export class PgCopyScheduler {
   private readonly deferredIndexes: Named[] = [];
   private readonly unreleased: Map<string, SourceTable>;
   private readonly pending: Set<string>;
+  /** Table units handed over and not yet taken by a worker. */
+  private readonly units: TableUnit[] = [];
 
   constructor(
     private readonly ctx: PgDatabaseContext,
@@ -76,21 +81,39 @@ export class PgCopyScheduler {
     for (const t of ready.sort((a, b) => b.bytes - a.bytes)) this.enqueue(t);
   }
 
-  /** A table unit: created, filled and indexed by the worker in one transaction; ahead of queued copies (the schema may wait on it). */
+  /**
+   * A table unit: created, filled and indexed by a worker in one transaction; ahead of queued
+   * copies (the schema may wait on it). A worker takes the units waiting then, up to a batch,
+   * in one round trip; the jobs left with none to take end at once.
+   */
   private enqueueUnit(t: SourceTable, unit: { create: string; indexes: string }): void {
-    this.pool.add(
-      {
-        label: `create and copy ${t.schema}.${t.name}`,
-        run: async (w) => {
-          await releaseSourceLocks(w, this.ctx.snapshot);
-          this.counter.loading++;
-          const r = await copyTableUnit(w, t, unit, this.tableIo(w));
-          this.ctx.units.created(t.schema, t.name);
-          await this.finishTable(t, r);
-        },
-      },
-      true,
-    );
+    this.units.push({ table: t, unit });
+    this.pool.add({ label: `create and copy ${t.schema}.${t.name}`, run: (w) => this.copyUnits(w) }, true);
+  }
+
+  private takeUnits(): TableUnit[] {
+    let bytes = 0;
+    let n = 0;
+    while (
+      n < this.units.length &&
+      n < UNITS_PER_BATCH &&
+      (n === 0 || bytes + (this.units[n] as TableUnit).table.bytes <= UNIT_BATCH_BYTES)
+    )
+      bytes += (this.units[n++] as TableUnit).table.bytes;
+    return this.units.splice(0, n);
+  }
+
+  private async copyUnits(w: Worker): Promise<void> {
+    const batch = this.takeUnits();
+    if (batch.length === 0) return;
+    await releaseSourceLocks(w, this.ctx.snapshot, batch.length);
+    this.counter.loading += batch.length;
+    const results = await copyUnitBatch(w, batch, this.tableIo(w));
+    for (const [i, { table: t }] of batch.entries()) {
+      this.ctx.units.created(t.schema, t.name);
+      this.ctx.analyzed.add(tableKey(t.schema, t.name));
+      await this.finishTable(t, results[i] as PartResult);
+    }
   }
 
   private schemaComplete(): void {
