@@ -7,7 +7,8 @@
  * full_page_writes off for a second figure. Cases (`--cases=a,b`): pgbench at each of `--scale`
  * (default 20,50), 1,000 small tables, wide rows, 10,000 small tables in 100 schemas, a table
  * with 500 partitions. Source and target: embedded PostgreSQL 15 (the machine's pg_dump is 15).
- * Prints median seconds, the speed-up (other tool's median / dbferry's), the CPU seconds each run
+ * dbferry runs with its default settings (copy.jobs 4, verify auto), roles.migrate off; --jobs sets
+ * pg_dump's and pg_restore's -j. Prints median seconds, the speed-up (other tool's median / dbferry's), the CPU seconds each run
  * cost the source's server processes, the target's and the tool's own processes, and dbferry's
  * peak RSS.
  */
@@ -206,7 +207,7 @@ function toolsFor(servers: Servers, dir: string, db: string, jobs: number, allTo
         const cfgFile = join(dir, `m-${db}-${i}.yaml`);
         writeFileSync(
           cfgFile,
-          `version: 1\nname: bench-${db}-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\ncopy:\n  jobs: ${jobs}\n`,
+          `version: 1\nname: bench-${db}-${i}\nsource:\n  uri: postgres://postgres@127.0.0.1:${source.port}/postgres?sslmode=disable\ntarget:\n  uri: postgres://postgres@127.0.0.1:${target.port}/postgres?sslmode=disable\ndatabases:\n  include: [${db}]\nroles:\n  migrate: false\n`,
         );
         const env = { ...process.env, CI: 'true', PATH: `${PGBIN}:${process.env.PATH}` };
         return timed(servers, process.execPath, [BIN, 'apply', cfgFile, '--yes', '--quiet'], env, true);

@@ -41,13 +41,14 @@ const ROW_HASH: Record<RowHash, string> = {
 export const ROW_HASH_PROBE = `SELECT hashtextextended('dbferry verify 1, (2,"x")', 0)::text AS h`;
 
 /** Count, and an order-independent sum of 60- or 64-bit row hashes (of the rows in `ranges` when given). */
-export function verifySql(t: SourceTable, checksums: boolean, ranges?: KeySpan[], rowHash: RowHash = 'md5'): string {
+export function verifySql(t: SourceTable, checksums: boolean, ranges?: KeySpan[], rowHash: RowHash = 'md5', count = true): string {
   if (!checksums) return `SELECT count(*)::text AS n, '' AS h FROM ${rowsOf(t)}`;
   const hash = ROW_HASH[rowHash];
   if (!ranges || !t.intKey) return `SELECT count(*)::text AS n, coalesce(sum(${hash}), 0)::text AS h FROM ${rowsOf(t)}`;
   const cols = t.columns.map(qi).join(', ');
   const sampled = `(SELECT ${cols} FROM ONLY ${qname(t.schema, t.name)} WHERE ${rangesCondition(qi(t.intKey), ranges)}) r`;
-  return `SELECT (SELECT count(*) FROM ONLY ${qname(t.schema, t.name)})::text AS n, (SELECT count(*) || ':' || coalesce(sum(${hash}), 0) FROM ${sampled}) AS h`;
+  const n = count ? `(SELECT count(*) FROM ONLY ${qname(t.schema, t.name)})::text` : `''`;
+  return `SELECT ${n} AS n, (SELECT count(*) || ':' || coalesce(sum(${hash}), 0) FROM ${sampled}) AS h`;
 }
 
 async function keyRangesOf(c: PgClient, t: SourceTable, sampleAbove: number): Promise<KeySpan[]> {
@@ -73,7 +74,12 @@ export function batchVerifySql(sqls: string[]): string {
 interface VerifyJob {
   tables: SourceTable[];
   kind: 'full' | 'counts' | 'sample';
+  /** A sampled table's key ranges are checked in `of` jobs, each taking every `of`-th range; job 0 also counts the rows. */
+  share?: { index: number; of: number };
 }
+
+/** Jobs a sampled table's ranges are spread over (the sample is a fixed amount of work at the end of the copy). */
+const SAMPLE_SHARES = 2;
 
 /** Small tables in batches of up to BATCH_TABLES / BATCH_BYTES; big and sampled ones alone. */
 function verifyJobs(checked: SourceTable[], opts: VerifyOptions): VerifyJob[] {
@@ -81,7 +87,11 @@ function verifyJobs(checked: SourceTable[], opts: VerifyOptions): VerifyJob[] {
   const open = new Map<string, VerifyJob & { bytes: number }>();
   for (const t of checked) {
     const kind = tableVerify(opts.mode, t, opts.sampleAbove) as VerifyJob['kind'];
-    if (kind === 'sample' || t.bytes > BATCH_BYTES) {
+    if (kind === 'sample') {
+      for (let index = 0; index < SAMPLE_SHARES; index++) jobs.push({ tables: [t], kind, share: { index, of: SAMPLE_SHARES } });
+      continue;
+    }
+    if (t.bytes > BATCH_BYTES) {
       jobs.push({ tables: [t], kind });
       continue;
     }
@@ -112,8 +122,10 @@ async function runVerifyJob(
   rowHash: RowHash,
 ): Promise<VerifyMismatch[]> {
   const first = job.tables[0] as SourceTable;
-  const ranges = job.kind === 'sample' ? await keyRangesOf(w.src, first, opts.sampleAbove) : undefined;
-  const sqls = job.tables.map((t) => verifySql(t, job.kind !== 'counts', ranges, rowHash));
+  const share = job.share ?? { index: 0, of: 1 };
+  const ranges =
+    job.kind === 'sample' ? (await keyRangesOf(w.src, first, opts.sampleAbove)).filter((_, k) => k % share.of === share.index) : undefined;
+  const sqls = job.tables.map((t) => verifySql(t, job.kind !== 'counts', ranges, rowHash, share.index === 0));
   const sql = batchVerifySql(sqls);
   const [a, b] = await Promise.all([w.src.query<Row & { i: number }>(sql), w.tgt.query<Row & { i: number }>(sql)]);
   const byIndex = (rows: (Row & { i: number })[]) => new Map(rows.map((r) => [Number(r.i), r] as const));
@@ -163,5 +175,7 @@ export async function verifyTables<W extends { src: PgClient; tgt: PgClient }>(
   }
   pool.close();
   await pool.run();
-  return out.sort((x, y) => x.table.localeCompare(y.table));
+  // A sampled table checked in shares is named once.
+  const byTable = new Map(out.map((m) => [m.table, m] as const));
+  return [...byTable.values()].sort((x, y) => x.table.localeCompare(y.table));
 }

@@ -236,9 +236,13 @@ export class PgCopyScheduler {
     }
   }
 
-  /** Big tables are analyzed as soon as their indexes exist; small ones in batches by the analyze step. */
+  /**
+   * Big tables are analyzed as soon as their indexes exist while other tables still load (it
+   * overlaps their copy); small ones, and a big one indexed after the last load, by the analyze
+   * step, which runs alongside verify rather than before it.
+   */
   private analyzeAfter(t: Named): void {
-    if (t.bytes < ANALYZE_ALONE) return;
+    if (t.bytes < ANALYZE_ALONE || this.counter.completed >= this.counter.tables) return;
     this.ctx.analyzed.add(tableKey(t.schema, t.name));
     this.pool.add(
       { label: `analyze ${t.schema}.${t.name}`, run: (w) => w.tgt.query(`ANALYZE ${qname(t.schema, t.name)}`).then(() => undefined) },
