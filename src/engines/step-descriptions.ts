@@ -67,5 +67,5 @@ export function verifyText(input: CompileInput): string {
   const names = sampled.map((t) => `${t.schema ? `${t.schema}.` : ''}${t.name} (${formatBytes(t.bytes ?? 0)})`);
   if (names.length === 0) return `verify row counts and a checksum of every row of all ${copied.length} table(s)`;
   const shown = names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
-  return `verify row counts of every table; checksums of every row of ${copied.length - sampled.length} table(s), and of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)} of ${shown}`;
+  return `verify row counts of every table (of the sampled ones: as they load, on both sides); checksums of every row of ${copied.length - sampled.length} table(s), and of ${SAMPLE_RANGES} key ranges covering about ${formatBytes(cfg.verifySampleAbove)} of ${shown}`;
 }

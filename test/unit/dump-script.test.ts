@@ -196,7 +196,7 @@ describe('table units: small plain tables created, filled and indexed by a copy 
     table: { schema: 'public', name: table },
   });
   const units = (...names: string[]) => new Set(names.map((n) => `public\u0000${n}`));
-  it('takes plain tables of the set with their simple indexes; partitions, parents and children stay in batches', () => {
+  it('takes plain tables of the set with their simple indexes, partitions too; parents and children stay in batches', () => {
     const entries = [
       entry('SCHEMA', 's', 'CREATE SCHEMA s;', '-'),
       entry('TABLE', 'a', 'CREATE TABLE public.a (\n    id integer NOT NULL,\n    v text\n);'),
@@ -213,12 +213,31 @@ describe('table units: small plain tables created, filled and indexed by a copy 
     const r = planPreData(entries, units('a', 'p', 'p1', 'c'), [pk, ix, expr, bigPk], 100);
     expect(
       r.items.map((i) =>
-        i.kind === 'unit' ? `unit ${i.unit.name}` : i.kind === 'batch' ? i.batch.entries.map((e) => e.name).join(',') : 'await',
+        i.kind === 'unit'
+          ? `unit ${i.unit.name}`
+          : i.kind === 'batch'
+            ? i.batch.entries.map((e) => e.name).join(',')
+            : `await ${i.tables.map((t) => t.name).join(',')}`,
       ),
-    ).toEqual(['s', 'unit a', 'p,p1', 'await', 'c,big,p1']); // c inherits from a: it waits for the unit
+    ).toEqual(['s', 'unit a', 'p', 'unit p1', 'await a,p1', 'c,big,p1']); // c inherits from a, p1's ATTACH names p1
     const unit = r.items[1];
     expect(unit?.kind === 'unit' && unit.unit.indexes.map((e) => e.sql)).toEqual([pk.entry.sql, ix.entry.sql]);
     expect([...r.moved]).toEqual([pk, ix]);
+  });
+  it('partitions: one wait for every unit the ATTACH entries after it name; ATTACHes 100 per batch', () => {
+    const parts = Array.from({ length: 150 }, (_, i) => `p${i}`);
+    const entries = [
+      entry('TABLE', 'p', 'CREATE TABLE public.p (\n    id integer\n)\nPARTITION BY RANGE (id);'),
+      ...parts.map((n) => entry('TABLE', n, `CREATE TABLE public.${n} (\n    id integer\n);`)),
+      ...parts.map((n, i) =>
+        entry('TABLE ATTACH', n, `ALTER TABLE ONLY public.p ATTACH PARTITION public.${n} FOR VALUES FROM (${i}) TO (${i + 1});`),
+      ),
+    ];
+    const r = planPreData(entries, units(...parts), [], 8);
+    const kinds = r.items.map((i) => (i.kind === 'batch' ? `batch ${i.batch.entries.length}` : i.kind));
+    expect(kinds).toEqual(['batch 1', ...parts.map(() => 'unit'), 'await', 'batch 100', 'batch 50']);
+    const wait = r.items[151];
+    expect(wait?.kind === 'await' && wait.tables.map((t) => t.name)).toEqual(parts);
   });
   it('waits for a unit before an entry that names it (its sequence, default, comment, a view), and only then', () => {
     const entries = [

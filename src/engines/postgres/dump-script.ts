@@ -224,16 +224,21 @@ export interface PreDataBatch {
 }
 
 /** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables (their `tables` not yet set). */
+/** Partitions attached per batch: each ATTACH locks its partition until the batch commits. */
+const ATTACH_PER_BATCH = 100;
+
 function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
   const batches: PreDataBatch[] = [];
   let cur: DumpEntry[] = [];
   let tables = 0;
+  let attached = 0;
   for (const e of entries) {
     cur.push(e);
-    if (e.type === 'TABLE' && ++tables >= tablesPerBatch) {
+    if ((e.type === 'TABLE' && ++tables >= tablesPerBatch) || (e.type === 'TABLE ATTACH' && ++attached >= ATTACH_PER_BATCH)) {
       batches.push({ entries: cur, tables: [] });
       cur = [];
       tables = 0;
+      attached = 0;
     }
   }
   if (cur.length) batches.push({ entries: cur, tables: [] });
@@ -300,13 +305,10 @@ export function planPreData(
   indexes: readonly PostDataItem[],
   tablesPerBatch: number,
 ): { items: SchemaItem[]; moved: Set<PostDataItem> } {
-  const attached = new Set(entries.filter((e) => e.type === 'TABLE ATTACH').flatMap((e) => [...identifiersIn(e.sql)]));
+  // A partition is dumped as a plain CREATE TABLE and a later TABLE ATTACH: it can be a unit (the
+  // ATTACH waits for it, and checks its rows against the partition bound then).
   const eligible = (e: DumpEntry): boolean =>
-    e.type === 'TABLE' &&
-    unitTables.has(`${e.schema}\u0000${e.name}`) &&
-    PLAIN_CREATE.test(e.sql) &&
-    !NOT_PLAIN.test(e.sql) &&
-    !attached.has(e.name);
+    e.type === 'TABLE' && unitTables.has(`${e.schema}\u0000${e.name}`) && PLAIN_CREATE.test(e.sql) && !NOT_PLAIN.test(e.sql);
   const simple = new Map<string, PostDataItem[]>();
   for (const it of indexes) {
     if (!it.table || !isSimpleIndex(it)) continue;
@@ -317,9 +319,12 @@ export function planPreData(
   const items: SchemaItem[] = [];
   const pending = new Map<string, TableUnit[]>();
   let run: DumpEntry[] = [];
+  /** Whether the entries in `run` follow an await directly (then that await can take more units). */
+  let runAwaits = false;
   const flush = (): void => {
     for (const batch of cutBatches(run, tablesPerBatch)) items.push({ kind: 'batch', batch });
     run = [];
+    runAwaits = false;
   };
   for (const e of entries) {
     if (eligible(e)) {
@@ -333,10 +338,15 @@ export function planPreData(
     }
     if (pending.size) {
       const named = [...identifiersIn(e.sql)].flatMap((id) => pending.get(id) ?? []);
-      if (named.length) {
+      for (const u of named) pending.delete(u.name);
+      // Entries waiting on units one after another (a partition's ATTACH after the other) wait
+      // together, before the first of them: waiting earlier is always safe, and they stay one batch.
+      const waiting = items[items.length - 1];
+      if (named.length && run.length > 0 && runAwaits && waiting?.kind === 'await') waiting.tables.push(...named);
+      else if (named.length) {
         flush();
         items.push({ kind: 'await', tables: named });
-        for (const u of named) pending.delete(u.name);
+        runAwaits = true;
       }
     }
     run.push(e);
