@@ -16,6 +16,8 @@ export interface PoolOptions<R> {
   /** Called at once for every live resource when the signal aborts (e.g. destroy connections). */
   interrupt?(resource: R): void;
   signal?: AbortSignal;
+  /** Create each worker's resource at once rather than with its first job (the first jobs start sooner). */
+  eager?: boolean;
 }
 
 export class WorkPool<R> {
@@ -76,6 +78,16 @@ export class WorkPool<R> {
     const worker = async (): Promise<void> => {
       let resource: R | undefined;
       try {
+        if (this.opts.eager) {
+          try {
+            resource = await this.opts.create();
+            live.add(resource);
+          } catch (e) {
+            if (this.failure === undefined) this.failure = e;
+            this.wake();
+            return;
+          }
+        }
         for (;;) {
           const job = await this.next();
           if (!job) break;

@@ -114,6 +114,24 @@ describe('work pool', () => {
     expect(order.sort()).toEqual(['a', 'b', 'c']);
     expect(created).toBeLessThanOrEqual(2);
   });
+  it('eager: every worker creates its resource before any job arrives; a failed creation fails the pool', async () => {
+    let created = 0;
+    const pool = new WorkPool<number>({ workers: 3, eager: true, create: async () => ++created, release: async () => undefined });
+    const running = pool.run();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(created).toBe(3);
+    pool.add({ label: 'a', run: async () => undefined });
+    pool.close();
+    await running;
+    const failing = new WorkPool<number>({
+      workers: 2,
+      eager: true,
+      create: async () => Promise.reject(new Error('no connection')),
+      release: async () => undefined,
+    });
+    failing.add({ label: 'never', run: async () => undefined });
+    await expect(failing.run()).rejects.toThrow('no connection');
+  });
   it('stops at the first failure and rethrows it', async () => {
     const released: boolean[] = [];
     const pool = new WorkPool<number>({ workers: 1, create: async () => 1, release: async (_r, failed) => void released.push(failed) });

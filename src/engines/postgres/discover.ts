@@ -106,16 +106,25 @@ async function resumableDatabases(c: PgClient, name: string): Promise<Record<str
 
 export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSignal): Promise<Discovery> {
   const ro = { readOnly: true };
-  const src = await withPg('source', cfg.source, ro, async (c) => ({
-    facts: await serverFacts(c, 'source', cfg),
-    dbs: await listDatabases(c),
-    roles: (
-      await c.query<{ rolname: string; su: boolean; me: boolean }>(
-        `SELECT rolname, rolsuper AS su, rolname = current_user AS me FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`,
-      )
-    ).rows,
-  }));
-  const target = await withPg('target', cfg.target, ro, targetRoleFacts);
+  // The two servers are read at the same time, each on one connection (and one per database).
+  const [src, tgt] = await Promise.all([
+    withPg('source', cfg.source, ro, async (c) => ({
+      facts: await serverFacts(c, 'source', cfg),
+      dbs: await listDatabases(c),
+      roles: (
+        await c.query<{ rolname: string; su: boolean; me: boolean }>(
+          `SELECT rolname, rolsuper AS su, rolname = current_user AS me FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`,
+        )
+      ).rows,
+    })),
+    withPg('target', cfg.target, ro, async (c) => ({
+      facts: await serverFacts(c, 'target', cfg),
+      roles: await targetRoleFacts(c),
+      dbs: await listDatabases(c),
+      resumable: await resumableDatabases(c, cfg.name),
+    })),
+  ]);
+  const target = tgt.roles;
   const targetRoles = target.existing;
   const roleChoice = chooseRoles(cfg, src.roles, targetRoles);
   // Roles that will exist on the target, and those its user may give objects to (it joins the ones it creates).
@@ -129,11 +138,25 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
   );
   const fingerprint = createHash('sha256');
   const sourceDbs: SourceDatabaseFacts[] = [];
+  const targetDbs: TargetDatabaseFacts[] = [];
   for (const name of sel.selected) {
     signal?.throwIfAborted();
     const row = src.dbs.find((d) => d.datname === name);
-    const contents = await withPg('source', cfg.source, { ...ro, database: name }, databaseContents);
-    const access = await withPg('source', cfg.source, { ...ro, database: name }, ownersAndGrantees);
+    const there = tgt.dbs.find((d) => d.datname === name);
+    const [{ contents, access }, targetDb] = await Promise.all([
+      withPg('source', cfg.source, { ...ro, database: name }, async (c) => ({
+        contents: await databaseContents(c),
+        access: await ownersAndGrantees(c),
+      })),
+      there
+        ? withPg('target', cfg.target, { ...ro, database: name }, databaseContents).then((t): TargetDatabaseFacts => ({
+            name,
+            exists: true,
+            sizeBytes: Number(there.size ?? 0),
+            userObjects: t.objects,
+          }))
+        : Promise.resolve<TargetDatabaseFacts>({ name, exists: false, sizeBytes: null, userObjects: null }),
+    ]);
     fingerprint.update(`${name}\0${contents.fingerprint}\0`);
     sourceDbs.push({
       name,
@@ -148,22 +171,7 @@ export async function discoverPostgres(cfg: MigrationConfig, signal?: AbortSigna
       ownershipToTargetUser: access.owners.filter((o) => !ownable(o.role)),
       grantsSkipped: access.grantees.filter((g) => !willExist.has(g)),
     });
-  }
-  const tgt = await withPg('target', cfg.target, ro, async (c) => ({
-    facts: await serverFacts(c, 'target', cfg),
-    dbs: await listDatabases(c),
-    resumable: await resumableDatabases(c, cfg.name),
-  }));
-  const targetDbs: TargetDatabaseFacts[] = [];
-  for (const name of sel.selected) {
-    signal?.throwIfAborted();
-    const row = tgt.dbs.find((d) => d.datname === name);
-    if (!row) {
-      targetDbs.push({ name, exists: false, sizeBytes: null, userObjects: null });
-      continue;
-    }
-    const contents = await withPg('target', cfg.target, { ...ro, database: name }, databaseContents);
-    targetDbs.push({ name, exists: true, sizeBytes: Number(row.size ?? 0), userObjects: contents.objects });
+    targetDbs.push(targetDb);
   }
   return {
     source: src.facts,

@@ -311,25 +311,29 @@ export async function gatherPgFacts(
 ): Promise<PgFacts> {
   const [source, target] = await Promise.all([tolerant('source', cfg), tolerant('target', cfg)]);
   const minMajor = source.connected ? Math.floor(source.versionNum / 10000) : 0;
-  const pgDump = await findTool('pg_dump', minMajor, env, pgbin);
+  const pgDump = findTool('pg_dump', minMajor, env, pgbin);
   let discovery: Discovery | null = null;
   let discoveryFailure: ConnectFailure | null = null;
   const databases: SourceDbFacts[] = [];
   if (source.connected && target.connected) {
     try {
-      discovery = await discoverPostgres(cfg, signal);
-      for (const d of discovery.databases) {
+      const found = await discoverPostgres(cfg, signal);
+      discovery = found;
+      // The databases' own facts, a few at a time.
+      const names = found.databases.map((d) => d.source.name);
+      for (let i = 0; i < names.length; i += 4) {
         signal?.throwIfAborted();
-        databases.push(
-          await withPg('source', cfg.source, { readOnly: true, database: d.source.name }, (c) =>
-            sourceDbFacts(c, d.source.name, discovery!.source.versionNum),
-          ),
-        );
+        const some = names
+          .slice(i, i + 4)
+          .map((name) =>
+            withPg('source', cfg.source, { readOnly: true, database: name }, (c) => sourceDbFacts(c, name, found.source.versionNum)),
+          );
+        databases.push(...(await Promise.all(some)));
       }
     } catch (e) {
       if (signal?.aborted) throw e;
       discoveryFailure = failureOf(e);
     }
   }
-  return { source, target, discovery, discoveryFailure, databases, pgDump };
+  return { source, target, discovery, discoveryFailure, databases, pgDump: await pgDump };
 }

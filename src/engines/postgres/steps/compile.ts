@@ -87,7 +87,8 @@ export function compilePgSteps(input: CompileInput): Step[] {
       'schema-post-data',
       'build the remaining post-data objects (triggers, policies, rules, materialized views); foreign keys last',
       {
-        after: [id('copy-data'), id('schema-pre-data')],
+        // The snapshot too: with copy-data and schema-pre-data recorded by an earlier run, nothing else orders them.
+        after: [id('copy-data'), id('schema-pre-data'), snapshot],
         records: 'post-data',
       },
     ),
@@ -99,7 +100,7 @@ export function compilePgSteps(input: CompileInput): Step[] {
   const verify = checksums
     ? [
         step(db, 'verify', `${verifyText(input)}; alongside post-data, on the copy's snapshot${method === 'auto' ? ' (if dump)' : ''}`, {
-          after: [id('copy-data')],
+          after: [id('copy-data'), snapshot],
           estimatedBytes: input.sizeBytes ?? null,
         }),
       ]

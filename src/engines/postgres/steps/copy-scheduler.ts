@@ -57,6 +57,8 @@ export class PgCopyScheduler {
         destroy(w.tgt);
       },
       signal,
+      // Connected (snapshot imported) while the schema is read and created.
+      eager: true,
     });
   }
 

@@ -8,6 +8,9 @@ import type { PgStep } from './context.js';
 export const createDatabase: PgStep = {
   async run(ctx, io) {
     const { cfg, database: db } = ctx.run;
+    // The schema script (pg_dump on the snapshot, the target's roles) does not need the database:
+    // when this run creates the schema, it is read while the database is created.
+    if (ctx.snapshot && ctx.run.running.has(`${db}:schema-pre-data`)) ctx.script().catch(() => undefined);
     const admin = await connectPg('target', cfg.target, { settings: { statement_timeout: '0' } });
     try {
       const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;

@@ -129,7 +129,8 @@ async function preDataScript(
 
 export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: boolean): Promise<SchemaScript> {
   const { cfg, database: db, store } = ctx.run;
-  const targetRoles = await targetRolesOf(cfg);
+  const roles = targetRolesOf(cfg);
+  roles.catch(() => undefined);
   // Schemas left out by schemas.include / exclude: pg_dump neither creates nor fills them.
   const schemaArgs = await excludedSchemaArgs(ctx.exporter, cfg);
   const dumpPost = () =>
@@ -138,6 +139,7 @@ export async function loadSchemaScript(ctx: PgDatabaseContext, withPreData: bool
   const together = await bothDumpsFit(ctx.exporter);
   const early = together ? dumpPost() : undefined;
   early?.catch(() => undefined);
+  const targetRoles = await roles;
   const pre = withPreData
     ? await preDataScript(ctx, schemaArgs, targetRoles)
     : { header: { sql: '', skipped: [], extensionsLeftOut: [] }, body: [] };
