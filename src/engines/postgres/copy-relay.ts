@@ -67,11 +67,11 @@ const copyRows = (tag: string | undefined): number | null => {
   return m ? Number(m[1]) : null;
 };
 
-/** The target's query: pg reports its statements' results here; the relay writes the data to its socket itself. */
-class TargetQuery extends EventEmitter {
-  connection: PgConnection | null = null;
-  readonly rowsLoaded: number[] = [];
-  committed = 0;
+/**
+ * A query object pg runs (it calls `submit` and the `handle*` methods): settled at
+ * ReadyForQuery, or failed at an error (pg sends nothing more of the query then).
+ */
+abstract class RelayQuery extends EventEmitter {
   settled = false;
   readonly done: Promise<void>;
   private settle!: (e?: unknown) => void;
@@ -83,25 +83,14 @@ class TargetQuery extends EventEmitter {
     this.done.catch(() => undefined);
   }
 
-  submit(connection: PgConnection): void {
-    this.connection = connection;
-    connection.query(this.text);
-  }
-
   /** pg sets its query timeout through this; nothing else calls it. */
   callback(): void {}
-
   handleCopyInResponse(): void {}
   handleRowDescription(): void {}
   handleDataRow(): void {}
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
-
-  handleCommandComplete(msg: PgMessage): void {
-    const rows = copyRows(msg.text);
-    if (rows !== null) this.rowsLoaded.push(rows);
-    else if (msg.text === 'COMMIT') this.committed++;
-  }
+  abstract handleCommandComplete(msg: PgMessage): void;
 
   handleError(e: unknown): void {
     this.settled = true;
@@ -115,12 +104,30 @@ class TargetQuery extends EventEmitter {
   }
 }
 
+/** The target's query: pg reports its statements' results here; the relay writes the data to its socket itself. */
+class TargetQuery extends RelayQuery {
+  connection: PgConnection | null = null;
+  readonly rowsLoaded: number[] = [];
+  committed = 0;
+
+  submit(connection: PgConnection): void {
+    this.connection = connection;
+    connection.query(this.text);
+  }
+
+  handleCommandComplete(msg: PgMessage): void {
+    const rows = copyRows(msg.text);
+    if (rows !== null) this.rowsLoaded.push(rows);
+    else if (msg.text === 'COMMIT') this.committed++;
+  }
+}
+
 /**
  * The source's query. It takes the connection's socket from pg's parser while the copies stream,
  * and gives it back (with what is left of the last read) at the last CopyDone or at an error, so
  * pg reads the final CommandComplete and ReadyForQuery itself.
  */
-class SourceQuery extends EventEmitter {
+class SourceQuery extends RelayQuery {
   private connection: PgConnection | null = null;
   private pgHandler: ((b: Buffer) => void) | null = null;
   readonly rowsSent: number[] = [];
@@ -133,20 +140,19 @@ class SourceQuery extends EventEmitter {
   private header: Buffer | null = null;
   private body: Buffer[] | null = null;
   private bodyType = 0;
-  readonly done: Promise<void>;
-  private settle!: (e?: unknown) => void;
+  /** Set when the target failed and the source was dropped. */
+  private stopped = false;
+  /** Reasons the source's socket is paused (the target's socket full, the rate limit). */
+  private holds = 0;
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
 
   constructor(
-    readonly text: string,
+    text: string,
     private readonly copies: number,
     private readonly target: TargetQuery,
     private readonly io: RelayIo,
   ) {
-    super();
-    this.on('error', () => undefined);
-    this.done = new Promise((resolve, reject) => (this.settle = (e) => (e === undefined ? resolve() : reject(e))));
-    this.done.catch(() => undefined);
+    super(text);
   }
 
   submit(connection: PgConnection): void {
@@ -159,30 +165,18 @@ class SourceQuery extends EventEmitter {
     connection.query(this.text);
   }
 
-  callback(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {}
-
   handleCommandComplete(msg: PgMessage): void {
     const rows = copyRows(msg.text);
     if (rows !== null) this.rowsSent.push(rows);
   }
 
-  handleError(e: unknown): void {
+  override handleError(e: unknown): void {
     // The target's COPY would wait for data forever: fail it (ignored if the target is past its COPYs).
     if (this.target.connection && !this.target.settled && !this.stopped) {
       this.completePartialMessage();
       sendCopyFail(this.target.connection, 'the source failed during COPY');
     }
-    this.emit('error', e);
-    this.settle(e);
-  }
-
-  handleReadyForQuery(): void {
-    this.settle();
+    super.handleError(e);
   }
 
   /** The target failed: stop passing data on and drop the source connection (it is mid-COPY). */
@@ -192,8 +186,6 @@ class SourceQuery extends EventEmitter {
     this.connection?.stream.destroy?.();
     this.completePartialMessage();
   }
-
-  private stopped = false;
 
   private read(chunk: Buffer): void {
     const out: Buffer[] = [];
@@ -302,8 +294,6 @@ class SourceQuery extends EventEmitter {
       );
     }
   }
-
-  private holds = 0;
 
   private hold(): void {
     if (this.holds++ === 0) this.connection?.stream.pause();
