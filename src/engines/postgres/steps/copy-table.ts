@@ -107,9 +107,10 @@ export async function copyUnitBatch(w: Worker, units: TableUnit[], io: TableCopy
     return r.copies;
   } catch (e) {
     if (!(e instanceof RelayError)) throw e;
-    // Only a statement's failure is retried here, not a lost connection or an interruption.
+    // Only a statement's failure (a SQLSTATE; 08P01 is a binary format the target refused) is
+    // retried here, not a lost connection, a shutdown or an interruption.
     const code = (e.cause as { code?: unknown } | null)?.code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57)/.test(code)) throw e.cause;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57')) throw e.cause;
     const done: PartResult[] = e.outcome.copies.slice(0, e.outcome.committed);
     await w.tgt.query('ROLLBACK').catch(() => undefined);
     destroy(w.src);
