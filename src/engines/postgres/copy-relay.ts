@@ -144,6 +144,10 @@ class SourceQuery extends RelayQuery {
   private stopped = false;
   /** Reasons the source's socket is paused (the target's socket full, the rate limit). */
   private holds = 0;
+  /** The socket is pg's again (after the last CopyDone or an error). */
+  private handedBack = false;
+  /** A half-passed message was completed for the target. */
+  private padded = false;
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
 
   constructor(
@@ -168,6 +172,7 @@ class SourceQuery extends RelayQuery {
   handleCommandComplete(msg: PgMessage): void {
     const rows = copyRows(msg.text);
     if (rows !== null) this.rowsSent.push(rows);
+    this.checkCounted();
   }
 
   override handleError(e: unknown): void {
@@ -177,14 +182,47 @@ class SourceQuery extends RelayQuery {
       sendCopyFail(this.target.connection, 'the source failed during COPY');
     }
     super.handleError(e);
+    this.checkCounted();
   }
 
-  /** The target failed: stop passing data on and drop the source connection (it is mid-COPY). */
-  stop(): void {
+  override handleReadyForQuery(): void {
+    super.handleReadyForQuery();
+    this.checkCounted();
+  }
+
+  /**
+   * The target failed: stop passing data on, then drop the source connection (it is mid-COPY).
+   * First the source is read until the row count of every COPY whose CopyDone was passed on has
+   * come (it follows that CopyDone), as the target may have committed those units.
+   */
+  stop(): Promise<void> {
     this.stopped = true;
-    this.connection?.stream.removeListener('data', this.onData);
-    this.connection?.stream.destroy?.();
     this.completePartialMessage();
+    const drop = (): void => {
+      this.connection?.stream.removeListener('data', this.onData);
+      this.connection?.stream.destroy?.();
+    };
+    if (this.settled || this.rowsSent.length >= this.copiesDone || !this.connection) {
+      drop();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.counted?.(), 5000);
+      this.counted = () => {
+        clearTimeout(timer);
+        this.counted = undefined;
+        drop();
+        resolve();
+      };
+      this.connection?.stream.resume();
+    });
+  }
+
+  /** Set while stop() waits for row counts. */
+  private counted: (() => void) | undefined;
+
+  private checkCounted(): void {
+    if (this.counted && (this.settled || this.rowsSent.length >= this.copiesDone)) this.counted();
   }
 
   private read(chunk: Buffer): void {
@@ -262,18 +300,19 @@ class SourceQuery extends RelayQuery {
       const tag = Buffer.concat(this.body).toString('utf8').replace(/\0$/, '');
       const rows = copyRows(tag);
       if (rows !== null) this.rowsSent.push(rows);
+      this.checkCounted();
     }
     this.body = null;
     this.forwarding = false;
   }
 
-  /** Writes the runs to the target; pauses the source while the target's socket is full (or the rate limit waits). */
   /**
    * Writes the runs to the target at once (so what the target has is always this stream's prefix);
    * holds the source while the target's socket is full and while the rate limit waits for the
    * tokens these bytes took.
    */
   private pass(out: Buffer[], payload: number): void {
+    if (this.stopped) return;
     if (payload > 0) this.io.onBytes(payload);
     const tgt = this.target.connection?.stream;
     if (out.length === 0 || !tgt) return;
@@ -290,17 +329,22 @@ class SourceQuery extends RelayQuery {
       this.hold();
       limiter.take(payload).then(
         () => this.release(),
-        (e: unknown) => this.handleError(e),
+        (e: unknown) => {
+          void this.stop();
+          this.handleError(e);
+        },
       );
     }
   }
 
   private hold(): void {
-    if (this.holds++ === 0) this.connection?.stream.pause();
+    this.holds++;
+    if (!this.handedBack) this.connection?.stream.pause();
   }
 
+  /** A wait ended; the last one resumes the socket, unless it is pg's again (or dropped): a late rate-limit wait must not resume the next relay's reads. */
   private release(): void {
-    if (--this.holds === 0 && !this.stopped) this.connection?.stream.resume();
+    if (--this.holds === 0 && !this.stopped && !this.handedBack) this.connection?.stream.resume();
   }
 
   /**
@@ -309,14 +353,16 @@ class SourceQuery extends RelayQuery {
    * a COPY they cannot end it (CopyFail follows); after a failed COPY the target drops them.
    */
   private completePartialMessage(): void {
+    // Once: the parser's own state is left as it is (after stop() the source is still read, to its row counts).
+    if (this.padded) return;
+    this.padded = true;
     if (this.forwarding && this.remaining > 0) this.target.connection?.stream.write(Buffer.alloc(this.remaining));
-    this.forwarding = false;
-    this.remaining = 0;
   }
 
   private handBack(out: Buffer[], payload: number, rest: Buffer): void {
     const stream = this.connection?.stream;
     this.pass(out, payload);
+    this.handedBack = true;
     if (!stream || !this.pgHandler) return;
     stream.removeListener('data', this.onData);
     stream.on('data', this.pgHandler);
@@ -347,6 +393,10 @@ export async function relayCopies(
   copies: number,
   io: RelayIo,
 ): Promise<RelayOutcome> {
+  if (copies < 1) throw new Error('a COPY relay needs at least one COPY');
+  // Checked before the target's query is sent: a failure after it would leave the target waiting in a COPY.
+  const dataListeners = (src as unknown as { connection: PgConnection }).connection.stream.listeners('data').length;
+  if (dataListeners !== 1) throw new Error(`the source connection has ${dataListeners} data listeners, expected 1`);
   const target = new TargetQuery(targetSql);
   const source = new SourceQuery(sourceSql, copies, target, io);
   const outcome = (): RelayOutcome => ({
@@ -358,6 +408,8 @@ export async function relayCopies(
     committed: target.committed,
   });
   (tgt as unknown as { query(q: unknown): unknown }).query(target);
+  // pg hands an idle client's query its connection at once; a busy one would queue it, and the data would have nowhere to go.
+  if (!target.connection) throw new Error('the target connection is busy');
   (src as unknown as { query(q: unknown): unknown }).query(source);
   // Settled when both queries are, or as soon as the target fails (the source is dropped then).
   let sourceFailure: unknown;
@@ -374,8 +426,8 @@ export async function relayCopies(
     );
     target.done.then(one, (e: unknown) => {
       targetFailure = e;
-      if (!sourceSettled) source.stop();
-      resolve();
+      if (sourceSettled) resolve();
+      else void source.stop().then(resolve);
     });
   });
   if (sourceFailure !== undefined && targetFailure === undefined) throw new RelayError(sourceFailure, outcome(), false);

@@ -223,9 +223,10 @@ export interface PreDataBatch {
   tables: { schema: string; name: string }[];
 }
 
-/** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables (their `tables` not yet set). */
 /** Partitions attached per batch: each ATTACH locks its partition until the batch commits. */
 const ATTACH_PER_BATCH = 100;
+
+/** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables and ATTACH_PER_BATCH attachments (their `tables` not yet set). */
 
 function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
   const batches: PreDataBatch[] = [];

@@ -107,10 +107,11 @@ export async function copyUnitBatch(w: Worker, units: TableUnit[], io: TableCopy
     return r.copies;
   } catch (e) {
     if (!(e instanceof RelayError)) throw e;
-    // Only a statement's failure (a SQLSTATE; 08P01 is a binary format the target refused) is
-    // retried here, not a lost connection, a shutdown or an interruption.
-    const code = (e.cause as { code?: unknown } | null)?.code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57')) throw e.cause;
+    // Only a statement's failure (a server's error, with its severity; 08P01 is a binary form the
+    // target refused) is retried here, not a lost connection, a shutdown or an interruption.
+    const cause = e.cause as { code?: unknown; severity?: unknown } | null;
+    const code = typeof cause?.code === 'string' ? cause.code : '';
+    if (typeof cause?.severity !== 'string' || code.startsWith('57') || (code.startsWith('08') && code !== '08P01')) throw e.cause;
     const done: PartResult[] = e.outcome.copies.slice(0, e.outcome.committed);
     await w.tgt.query('ROLLBACK').catch(() => undefined);
     destroy(w.src);
