@@ -161,9 +161,8 @@ class SourceQuery extends RelayQuery {
 
   submit(connection: PgConnection): void {
     this.connection = connection;
-    const listeners = connection.stream.listeners('data') as ((b: Buffer) => void)[];
-    if (listeners.length !== 1) throw new Error(`the source connection has ${listeners.length} data listeners, expected 1`);
-    this.pgHandler = listeners[0] as (b: Buffer) => void;
+    // pg's own reader, the stream's one 'data' listener (relayCopies checked there is one).
+    this.pgHandler = connection.stream.listeners('data')[0] as (b: Buffer) => void;
     connection.stream.removeListener('data', this.pgHandler);
     connection.stream.on('data', this.onData);
     connection.query(this.text);

@@ -227,7 +227,6 @@ export interface PreDataBatch {
 const ATTACH_PER_BATCH = 100;
 
 /** Cuts entries, in dump order, into batches of at most `tablesPerBatch` tables and ATTACH_PER_BATCH attachments (their `tables` not yet set). */
-
 function cutBatches(entries: DumpEntry[], tablesPerBatch: number): PreDataBatch[] {
   const batches: PreDataBatch[] = [];
   let cur: DumpEntry[] = [];
@@ -320,12 +319,9 @@ export function planPreData(
   const items: SchemaItem[] = [];
   const pending = new Map<string, TableUnit[]>();
   let run: DumpEntry[] = [];
-  /** Whether the entries in `run` follow an await directly (then that await can take more units). */
-  let runAwaits = false;
   const flush = (): void => {
     for (const batch of cutBatches(run, tablesPerBatch)) items.push({ kind: 'batch', batch });
     run = [];
-    runAwaits = false;
   };
   for (const e of entries) {
     if (eligible(e)) {
@@ -342,12 +338,12 @@ export function planPreData(
       for (const u of named) pending.delete(u.name);
       // Entries waiting on units one after another (a partition's ATTACH after the other) wait
       // together, before the first of them: waiting earlier is always safe, and they stay one batch.
+      // (The last item is an await only while `run` holds the entries that came after it.)
       const waiting = items[items.length - 1];
-      if (named.length && run.length > 0 && runAwaits && waiting?.kind === 'await') waiting.tables.push(...named);
+      if (named.length && waiting?.kind === 'await') waiting.tables.push(...named);
       else if (named.length) {
         flush();
         items.push({ kind: 'await', tables: named });
-        runAwaits = true;
       }
     }
     run.push(e);

@@ -63,12 +63,9 @@ export interface TableUnit {
 const UNIT_FREEZE_MIN = 64 * 1024;
 
 /** A unit's statements: its own transaction, the COPY, its keys and indexes, ANALYZE (the table is small). */
-function unitSql(t: SourceTable, unit: TableUnit['unit'], format: 'binary' | 'text'): { before: string; copy: string; after: string } {
-  return {
-    before: `BEGIN;\n${unit.create}`,
-    copy: targetCopySql(t, format, t.bytes >= UNIT_FREEZE_MIN),
-    after: `${unit.indexes}\nANALYZE ${qname(t.schema, t.name)};\nCOMMIT`,
-  };
+function unitSql(t: SourceTable, unit: TableUnit['unit'], format: 'binary' | 'text'): string {
+  const copy = targetCopySql(t, format, t.bytes >= UNIT_FREEZE_MIN);
+  return `BEGIN;\n${unit.create}\n${copy};\n${unit.indexes}\nANALYZE ${qname(t.schema, t.name)};\nCOMMIT;`;
 }
 
 /**
@@ -79,9 +76,8 @@ function unitSql(t: SourceTable, unit: TableUnit['unit'], format: 'binary' | 'te
  */
 export async function copyTableUnit(w: Worker, t: SourceTable, unit: TableUnit['unit'], io: TableCopyIo): Promise<PartResult> {
   return withTextFallback(w, t, io, async (format) => {
-    const q = unitSql(t, unit, format);
     try {
-      const r = await relayCopies(w.src, w.tgt, sourceCopySql(t, { blocks: null }, format), `${q.before}\n${q.copy};\n${q.after}`, 1, io);
+      const r = await relayCopies(w.src, w.tgt, sourceCopySql(t, { blocks: null }, format), unitSql(t, unit, format), 1, io);
       return r.copies[0] as PartResult;
     } catch (e) {
       await w.tgt.query('ROLLBACK').catch(() => undefined);
@@ -99,10 +95,7 @@ export async function copyUnitBatch(w: Worker, units: TableUnit[], io: TableCopy
   const whole: CopyPart = { blocks: null };
   const sourceSql = units.map((u) => sourceCopySql(u.table, whole, u.table.format)).join(';\n');
   try {
-    const targetSql = units
-      .map((u) => unitSql(u.table, u.unit, u.table.format))
-      .map((q) => `${q.before}\n${q.copy};\n${q.after};`)
-      .join('\n');
+    const targetSql = units.map((u) => unitSql(u.table, u.unit, u.table.format)).join('\n');
     const r = await relayCopies(w.src, w.tgt, sourceSql, targetSql, units.length, io);
     return r.copies;
   } catch (e) {
