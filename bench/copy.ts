@@ -1,6 +1,6 @@
 /**
- * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore and pg_dump -Fd -j |
- * pg_restore -j (and, with --all-tools, pgcopydb clone and pg_restore followed by vacuumdb
+ * Offline copy speed: dbferry apply against pg_dump -Fc | pg_restore --create and pg_dump -Fd -j |
+ * pg_restore -j --create (and, with --all-tools, pgcopydb clone and pg_restore followed by vacuumdb
  * --analyze-only), on the same data, same machine, in one run: `--runs` alternating runs per tool
  * (default 5), medians. Servers run with durable settings (fsync, full_page_writes on;
  * synchronous_commit off server-wide so no tool waits on commits); `--fast` turns fsync and
@@ -8,9 +8,10 @@
  * (default 20,50), 1,000 small tables, wide rows, 10,000 small tables in 100 schemas, a table
  * with 500 partitions. Source and target: embedded PostgreSQL 15 (the machine's pg_dump is 15).
  * dbferry runs with its default settings (copy.jobs 4, verify auto), roles.migrate off; --jobs sets
- * pg_dump's and pg_restore's -j. Prints median seconds, the speed-up (other tool's median / dbferry's), the CPU seconds each run
- * cost the source's server processes, the target's and the tool's own processes, and dbferry's
- * peak RSS.
+ * pg_dump's and pg_restore's -j. pg_restore creates the target database in its run, as dbferry does
+ * (pgcopydb cannot: its database is created before its run, outside its time). Prints median
+ * seconds, the speed-up (other tool's median / dbferry's), the CPU seconds each run cost the
+ * source's server processes, the target's and the tool's own processes, and dbferry's peak RSS.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -171,7 +172,7 @@ const argValue = (args: string[], name: string): string | undefined => args.find
 interface Tool {
   name: string;
   run(i: number): Promise<Timed>;
-  /** Whether the target database is created before the run (pg_restore restores into it). */
+  /** Whether the tool creates the target database in its run (pgcopydb needs it created beforehand, outside its time). */
   createsDatabase: boolean;
 }
 
@@ -179,21 +180,23 @@ function toolsFor(servers: Servers, dir: string, db: string, jobs: number, allTo
   const { source, target } = servers;
   const srcUri = `postgresql://postgres@127.0.0.1:${source.port}/${db}`;
   const tgtUri = `postgresql://postgres@127.0.0.1:${target.port}/${db}`;
+  // pg_restore --create connects here and creates the database from the dump, as dbferry does: both count it.
+  const tgtMaintenanceUri = `postgresql://postgres@127.0.0.1:${target.port}/postgres`;
   const shell = (cmd: string): Promise<Timed> => timed(servers, 'bash', ['-o', 'pipefail', '-c', cmd]);
   const tools: Tool[] = [
     {
-      name: 'pg_dump -Fc \\| pg_restore',
-      createsDatabase: false,
-      run: () => shell(`${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}'`),
+      name: 'pg_dump -Fc \\| pg_restore --create',
+      createsDatabase: true,
+      run: () => shell(`${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner --create -d '${tgtMaintenanceUri}'`),
     },
     {
-      name: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs}`,
-      createsDatabase: false,
+      name: `pg_dump -Fd -j${jobs} + pg_restore -j${jobs} --create`,
+      createsDatabase: true,
       run: async (i) => {
         const dumpDir = join(dir, `dump${i}`);
         try {
           return await shell(
-            `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner -d '${tgtUri}' '${dumpDir}'`,
+            `${PGBIN}/pg_dump -Fd -j${jobs} -f '${dumpDir}' -d '${srcUri}' && ${PGBIN}/pg_restore -j${jobs} --no-owner --create -d '${tgtMaintenanceUri}' '${dumpDir}'`,
           );
         } finally {
           rmSync(dumpDir, { recursive: true, force: true });
@@ -216,11 +219,11 @@ function toolsFor(servers: Servers, dir: string, db: string, jobs: number, allTo
   ];
   if (!allTools) return tools;
   tools.splice(1, 0, {
-    name: 'pg_dump -Fc \\| pg_restore, then vacuumdb --analyze-only',
-    createsDatabase: false,
+    name: 'pg_dump -Fc \\| pg_restore --create, then vacuumdb --analyze-only',
+    createsDatabase: true,
     run: () =>
       shell(
-        `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner -d '${tgtUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`,
+        `${PGBIN}/pg_dump -Fc -d '${srcUri}' | ${PGBIN}/pg_restore --no-owner --create -d '${tgtMaintenanceUri}' && ${PGBIN}/vacuumdb --analyze-only --quiet -d '${tgtUri}'`,
       ),
   });
   if (ensureDebianTool('pgcopydb'))
@@ -269,7 +272,7 @@ async function benchCase(servers: Servers, dir: string, c: Case, i: number, opts
   for (const tool of tools) {
     const t = results.get(tool) as Timed[];
     const m = median(t.map((x) => x.seconds));
-    const ratio = tool.createsDatabase ? '' : `${(m / ferryMedian).toFixed(2)}×`;
+    const ratio = t === ferry ? '' : `${(m / ferryMedian).toFixed(2)}×`;
     const cpu = (['source', 'target', 'tool'] as const).map((k) => median(t.map((x) => x.cpu[k])).toFixed(1)).join(' / ');
     const runs = t.map((x) => x.seconds.toFixed(2)).join(', ');
     rows.push(`| ${c.name} | ${(size / 1024 / 1024).toFixed(0)} MB | ${tool.name} | ${m.toFixed(2)} | ${runs} | ${ratio} | ${cpu} |`);
