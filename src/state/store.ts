@@ -31,13 +31,33 @@ export interface SqlExecutor {
   close(): Promise<void>;
 }
 
+/**
+ * One statement at a time on the store's one connection: steps running in parallel record their
+ * progress at once, and a client given a query while it runs one only queues it (pg deprecates that).
+ */
+export function serialised(db: SqlExecutor): SqlExecutor {
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    dialect: db.dialect,
+    query: (sql, params) => {
+      const next = last.then(() => db.query(sql, params));
+      last = next.catch(() => undefined);
+      return next;
+    },
+    close: () => db.close(),
+  };
+}
+
 export class SqlStateStore implements StateStore {
   private ensured = false;
+  private readonly db: SqlExecutor;
 
   constructor(
-    private readonly db: SqlExecutor,
+    db: SqlExecutor,
     readonly location: string,
-  ) {}
+  ) {
+    this.db = serialised(db);
+  }
 
   private get d(): Dialect {
     return this.db.dialect;
@@ -128,19 +148,24 @@ export class SqlStateStore implements StateStore {
   async upsertTables(recs: TableRecord[]): Promise<void> {
     if (recs.length === 0) return;
     await this.ensure();
-    for (let i = 0; i < recs.length; i += 500) {
-      const chunk = recs.slice(i, i + 500);
-      await this.db.query(
-        upsertStatement(this.d, 'tables', true, chunk.length),
-        chunk.flatMap((r) => toRow('tables', r)),
-      );
-    }
+    await this.upsertMany('tables', recs);
   }
 
   async replaceValidations(name: string, recs: ValidationRecord[]): Promise<void> {
     await this.ensure();
     await this.db.query(deleteStatement(this.d, 'validations', ['migration']), [name]);
-    for (const r of recs) await this.db.query(upsertStatement(this.d, 'validations'), toRow('validations', r));
+    await this.upsertMany('validations', recs);
+  }
+
+  /** Records of one table, up to 500 per statement (one round trip each, not one per record); their keys must differ. */
+  private async upsertMany(table: 'tables' | 'validations', recs: (TableRecord | ValidationRecord)[]): Promise<void> {
+    for (let i = 0; i < recs.length; i += 500) {
+      const chunk = recs.slice(i, i + 500);
+      await this.db.query(
+        upsertStatement(this.d, table, true, chunk.length),
+        chunk.flatMap((r) => toRow(table, r)),
+      );
+    }
   }
 
   async getSteps(name: string): Promise<StepRecord[]> {
