@@ -35,7 +35,7 @@ export interface SqlExecutor {
  * One statement at a time on the store's one connection: steps running in parallel record their
  * progress at once, and a client given a query while it runs one only queues it (pg deprecates that).
  */
-export function serialised(db: SqlExecutor): SqlExecutor {
+export function serialised(db: SqlExecutor, closeWaitMs = 2000): SqlExecutor {
   let last: Promise<unknown> = Promise.resolve();
   return {
     dialect: db.dialect,
@@ -44,7 +44,14 @@ export function serialised(db: SqlExecutor): SqlExecutor {
       last = next.catch(() => undefined);
       return next;
     },
-    close: () => db.close(),
+    // Statements still queued get a moment to finish (mysql2 sends its Quit after what it already
+    // has), but no more: one may wait on a lock another process holds.
+    close: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([last, new Promise((resolve) => (timer = setTimeout(resolve, closeWaitMs).unref()))]);
+      clearTimeout(timer);
+      await db.close();
+    },
   };
 }
 

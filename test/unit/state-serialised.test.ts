@@ -23,7 +23,9 @@ function gatedExecutor() {
         });
       });
     },
-    close: async () => undefined,
+    close: async () => {
+      log.push('close');
+    },
   };
   const open = async (sql: string) => {
     while (!gates.has(sql)) await new Promise((r) => setImmediate(r));
@@ -47,5 +49,24 @@ describe('serialised state store executor', () => {
     await expect(c).resolves.toEqual([{ sql: 'c' }]);
     expect(g.most()).toBe(1);
     expect(g.log).toEqual(['start a', 'end a', 'start fail b', 'end fail b', 'start c', 'end c']);
+  });
+
+  it('closes after the statements still queued, or after a bounded wait when one never ends', async () => {
+    const g = gatedExecutor();
+    const db = serialised(g.db, 50);
+    const a = db.query('a');
+    const closed = db.close();
+    await g.open('a');
+    await a;
+    await closed;
+    expect(g.log).toEqual(['start a', 'end a', 'close']);
+
+    const h = gatedExecutor();
+    const stuck = serialised(h.db, 50);
+    void stuck.query('never');
+    const t0 = Date.now();
+    await stuck.close();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(h.log).toEqual(['start never', 'close']);
   });
 });
