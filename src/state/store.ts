@@ -62,6 +62,8 @@ export class SqlStateStore implements StateStore {
   constructor(
     db: SqlExecutor,
     readonly location: string,
+    /** How long MySQL waits for a store-wide lock before giving up (PostgreSQL waits as long as it takes). */
+    private readonly lockWaitSeconds = 60,
   ) {
     this.db = serialised(db);
   }
@@ -214,10 +216,22 @@ export class SqlStateStore implements StateStore {
     return this.withLock(' registration', fn);
   }
 
-  /** Runs `fn` holding a store-wide lock, waiting for it (names with a space never clash with a migration's). */
+  /**
+   * Runs `fn` holding a store-wide lock, waiting for it (names with a space never clash with a
+   * migration's). MySQL's GET_LOCK gives up after `lockWaitSeconds`: then `fn` does not run.
+   */
   private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     if (this.d === 'postgresql') await this.db.query(`SELECT pg_advisory_lock(hashtext('dbferry'), hashtext($1))`, [name]);
-    else await this.db.query(`SELECT GET_LOCK(?, 60) AS locked`, [`dbferry:${name}`]);
+    else {
+      const rows = await this.db.query(`SELECT GET_LOCK(?, ?) AS locked`, [`dbferry:${name}`, this.lockWaitSeconds]);
+      if (Number(rows[0]?.locked) !== 1) {
+        throw new DbferryError(
+          'LOCKED',
+          `another dbferry process has held the state store's ${name.trim()} lock on the ${this.location} for ${this.lockWaitSeconds} s`,
+          { hint: 'Run `dbferry status` to see what is running, or try again when it has finished.' },
+        );
+      }
+    }
     try {
       return await fn();
     } finally {
