@@ -75,13 +75,17 @@ export class WorkPool<R> {
       this.wake();
     };
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const acquire = async (): Promise<R> => {
+      const r = await this.opts.create();
+      live.add(r);
+      return r;
+    };
     const worker = async (): Promise<void> => {
       let resource: R | undefined;
       try {
         if (this.opts.eager) {
           try {
-            resource = await this.opts.create();
-            live.add(resource);
+            resource = await acquire();
           } catch (e) {
             if (this.failure === undefined) this.failure = e;
             this.wake();
@@ -93,10 +97,7 @@ export class WorkPool<R> {
           if (!job) break;
           this.pending++;
           try {
-            if (resource === undefined) {
-              resource = await this.opts.create();
-              live.add(resource);
-            }
+            resource ??= await acquire();
             await job.run(resource);
           } catch (e) {
             if (this.failure === undefined) this.failure = e;
